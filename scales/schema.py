@@ -1,0 +1,190 @@
+"""The scale definition format: pydantic models for `scales/<id>/<version>.yaml`.
+
+Structure and types are checked by pydantic; rules that span several fields (band
+order, subscale membership, anchors for every rating point) are checked in
+`scales.rules` so each problem can point at the exact field and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+Precision = Annotated[int, Field(ge=0, le=6)]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are refused so a typo in a scale file never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RatingRange(StrictModel):
+    min: int = 1
+    max: int = 5
+
+
+class Interval(StrictModel):
+    """A closed interval on a value already rounded to the owner's precision.
+
+    A missing `min` or `max` means the interval is open on that side.
+    """
+
+    min: float | None = None
+    max: float | None = None
+
+
+class RatingBand(Interval):
+    """Values in [min, max] (after rounding) earn `rating`."""
+
+    rating: int
+
+
+class TotalBand(Interval):
+    """An interpretation band of the total, e.g. "Full implementation"."""
+
+    label: Text
+    description: str | None = None
+
+
+class ComputedInput(StrictModel):
+    """A number the reviewer enters for a computed item."""
+
+    name: Identifier
+    label: Text
+    unit: Text
+    integer: bool = False
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = Field(
+        default=False, description="True when the value must be strictly greater than min."
+    )
+    help: str | None = None
+
+
+class ComputedValue(StrictModel):
+    """value = numerator / denominator * per (or the numerator alone when no denominator)."""
+
+    numerator: Identifier
+    denominator: Identifier | None = None
+    per: float = 1
+
+
+class Compute(StrictModel):
+    """The rule that turns inputs into a rating: data, never code."""
+
+    inputs: Annotated[list[ComputedInput], Field(min_length=1)]
+    value: ComputedValue
+    unit: Text = Field(description="Unit of the computed value, e.g. 'clients per FTE'.")
+    precision: Precision = Field(
+        description="Decimal places the value is rounded to (half-up) before it is banded."
+    )
+    bands: Annotated[list[RatingBand], Field(min_length=1)]
+    decides: list[int] | None = Field(
+        default=None,
+        description=(
+            "When set, the inputs only decide between these ratings and the rating "
+            "itself is judged (e.g. DACTS S7 splits 4 from 5 at 24 minutes a week)."
+        ),
+    )
+    note: str | None = None
+
+
+class Item(StrictModel):
+    id: Identifier
+    published_id: str | None = Field(
+        default=None, description="The id printed in the published instrument, when it differs."
+    )
+    name: Text
+    subscale: Identifier
+    definition: Text
+    data_sources: list[Text] = Field(default_factory=list)
+    anchors: dict[int, Text]
+    decision_rules: str | None = None
+    minimum: int | None = Field(default=None, description="Minimum acceptable rating set by a state variant.")
+    compute: Compute | None = None
+
+    @property
+    def is_computed(self) -> bool:
+        return self.compute is not None
+
+
+class Subscale(StrictModel):
+    id: Identifier
+    name: Text
+    items: Annotated[list[Identifier], Field(min_length=1)]
+
+
+class TotalMethod(StrEnum):
+    MEAN_OF_ITEMS = "mean_of_items"
+    MEAN_OF_SUBSCALE_MEANS = "mean_of_subscale_means"
+    SUM = "sum"
+
+
+class Scoring(StrictModel):
+    method: TotalMethod = Field(description="Which total the interpretation bands read.")
+    precision: Precision = Field(
+        default=2, description="Decimal places the banded total is rounded to (half-up)."
+    )
+    bands: Annotated[list[TotalBand], Field(min_length=1)]
+    minimum_total: float | None = Field(
+        default=None, description="A required total set by a state variant (e.g. Oregon's 114)."
+    )
+    action_plan_at_or_below: int | None = Field(
+        default=None,
+        description="Items rated at or below this need an improvement plan (e.g. Oregon: 2).",
+    )
+    rounding_note: str | None = None
+    missing_items_note: str | None = None
+
+
+class Scale(StrictModel):
+    id: Identifier
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$")]
+    title: Text
+    model: str | None = Field(default=None, description="The practice it measures: ACT, IDDT…")
+    source: Text = Field(description="Citation of the published instrument.")
+    notes: str | None = None
+    rating: RatingRange = RatingRange()
+    subscales: Annotated[list[Subscale], Field(min_length=1)]
+    items: Annotated[list[Item], Field(min_length=1)]
+    scoring: Scoring
+
+    _items_by_id: dict[str, Item] = PrivateAttr(default_factory=dict)
+    _content_hash: str = PrivateAttr(default="")
+
+    def model_post_init(self, context: object, /) -> None:
+        self._items_by_id = {item.id: item for item in self.items}
+        canonical = json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        self._content_hash = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the parsed content: comments and layout do not change it, any value does."""
+        return self._content_hash
+
+    def item(self, item_id: str) -> Item:
+        return self._items_by_id[item_id]
+
+    def has_item(self, item_id: str) -> bool:
+        return item_id in self._items_by_id
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [item.id for item in self.items]
+
+    @property
+    def ratings(self) -> range:
+        return range(self.rating.min, self.rating.max + 1)
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.version}"

@@ -1,0 +1,1 @@
+"""The service layer: what the UI and the CLI call. No Streamlit here."""

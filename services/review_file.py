@@ -1,0 +1,210 @@
+"""Review files (DESIGN.md section 4): one consensus-rated review as YAML or JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scales import ScaleFileError, ScaleRegistry, UnknownScaleError
+from scales.loader import load_yaml_data
+from scales.schema import Scale
+from scoring import InvalidReviewError, ItemEntry, ReviewScore, score_review
+
+TOP_LEVEL_KEYS = {
+    "scale", "version", "program", "provider", "region", "date", "end_date", "type",
+    "raters", "items", "strengths", "summary", "recommendations",
+}  # fmt: skip
+ITEM_KEYS = {"rating", "inputs", "note", "evidence", "recommendation", "data_sources", "not_rated_reason"}
+TEXT_KEYS = ("note", "evidence", "recommendation", "not_rated_reason")
+
+
+class ReviewFileError(ValueError):
+    """A review file that cannot be used; one line per problem, each naming the file."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class ItemNotes:
+    note: str | None = None
+    evidence: str | None = None
+    recommendation: str | None = None
+    not_rated_reason: str | None = None
+    data_sources: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReviewFile:
+    """A review file that has been checked against its scale and scored."""
+
+    scale: Scale
+    program: str | None
+    date: dt.date | None
+    entries: dict[str, ItemEntry]
+    notes: dict[str, ItemNotes]
+    score: ReviewScore
+    provider: str | None = None
+    region: str | None = None
+    end_date: dt.date | None = None
+    review_type: str | None = None
+    raters: list[str] = field(default_factory=list)
+    strengths: str | None = None
+    summary: str | None = None
+    recommendations: str | None = None
+
+
+def read_review_file(path: str | os.PathLike[str], registry: ScaleRegistry) -> ReviewFile:
+    where = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ReviewFileError([f"{where}: cannot read file: {exc.strerror}"]) from None
+    try:
+        data = load_yaml_data(raw, where)  # JSON is read as YAML, which it is a subset of
+    except ScaleFileError as exc:
+        raise ReviewFileError([str(p) for p in exc.problems]) from None
+    return parse_review_data(data, registry, where)
+
+
+def parse_review_data(data: Any, registry: ScaleRegistry, where: str = "review") -> ReviewFile:
+    if not isinstance(data, Mapping):
+        raise ReviewFileError([f"{where}: a review file must be a mapping with scale, items…"])
+    problems: list[str] = []
+    unknown = sorted(str(k) for k in data if k not in TOP_LEVEL_KEYS)
+    if unknown:
+        problems.append(
+            f"{where}: unknown key {', '.join(unknown)} (allowed: {', '.join(sorted(TOP_LEVEL_KEYS))})"
+        )
+
+    scale = _scale(data, registry, where, problems)
+    review_date = _date(data.get("date"), "date", where, problems)
+    end_date = _date(data.get("end_date"), "end_date", where, problems)
+    texts = {key: _text(data.get(key), key, where, problems) for key in (
+        "program", "provider", "region", "type", "strengths", "summary", "recommendations",
+    )}  # fmt: skip
+    raters = data.get("raters") or []
+    if not isinstance(raters, list) or not all(isinstance(r, str) for r in raters):
+        problems.append(f"{where}: raters must be a list of names")
+        raters = []
+
+    entries: dict[str, ItemEntry] = {}
+    notes: dict[str, ItemNotes] = {}
+    items = data.get("items")
+    if items is None:
+        problems.append(f"{where}: missing 'items' (a mapping of item id to rating or inputs)")
+    elif not isinstance(items, Mapping):
+        problems.append(f"{where}: items must be a mapping of item id to rating or inputs")
+    else:
+        for raw_id, raw_entry in items.items():
+            item_id = str(raw_id)
+            entry, item_notes = _entry(item_id, raw_entry, where, problems)
+            if entry is not None:
+                entries[item_id] = entry
+                notes[item_id] = item_notes
+
+    score = None
+    if scale is not None:
+        try:
+            score = score_review(scale, entries)
+        except InvalidReviewError as exc:
+            problems.extend(f"{where}: {p}" for p in exc.problems)
+    if problems or scale is None or score is None:
+        raise ReviewFileError(problems)
+    return ReviewFile(
+        scale=scale,
+        program=texts["program"],
+        date=review_date,
+        entries=entries,
+        notes=notes,
+        score=score,
+        provider=texts["provider"],
+        region=texts["region"],
+        end_date=end_date,
+        review_type=texts["type"],
+        raters=list(raters),
+        strengths=texts["strengths"],
+        summary=texts["summary"],
+        recommendations=texts["recommendations"],
+    )
+
+
+def _scale(data: Mapping[str, Any], registry: ScaleRegistry, where: str, problems: list[str]) -> Scale | None:
+    scale_id = data.get("scale")
+    if not isinstance(scale_id, str) or not scale_id:
+        problems.append(f"{where}: missing 'scale' (the scale id, e.g. dacts)")
+        return None
+    version = data.get("version")
+    if version is not None and not isinstance(version, str | int | float):
+        problems.append(f'{where}: version must be text such as "1.0"')
+        return None
+    try:
+        return registry.get(scale_id, None if version is None else str(version))
+    except UnknownScaleError as exc:
+        problems.append(f"{where}: {exc}")
+        return None
+
+
+def _date(value: Any, key: str, where: str, problems: list[str]) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    problems.append(f"{where}: {key} must be a date like 2026-03-14, got {value!r}")
+    return None
+
+
+def _text(value: Any, key: str, where: str, problems: list[str]) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    problems.append(f"{where}: {key} must be text")
+    return None
+
+
+def _entry(item_id: str, raw: Any, where: str, problems: list[str]) -> tuple[ItemEntry | None, ItemNotes]:
+    if raw is None:
+        return ItemEntry(), ItemNotes()
+    if not isinstance(raw, Mapping):
+        problems.append(
+            f"{where}: item {item_id}: expected a mapping such as {{rating: 4}} or {{inputs: {{...}}}}"
+        )
+        return None, ItemNotes()
+    unknown = sorted(str(k) for k in raw if k not in ITEM_KEYS)
+    if unknown:
+        problems.append(f"{where}: item {item_id}: unknown key {', '.join(unknown)}")
+    inputs = raw.get("inputs")
+    if inputs is not None and not isinstance(inputs, Mapping):
+        problems.append(f"{where}: item {item_id}: inputs must be a mapping of input name to number")
+        inputs = None
+    texts: dict[str, str | None] = {}
+    for key in TEXT_KEYS:
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{where}: item {item_id}: {key} must be text")
+            value = None
+        texts[key] = value
+    sources = raw.get("data_sources") or []
+    if isinstance(sources, str):
+        sources = [sources]
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        problems.append(f"{where}: item {item_id}: data_sources must be a list of text")
+        sources = []
+    entry = ItemEntry(
+        rating=raw.get("rating"),
+        inputs={str(k): v for k, v in inputs.items()} if inputs else None,
+    )
+    return entry, ItemNotes(data_sources=list(sources), **texts)

@@ -1,0 +1,37 @@
+"""Settings from environment variables (or a `.env` file), as DESIGN.md section 2 fixes them."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scales import ScaleRegistry, load_registry
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIDELITY_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///fidelity.db"
+    scales_dirs: str = ""  # extra folders of scale YAML, os.pathsep-separated
+
+    @property
+    def extra_scale_dirs(self) -> list[Path]:
+        return [Path(p) for p in self.scales_dirs.split(os.pathsep) if p.strip()]
+
+
+def get_settings() -> Settings:
+    return Settings()
+
+
+@lru_cache(maxsize=8)
+def _registry_for(dirs: tuple[str, ...]) -> ScaleRegistry:
+    return load_registry(dirs)
+
+
+def get_registry(settings: Settings | None = None) -> ScaleRegistry:
+    """The bundled scales plus FIDELITY_SCALES_DIRS, loaded once per set of folders."""
+    settings = settings or get_settings()
+    return _registry_for(tuple(str(p) for p in settings.extra_scale_dirs))
