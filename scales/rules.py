@@ -176,10 +176,7 @@ def check_bands(bands: Sequence[Interval], precision: int, at: Loc) -> list[Prob
                 ((*at, j, "min"), f"overlaps bands[{j - 1}]: min {cur.min} is not above its max {prev.max}")
             )
         elif exact(cur.min) - exact(prev.max) != step:
-            problems.append(
-                (
-                    (*at, j, "min"),
-                    f"leaves a gap between {prev.max} and {cur.min} (expected min {exact(prev.max) + step})",
-                )
-            )
+            expected = (exact(prev.max) + step).quantize(step)
+            message = f"leaves a gap between {prev.max} and {cur.min} (expected min {expected})"
+            problems.append(((*at, j, "min"), message))
     return problems

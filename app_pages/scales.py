@@ -1,0 +1,131 @@
+"""Browse every scale version: items, definitions, data sources, anchors and scoring rules."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.shared import scale_registry
+from scales import Scale
+from scales.schema import Compute, Interval
+
+
+def band_text(band: Interval, precision: int) -> str:
+    fmt = f"{{:.{precision}f}}"
+    if band.min is None and band.max is not None:
+        return f"≤ {fmt.format(band.max)}"
+    if band.max is None and band.min is not None:
+        return f"≥ {fmt.format(band.min)}"
+    return f"{fmt.format(band.min)} – {fmt.format(band.max)}"
+
+
+def show_compute(compute: Compute) -> None:
+    inputs = pd.DataFrame(
+        [
+            {
+                "input": i.name,
+                "label": i.label,
+                "unit": i.unit,
+                "min": i.min,
+                "max": i.max,
+                "whole number": i.integer,
+            }
+            for i in compute.inputs
+        ]
+    )
+    value = compute.value
+    formula = value.numerator
+    if value.denominator:
+        formula = f"{value.numerator} / {value.denominator}"
+    if value.per != 1:
+        formula = f"{formula} × {value.per:g}"
+    st.markdown(
+        f"**Computed:** {formula} = {compute.unit}, rounded half-up to "
+        f"{compute.precision} decimal place(s), then rated:"
+    )
+    bands = " · ".join(
+        f"{band_text(b, compute.precision)} → **{b.rating}**"  # type: ignore[attr-defined]
+        for b in compute.bands
+    )
+    st.markdown(bands)
+    if compute.decides:
+        st.caption(f"The inputs only decide between ratings {' and '.join(map(str, compute.decides))}.")
+    st.dataframe(inputs, hide_index=True, width="stretch")
+    if compute.note:
+        st.caption(compute.note)
+
+
+def show_scale(scale: Scale) -> None:
+    st.title(scale.title)
+    st.caption(f"{scale.id} version {scale.version} · {len(scale.items)} items · {scale.content_hash[:19]}…")
+    st.markdown(f"**Source:** {scale.source}")
+    if scale.notes:
+        with st.expander("Notes on this version"):
+            st.markdown(scale.notes)
+
+    scoring = scale.scoring
+    st.subheader("Scoring")
+    method = {
+        "mean_of_items": "the mean of the rated items",
+        "mean_of_subscale_means": "the mean of the subscale means",
+        "sum": "the sum of all item ratings (only when every item is rated)",
+    }[scoring.method.value]
+    st.markdown(f"The interpretation bands read {method}:")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "band": b.label,
+                    "range": band_text(b, scoring.precision),
+                    "description": b.description or "",
+                }
+                for b in reversed(scoring.bands)
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    for note in (scoring.rounding_note, scoring.missing_items_note):
+        if note:
+            st.caption(note)
+
+    for sub in scale.subscales:
+        st.subheader(f"{sub.id} · {sub.name}")
+        for item_id in sub.items:
+            item = scale.item(item_id)
+            kind = "computed" if item.compute and not item.compute.decides else "judged"
+            with st.expander(f"{item.id} {item.name} ({kind})"):
+                if item.published_id and item.published_id != item.id:
+                    st.caption(f"Published as item {item.published_id}")
+                st.markdown(item.definition)
+                if item.data_sources:
+                    st.markdown("**Data sources:** " + "; ".join(item.data_sources))
+                st.dataframe(
+                    pd.DataFrame([{"rating": r, "anchor": text} for r, text in sorted(item.anchors.items())]),
+                    hide_index=True,
+                    width="stretch",
+                )
+                if item.decision_rules:
+                    st.markdown(f"**Decision rules:** {item.decision_rules}")
+                if item.compute:
+                    show_compute(item.compute)
+
+
+registry = scale_registry()
+scales = registry.all()
+if registry.problems:
+    with st.expander(f"{len(registry.problems)} scale file problem(s): those files were not loaded"):
+        for problem in registry.problems:
+            st.text(str(problem))
+if not scales:
+    st.info("No scales are loaded. Bundled scales live in scales/<id>/<version>.yaml.")
+    st.stop()
+
+st.sidebar.markdown("### Scales")
+labels = {s.key: f"{s.title} — {s.version}" for s in scales}
+choice = st.sidebar.radio("Scale", list(labels), format_func=labels.__getitem__, key="scale_browser_choice")
+st.sidebar.dataframe(
+    pd.DataFrame([{"scale": s.id, "version": s.version, "items": len(s.items)} for s in scales]),
+    hide_index=True,
+)
+show_scale(next(s for s in scales if s.key == choice))
