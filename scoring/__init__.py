@@ -1,4 +1,8 @@
-"""Pure scoring functions: no I/O, no database, no Streamlit."""
+"""Pure scoring functions: no I/O, no database, no Streamlit.
+
+Drift and agency analytics live in `scoring.analytics` (import it directly: it needs pandas,
+which the command line should not pay for on every start).
+"""
 
 from scoring.agreement import Agreement, Difference, agreement
 from scoring.items import Computation, ItemEntry, ItemRatingError, ItemScore, compute, rate_item
