@@ -13,6 +13,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from cli.db_cmd import db_app, programs_app
+from cli.review_cmd import review_app
 from scales import ScaleFileError, ScaleRegistry, load_scale_file
 from scales.loader import scale_files
 from scoring import ReviewScore
@@ -30,6 +32,9 @@ app = typer.Typer(
 )
 scales_app = typer.Typer(help="Scale definitions.", no_args_is_help=True)
 app.add_typer(scales_app, name="scales")
+app.add_typer(db_app, name="db")
+app.add_typer(programs_app, name="programs")
+app.add_typer(review_app, name="review")
 
 
 def fail(problems: list[str], code: int = EXIT_INVALID) -> NoReturn:

@@ -27,3 +27,10 @@ def iddt(registry: ScaleRegistry) -> Scale:
 @pytest.fixture(scope="session")
 def goi(registry: ScaleRegistry) -> Scale:
     return registry.get("goi", "1.0")
+
+
+@pytest.fixture(autouse=True)
+def _temporary_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may touch ./fidelity.db: each gets its own SQLite file unless it sets another."""
+    path = tmp_path_factory.mktemp("db") / "fidelity.db"
+    monkeypatch.setenv("FIDELITY_DATABASE_URL", f"sqlite:///{path}")

@@ -1,0 +1,107 @@
+"""The application's database: one `Database` per process (Streamlit) or per command (CLI).
+
+Opening a database migrates it to the newest schema first, so the app and the CLI work on
+an empty or older database without a separate setup step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from scales import ScaleRegistry
+from services.errors import DatabaseError, FidelityError, ReviewFinalizedError, StaleWriteError
+from services.settings import get_registry, get_settings
+from storage.db import make_engine, session_factory, writer
+from storage.migrate import DatabaseVersionError, upgrade_to_head
+from storage.models import AUDIT_LOG_MESSAGE, FINAL_REVIEW_MESSAGE
+
+
+class Database:
+    """An engine, its session factories and the scales reviews are scored with."""
+
+    def __init__(self, url: str, *, registry: ScaleRegistry | None = None, migrate: bool = True):
+        self.url = url
+        self.registry = registry if registry is not None else get_registry()
+        try:
+            self.engine = make_engine(url)
+        except sa_exc.ArgumentError as exc:  # includes an unknown dialect or driver
+            raise DatabaseError(f"{url!r} is not a usable database URL: {exc}") from None
+        self.revision: str | None = None
+        if migrate:
+            try:
+                self.revision = upgrade_to_head(self.engine)
+            except DatabaseVersionError as exc:
+                self.engine.dispose()
+                raise DatabaseError(str(exc)) from None
+            except sa_exc.OperationalError as exc:
+                self.engine.dispose()
+                raise DatabaseError(f"cannot open the database {self.display_url}: {exc.orig}") from None
+        self._reader = session_factory(self.engine)
+        self._writer = session_factory(writer(self.engine))
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only unit of work: one consistent snapshot, rolled back at the end."""
+        with self._reader() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """One committed transaction: everything in it (audit rows included) or nothing."""
+        try:
+            with self._writer.begin() as session:
+                yield session
+        except StaleDataError as exc:  # the version check in the UPDATE found a newer row
+            raise StaleWriteError(
+                "someone else saved this since you loaded it; reload to see their change"
+            ) from exc
+        except sa_exc.DBAPIError as exc:
+            refusal = _trigger_refusal(exc)
+            if refusal is not None:
+                raise refusal from exc
+            raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.dispose()
+
+
+def open_database(url: str | None = None, *, registry: ScaleRegistry | None = None) -> Database:
+    """The database at `url`, or at FIDELITY_DATABASE_URL (default sqlite:///fidelity.db)."""
+    settings = get_settings()
+    return Database(url or settings.database_url, registry=registry or get_registry(settings))
+
+
+def _trigger_refusal(exc: sa_exc.DBAPIError) -> FidelityError | None:
+    """The database's own refusal (a trigger), as the domain error the service would raise."""
+    text = str(exc.orig)
+    if FINAL_REVIEW_MESSAGE in text:
+        return ReviewFinalizedError(
+            "this review is final and cannot be changed; amend it to make a new version"
+        )
+    if AUDIT_LOG_MESSAGE in text:
+        return FidelityError("the audit log is append-only: its entries cannot be changed or deleted")
+    return None

@@ -1,0 +1,66 @@
+"""Engines and sessions for SQLite and PostgreSQL.
+
+SQLite gets foreign keys, WAL and a busy timeout on every connection. The driver's own
+transaction handling is switched off and SQLAlchemy emits BEGIN itself, so reads are
+repeatable and a writing session can take the write lock up front (BEGIN IMMEDIATE):
+two writers then queue for the lock instead of one failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+_BEGIN_OPTION = "fidelity_sqlite_begin"
+
+
+def is_sqlite(engine_or_url: Engine | URL | str) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.get_backend_name() == "sqlite"
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for `url` with the connection settings this application relies on."""
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("check_same_thread", False)  # Streamlit serves sessions from threads
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine (same pool), but its transactions take SQLite's write lock at BEGIN."""
+    if is_sqlite(engine):
+        return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    # Nothing outlives a session as an ORM object, so expiring on commit only costs reloads.
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see _sqlite_on_begin
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # synchronous stays FULL (the default): a saved rating survives a power cut too.
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")

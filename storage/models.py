@@ -1,0 +1,287 @@
+"""The database model (SQLAlchemy 2 typed ORM).
+
+A review belongs to a program (a team) and records the exact scale it was rated on (id,
+version and content hash). Each rater's item ratings are their own rows, so two raters
+saving at once never touch the same row; the consensus rating per item carries a version
+number for optimistic locking. Once a review is final, triggers written by the migration
+refuse any change to it or its ratings, and the audit log refuses updates and deletes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+NAME_LENGTH = 200
+PERSON_LENGTH = 100  # a rater's or actor's name
+ITEM_ID_LENGTH = 40  # scales.schema.Identifier allows 40 characters
+HASH_LENGTH = 80  # "sha256:" + 64 hex digits
+
+
+class ProgramModel(StrEnum):
+    ACT = "ACT"
+    IDDT = "IDDT"
+
+
+class ReviewType(StrEnum):
+    BASELINE = "baseline"
+    FOLLOW_UP = "follow-up"
+    SELF_ASSESSMENT = "self-assessment"
+
+
+class ReviewStatus(StrEnum):
+    DRAFT = "draft"  # raters are rating
+    CONSENSUS = "consensus"  # consensus ratings are being agreed
+    FINAL = "final"  # immutable; change it only through an amendment
+
+
+class RatingSource(StrEnum):
+    RATED = "rated"  # the rating was given (inputs, if any, agree with it)
+    COMPUTED = "computed"  # the rating follows from the inputs
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime(),
+        dt.date: Date(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+class Provider(Base):
+    """An agency that runs one or more programs."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    created_at: Mapped[dt.datetime]
+
+    programs: Mapped[list[Program]] = relationship(back_populates="provider")
+
+
+class Program(Base):
+    """A team delivering one evidence-based practice (ACT or IDDT)."""
+
+    __tablename__ = "programs"
+    __table_args__ = (
+        CheckConstraint(_one_of("model", ProgramModel), name="model"),
+        CheckConstraint(
+            "active_to IS NULL OR active_from IS NULL OR active_to >= active_from", name="active_dates"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
+    region: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    model: Mapped[str | None] = mapped_column(String(10))
+    active_from: Mapped[dt.date | None]
+    active_to: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    provider: Mapped[Provider | None] = relationship(back_populates="programs")
+    reviews: Mapped[list[Review]] = relationship(back_populates="program")
+
+
+class Review(Base):
+    """One fidelity review of one program on one published scale version."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint(_one_of("review_type", ReviewType), name="review_type"),
+        CheckConstraint(_one_of("status", ReviewStatus), name="status"),
+        CheckConstraint("review_end_date IS NULL OR review_end_date >= review_date", name="review_dates"),
+        CheckConstraint(
+            "(amendment_of IS NULL AND amendment_number = 0) OR "
+            "(amendment_of IS NOT NULL AND amendment_number > 0 AND amendment_reason IS NOT NULL)",
+            name="amendment",
+        ),
+        CheckConstraint("status <> 'final' OR finalized_at IS NOT NULL", name="finalized"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
+    scale_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
+    scale_version: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
+    scale_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    review_date: Mapped[dt.date]
+    review_end_date: Mapped[dt.date | None]
+    review_type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    strengths: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    recommendations: Mapped[str | None] = mapped_column(Text)
+    # An amendment is a new review; the final one it replaces stays untouched.
+    amendment_of: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"), unique=True)
+    amendment_number: Mapped[int] = mapped_column(Integer)
+    amendment_reason: Mapped[str | None] = mapped_column(Text)
+    import_digest: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    # The score as it stood when finalized: the record, even if scoring code changes later.
+    final_score: Mapped[dict[str, Any] | None]
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    updated_at: Mapped[dt.datetime]
+    finalized_at: Mapped[dt.datetime | None]
+    finalized_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    version: Mapped[int] = mapped_column(Integer)
+
+    program: Mapped[Program] = relationship(back_populates="reviews")
+    raters: Mapped[list[ReviewRater]] = relationship(
+        back_populates="review", order_by="ReviewRater.id", cascade="save-update, merge"
+    )
+    consensus: Mapped[list[ConsensusRating]] = relationship(
+        back_populates="review", order_by="ConsensusRating.id", cascade="save-update, merge"
+    )
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class ReviewRater(Base):
+    """A reviewer assigned to a review."""
+
+    __tablename__ = "review_raters"
+    __table_args__ = (UniqueConstraint("review_id", "rater"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
+    rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    added_at: Mapped[dt.datetime]
+    added_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+
+    review: Mapped[Review] = relationship(back_populates="raters")
+
+
+class RaterRating(Base):
+    """One rater's rating of one item: one row per (review, rater, item)."""
+
+    __tablename__ = "rater_ratings"
+    __table_args__ = (
+        UniqueConstraint("review_id", "rater", "item_id"),
+        ForeignKeyConstraint(["review_id", "rater"], ["review_raters.review_id", "review_raters.rater"]),
+        CheckConstraint(_one_of("rating_source", RatingSource), name="rating_source"),
+        CheckConstraint("(rating IS NULL) = (rating_source IS NULL)", name="rating_has_source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
+    rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    item_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
+    rating: Mapped[int | None]
+    rating_source: Mapped[str | None] = mapped_column(String(10))
+    inputs: Mapped[dict[str, Any] | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    data_sources: Mapped[list[str] | None]
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class ConsensusRating(Base):
+    """The agreed rating of one item, or the reason it was not rated."""
+
+    __tablename__ = "consensus_ratings"
+    __table_args__ = (
+        UniqueConstraint("review_id", "item_id"),
+        CheckConstraint(_one_of("rating_source", RatingSource), name="rating_source"),
+        CheckConstraint("(rating IS NULL) = (rating_source IS NULL)", name="rating_has_source"),
+        CheckConstraint("rating IS NULL OR not_rated_reason IS NULL", name="rated_or_not"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
+    item_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
+    rating: Mapped[int | None]
+    rating_source: Mapped[str | None] = mapped_column(String(10))
+    inputs: Mapped[dict[str, Any] | None]
+    evidence: Mapped[str | None] = mapped_column(Text)
+    recommendation: Mapped[str | None] = mapped_column(Text)
+    data_sources: Mapped[list[str] | None]
+    not_rated_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    version: Mapped[int] = mapped_column(Integer)
+
+    review: Mapped[Review] = relationship(back_populates="consensus")
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class AuditEntry(Base):
+    """One change: who, when, which field of what, old and new value (JSON text).
+
+    Append-only: the database refuses UPDATE and DELETE of these rows.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_review_id_id", "review_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"), index=True)
+    entity: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    field: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+
+FINAL_REVIEW_MESSAGE = "fidelity: review is final and cannot be changed"
+AUDIT_LOG_MESSAGE = "fidelity: the audit log is append-only"
