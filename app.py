@@ -6,7 +6,26 @@ import streamlit as st
 
 st.set_page_config(page_title="ebp-fidelity", page_icon=":material/fact_check:", layout="wide")
 
-pages = [
-    st.Page("app_pages/scales.py", title="Scales", icon=":material/menu_book:", url_path="scales"),
-]
+pages = {
+    "Reviews": [
+        st.Page(
+            "app_pages/reviews.py",
+            title="Reviews",
+            icon=":material/assignment:",
+            url_path="reviews",
+            default=True,
+        ),
+        st.Page("app_pages/rate.py", title="Rate", icon=":material/edit_note:", url_path="rate"),
+        st.Page(
+            "app_pages/consensus.py", title="Consensus", icon=":material/handshake:", url_path="consensus"
+        ),
+        st.Page("app_pages/results.py", title="Results", icon=":material/insights:", url_path="results"),
+    ],
+    "Programs": [
+        st.Page("app_pages/programs.py", title="Programs", icon=":material/groups:", url_path="programs"),
+    ],
+    "Reference": [
+        st.Page("app_pages/scales.py", title="Scales", icon=":material/menu_book:", url_path="scales"),
+    ],
+}
 st.navigation(pages).run()

@@ -1286,7 +1286,10 @@ def _status(value: str) -> str:
 
 
 def _check_model(program: Program, scale: Scale) -> None:
-    if program.model and scale.model and program.model.upper() != scale.model.upper():
+    """A practice-specific scale (DACTS for ACT) only rates its practice; others (GOI) rate any."""
+    practices = {m.value.upper() for m in ProgramModel}
+    scale_model = (scale.model or "").upper()
+    if program.model and scale_model in practices and program.model.upper() != scale_model:
         raise ValidationProblem(
             f"{scale.id} {scale.version} measures {scale.model}, "
             f"but {program.name} is an {program.model} program"

@@ -9,8 +9,14 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def test_app_starts_and_lists_the_three_scales() -> None:
+def scales_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    return at.switch_page("app_pages/scales.py").run()
+
+
+def test_app_starts_and_lists_the_three_scales() -> None:
+    at = scales_page()
     assert not at.exception
     options = at.sidebar.radio(key="scale_browser_choice").options
     assert [o.split(" — ")[0] for o in options] == [
@@ -21,7 +27,7 @@ def test_app_starts_and_lists_the_three_scales() -> None:
 
 
 def test_opening_a_scale_shows_its_items_and_anchors() -> None:
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    at = scales_page()
     at.sidebar.radio(key="scale_browser_choice").set_value("iddt@1.0").run()
     assert not at.exception
     assert at.title[0].value == "Integrated Dual Disorder Treatment (IDDT) Fidelity Scale"

@@ -8,7 +8,7 @@ from tests.browser.conftest import AppServer, screenshot, wait_for_app
 
 
 def test_scales_page_shows_every_scale(app_server: AppServer, page: Page) -> None:
-    page.goto(app_server.url)
+    page.goto(f"{app_server.url}/scales")
     wait_for_app(page)
     page.get_by_text("Dartmouth Assertive Community Treatment Scale (DACTS)").first.wait_for()
     page.get_by_text("Integrated Dual Disorder Treatment (IDDT) Fidelity Scale — 1.0").click()

@@ -1,0 +1,342 @@
+"""The Programs, Reviews and Results pages, run headless with AppTest on a fresh SQLite file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services import reviews as svc
+from services.database import Database, open_database
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{i}" for i in range(1, 11)]
+# 27 items agreed (S10 deliberately not rated): H1 from its inputs (96 clients / 9.5 FTE = 10.1
+# clients per FTE, rating 5), O4 rated 2 (an action-plan item), the rest 4 or 5.
+CONSENSUS = dict.fromkeys(DACTS, 4) | {"H1": 5, "H3": 5, "O1": 5, "O4": 2}
+CONSENSUS.pop("S10")
+SUM, MEAN = 109, "4.04"  # 109 / 27 = 4.037 → Full implementation
+assert sum(CONSENSUS.values()) == SUM
+REVIEW_DATE = dt.date(2026, 3, 14)
+
+
+@pytest.fixture
+def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path}/t.db"
+    monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
+    return url
+
+
+@pytest.fixture
+def db(url: str) -> Iterator[Database]:
+    """The test's database, opened beside the app's own connection, for seeding and checking."""
+    database = open_database(url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def at(url: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=30)
+    return app.run()  # the first run registers the pages st.navigation knows
+
+
+def open_page(at: AppTest, page: str, review_id: int | None = None) -> AppTest:
+    if review_id is not None:
+        at.query_params["review"] = str(review_id)
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements: object) -> list[str]:
+    return [str(e.value) for e in elements]  # type: ignore[attr-defined]
+
+
+def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.label == label)
+
+
+def add_program(db: Database, name: str = "Riverside ACT Team", model: str = "ACT") -> svc.ProgramView:
+    return svc.create_program(
+        db, name, provider="Riverside Health", region="North", model=model, actor="admin"
+    )
+
+
+def start(db: Database, program: svc.ProgramView, scale_id: str = "dacts") -> svc.ReviewView:
+    return svc.start_review(
+        db, program.id, scale_id, "1.0", REVIEW_DATE, "baseline", ["Ana", "Ben"], actor="lead"
+    )
+
+
+def agree(db: Database, review_id: int, items: dict[str, int]) -> None:
+    for item_id, rating in items.items():
+        fields: dict[str, object] = {"rating": rating}
+        if item_id == "H1":
+            fields = {"inputs": {"clients": 96, "staff_fte": 9.5}}
+        svc.save_consensus(
+            db,
+            review_id,
+            item_id,
+            expected_version=0,
+            actor="lead",
+            evidence=f"evidence for {item_id}",
+            recommendation="Hire a second peer specialist" if item_id == "O4" else None,
+            **fields,  # type: ignore[arg-type]
+        )
+
+
+def final_review(db: Database) -> svc.ReviewView:
+    review = start(db, add_program(db))
+    svc.save_rating(db, review.id, "Ana", "H2", rating=4, actor="Ana")
+    svc.save_rating(db, review.id, "Ben", "H2", rating=3, actor="Ben")
+    agree(db, review.id, CONSENSUS)
+    svc.mark_not_rated(db, review.id, "S10", "no records available", expected_version=0, actor="lead")
+    svc.set_review_text(db, review.id, strengths="A strong daily team meeting", actor="lead")
+    return svc.finalize(db, review.id, actor="lead")
+
+
+# ---- empty and populated databases ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "hints"),
+    [
+        ("programs", ["No programs yet — add one below."]),
+        (
+            "reviews",
+            [
+                "No programs yet — add the program you are reviewing first.",
+                "No reviews yet — start one above.",
+            ],
+        ),
+        ("results", ["No reviews yet — start one on the Reviews page."]),
+    ],
+)
+def test_each_page_says_what_to_do_on_an_empty_database(at: AppTest, page: str, hints: list[str]) -> None:
+    open_page(at, page)
+    assert texts(at.info) == hints
+    if page == "reviews":
+        assert "Add a program on the Programs page" in texts(at.get("page_link"))
+
+
+def test_reviews_is_the_start_page(at: AppTest) -> None:
+    assert not at.exception
+    assert texts(at.title) == ["Reviews"]
+
+
+def test_each_page_renders_a_populated_database(at: AppTest, db: Database) -> None:
+    final = final_review(db)
+    draft = start(db, add_program(db, "Lakeside IDDT Team", model="IDDT"), "iddt")
+
+    open_page(at, "programs")
+    table = at.dataframe[0].value
+    assert list(table["name"]) == ["Lakeside IDDT Team", "Riverside ACT Team"]
+    assert list(table.columns) == ["name", "provider", "region", "model", "active from", "active to"]
+
+    open_page(at, "reviews")
+    reviews = at.dataframe[0].value
+    assert set(reviews["id"]) == {final.id, draft.id}
+    assert set(reviews["status"]) == {"final", "draft"}
+    links = texts(at.get("page_link"))
+    assert links.count("Rate") == links.count("Consensus") == links.count("Results") == 2
+
+    open_page(at, "results", draft.id)
+    assert "Live score — not final" in " ".join(texts(at.warning))
+
+
+def test_program_search_and_filters(at: AppTest, db: Database) -> None:
+    add_program(db)
+    svc.create_program(db, "Hilltop ACT", provider="Hill Care", region="South", model="ACT", actor="admin")
+    open_page(at, "programs")
+    at.text_input(key="programs_search").input("hill").run()
+    assert list(at.dataframe[0].value["name"]) == ["Hilltop ACT"]
+    at.text_input(key="programs_search").input("").run()
+    at.selectbox(key="programs_filter_region").set_value("North").run()
+    assert list(at.dataframe[0].value["name"]) == ["Riverside ACT Team"]
+    at.selectbox(key="programs_filter_provider").set_value("Hill Care").run()
+    assert not at.exception
+    assert "No programs match these filters" in " ".join(texts(at.info))
+
+
+# ---- Programs ---------------------------------------------------------------------------------
+
+
+def test_adding_a_program_through_the_form_stores_it(at: AppTest, db: Database) -> None:
+    open_page(at, "programs")
+    at.text_input(key="programs_add_name").input("Riverside ACT Team")
+    at.text_input(key="programs_add_new_provider").input("Riverside Health")
+    at.text_input(key="programs_add_region").input("North")
+    at.radio(key="programs_add_model").set_value("ACT")
+    at.date_input(key="programs_add_active_from").set_value(dt.date(2024, 1, 1))
+    button(at, "Add program").click().run()
+
+    assert not at.exception
+    assert "Added program **Riverside ACT Team**." in texts(at.success)
+    (program,) = svc.list_programs(db)
+    assert (program.name, program.provider, program.region, program.model) == (
+        "Riverside ACT Team",
+        "Riverside Health",
+        "North",
+        "ACT",
+    )
+    assert program.active_from == dt.date(2024, 1, 1) and program.active_to is None
+    assert at.text_input(key="programs_add_name").value == ""  # the form is ready for the next one
+    assert "Start a review of this program" in texts(at.get("page_link"))
+
+    # The same name again is refused, with the reason, and nothing is stored.
+    at.text_input(key="programs_add_name").input("Riverside ACT Team")
+    at.selectbox(key="programs_add_provider").set_value("Riverside Health")
+    button(at, "Add program").click().run()
+    assert not at.exception
+    assert texts(at.error) == ["a program named 'Riverside ACT Team' already exists"]
+    assert len(svc.list_programs(db)) == 1
+
+
+def test_a_program_without_a_name_is_refused(at: AppTest, db: Database) -> None:
+    open_page(at, "programs")
+    button(at, "Add program").click().run()
+    assert not at.exception
+    assert texts(at.error) == ["program name is required"]
+    assert svc.list_programs(db) == []
+
+
+def test_editing_a_program_saves_the_changes(at: AppTest, db: Database) -> None:
+    program = add_program(db)
+    open_page(at, "programs")
+    assert at.text_input(key="programs_edit_name").value == "Riverside ACT Team"  # prefilled
+    assert at.selectbox(key="programs_edit_provider").value == "Riverside Health"
+    at.text_input(key="programs_edit_region").input("East")
+    at.date_input(key="programs_edit_active_to").set_value(dt.date(2020, 1, 1))
+    at.date_input(key="programs_edit_active_from").set_value(dt.date(2021, 1, 1))
+    button(at, "Save changes").click().run()
+    assert not at.exception
+    assert texts(at.error) == ["active_to (2020-01-01) is before active_from (2021-01-01)"]
+    assert svc.get_program(db, program.id).region == "North"  # nothing saved
+
+    at.date_input(key="programs_edit_active_to").set_value(None)
+    button(at, "Save changes").click().run()
+    assert not at.exception
+    assert "Saved the changes to **Riverside ACT Team**." in texts(at.success)
+    saved = svc.get_program(db, program.id)
+    assert (saved.region, saved.active_from, saved.active_to) == ("East", dt.date(2021, 1, 1), None)
+
+
+# ---- Reviews ----------------------------------------------------------------------------------
+
+
+def test_starting_a_review_stores_it_with_both_raters(at: AppTest, db: Database) -> None:
+    program = add_program(db)
+    svc.create_program(db, "Lakeside IDDT Team", model="IDDT", actor="admin")
+    open_page(at, "reviews")
+    at.selectbox(key="reviews_start_program").set_value(program.id).run()
+    assert at.selectbox(key="reviews_start_scale").value == "dacts"  # the ACT program's scale
+    assert at.selectbox(key="reviews_start_version").value == "1.0"
+    assert at.date_input(key="reviews_start_date").value == dt.date.today()
+    at.date_input(key="reviews_start_date").set_value(REVIEW_DATE)
+    at.selectbox(key="reviews_start_type").set_value("follow-up")
+    at.text_input(key="reviews_start_rater_1").input("Ana")
+    at.text_input(key="reviews_start_rater_2").input("Ben")
+    at.button(key="reviews_start").click().run()
+
+    assert not at.exception, [e.value for e in at.exception]
+    (summary,) = svc.list_reviews(db)
+    review = svc.get_review(db, summary.id)
+    assert review.raters == ["Ana", "Ben"]
+    assert (review.program.id, review.scale_id, review.scale_version) == (program.id, "dacts", "1.0")
+    assert (review.review_date, review.review_type, review.status) == (REVIEW_DATE, "follow-up", "draft")
+    assert at.query_params["review"] == str(review.id)  # now on the Rate page of that review
+
+
+def test_starting_a_review_needs_a_rater_and_a_matching_scale(at: AppTest, db: Database) -> None:
+    add_program(db, "Lakeside IDDT Team", model="IDDT")
+    open_page(at, "reviews")
+    assert at.selectbox(key="reviews_start_scale").value == "iddt"  # the IDDT program's scale
+    at.button(key="reviews_start").click().run()
+    assert not at.exception
+    assert texts(at.error) == ["Enter at least one rater's name to start the review."]
+
+    at.selectbox(key="reviews_start_scale").set_value("dacts").run()
+    at.text_input(key="reviews_start_rater_1").input("Ana")
+    at.button(key="reviews_start").click().run()
+    assert not at.exception
+    assert texts(at.error) == ["dacts 1.0 measures ACT, but Lakeside IDDT Team is an IDDT program"]
+    assert svc.list_reviews(db) == []
+
+
+def test_a_link_from_programs_picks_the_program_to_review(at: AppTest, db: Database) -> None:
+    act = add_program(db)
+    iddt = add_program(db, "Zeta IDDT Team", model="IDDT")
+    at.query_params["program"] = str(iddt.id)
+    open_page(at, "reviews")
+    assert at.selectbox(key="reviews_start_program").value == iddt.id
+    assert at.selectbox(key="reviews_start_scale").value == "iddt"
+    at.selectbox(key="reviews_start_program").set_value(act.id).run()
+    assert not at.exception
+    assert at.selectbox(key="reviews_start_program").value == act.id  # the link does not hold on to it
+    assert at.selectbox(key="reviews_start_scale").value == "dacts"
+
+
+def test_the_review_list_filters_by_status_and_program(at: AppTest, db: Database) -> None:
+    final = final_review(db)
+    other = add_program(db, "Hilltop ACT")
+    draft = start(db, other)
+    open_page(at, "reviews")
+    at.selectbox(key="reviews_filter_status").set_value("final").run()
+    assert list(at.dataframe[0].value["id"]) == [final.id]
+    at.selectbox(key="reviews_filter_status").set_value("all")
+    at.selectbox(key="reviews_filter_program").set_value(other.id).run()
+    assert list(at.dataframe[0].value["id"]) == [draft.id]
+    at.selectbox(key="reviews_filter_status").set_value("consensus").run()
+    assert not at.exception
+    assert "No reviews match these filters." in texts(at.info)
+
+
+# ---- Results ----------------------------------------------------------------------------------
+
+
+def test_results_show_the_final_score_and_the_items(at: AppTest, db: Database) -> None:
+    review = final_review(db)
+    open_page(at, "results", review.id)
+
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Total mean": MEAN, "Total sum": str(SUM), "Band": "Full implementation"}
+    assert "27 of 28 items rated" in texts(at.caption)
+    assert any(s.startswith("Final — finalized by **lead**") for s in texts(at.success))
+    assert not any("Live score" in w for w in texts(at.warning))
+    page = " ".join(texts(at.markdown))
+    assert "S10" in page and "not rated: no records available" in page  # missing items
+    assert "O4 " in page and "Hire a second peer specialist" in page  # the action plan
+    assert "A strong daily team meeting" in page  # review-level texts
+
+    items = at.dataframe[0].value.set_index("id")
+    assert list(items.index) == DACTS
+    assert list(items.columns) == ["name", "rating", "source", "evidence", "recommendation"]
+    assert items.loc["H1", "rating"] == 5
+    assert items.loc["H1", "source"] == "computed: 10.1053 clients per FTE (rounded to 10)"
+    assert items.loc["O4", "rating"] == 2 and items.loc["O4", "evidence"] == "evidence for O4"
+    assert items.loc["S10", "source"] == "not rated: no records available"
+    assert len(at.get("vega_lite_chart")) == 2  # subscale means and item ratings
+    assert len(at.get("download_button")) == 1
+    assert any(e.label == "Amend this review" for e in at.expander)
+
+
+def test_amending_from_results_creates_a_new_review(at: AppTest, db: Database) -> None:
+    review = final_review(db)
+    open_page(at, "results", review.id)
+    at.button(key="results_amend").click().run()  # no reason given
+    assert not at.exception
+    assert texts(at.error) == ["Give the reason for the amendment: it is kept with the new review."]
+    assert len(svc.list_reviews(db)) == 1
+
+    at.text_area(key="results_amend_reason").input("H1: the client count was from the wrong month")
+    at.button(key="results_amend").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    new = next(r for r in svc.list_reviews(db) if r.id != review.id)
+    assert (new.amendment_of, new.amendment_number, new.status) == (review.id, 1, "consensus")
+    assert svc.get_review(db, new.id).amendment_reason == "H1: the client count was from the wrong month"
+    assert at.query_params["review"] == str(new.id)  # on the Rate page of the amendment
+    assert svc.get_review(db, review.id).status == "final"  # the final one is unchanged
