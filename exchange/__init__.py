@@ -1,0 +1,1 @@
+"""Data exchange: exports, historical imports, REDCap and FHIR."""
