@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.shared import actor, choose_review, database, identity_banner, show_error
+from reports import safe_filename, stored_review_pdf
 from scales import Scale, TotalMethod
 from scales.schema import TotalBand
 from services.errors import FidelityError
@@ -397,6 +398,17 @@ def _download(review: ReviewView) -> None:
         icon=":material/download:",
         key="results_download_json",
         on_click="ignore",
+    )
+    db = database()  # the PDF is made only when the button is clicked (data is a callable)
+    st.download_button(
+        "Download PDF report",
+        data=lambda: stored_review_pdf(db, review.id),
+        file_name=safe_filename(review.program.name, review.review_date, review_id=review.id),
+        mime="application/pdf",
+        icon=":material/picture_as_pdf:",
+        key="results_download_pdf",
+        on_click="ignore",
+        help="The site-visit report to send to the program" + ("" if review.is_final else " (marked DRAFT)"),
     )
 
 

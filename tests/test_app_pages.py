@@ -320,7 +320,7 @@ def test_results_show_the_final_score_and_the_items(at: AppTest, db: Database) -
     assert items.loc["O4", "rating"] == 2 and items.loc["O4", "evidence"] == "evidence for O4"
     assert items.loc["S10", "source"] == "not rated: no records available"
     assert len(at.get("vega_lite_chart")) == 2  # subscale means and item ratings
-    assert len(at.get("download_button")) == 1
+    assert sorted(b.label for b in at.get("download_button")) == ["Download PDF report", "Download the review as JSON"]
     assert any(e.label == "Amend this review" for e in at.expander)
 
 
