@@ -21,6 +21,10 @@ pages = {
         ),
         st.Page("app_pages/results.py", title="Results", icon=":material/insights:", url_path="results"),
     ],
+    "Analytics": [
+        st.Page("app_pages/drift.py", title="Drift", icon=":material/trending_down:", url_path="drift"),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/leaderboard:", url_path="compare"),
+    ],
     "Programs": [
         st.Page("app_pages/programs.py", title="Programs", icon=":material/groups:", url_path="programs"),
     ],

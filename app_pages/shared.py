@@ -7,9 +7,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import pandas as pd
 import streamlit as st
 
 from scales import ScaleRegistry
+from services.analytics_data import finalized_ratings, scale_problems
 from services.database import Database, open_database
 from services.errors import FidelityError, StaleWriteError
 from services.reviews import ReviewSummary, ReviewView, get_review, list_reviews
@@ -125,3 +127,22 @@ def sync_widget(key: str, saved: Any) -> None:
     if key not in st.session_state or st.session_state.get(known, _UNSEEN) != saved:
         st.session_state[key] = saved
     st.session_state[known] = saved
+
+
+@st.cache_data(show_spinner="Loading final reviews…", max_entries=4)
+def final_ratings(url: str, version: str, _db: Database) -> tuple[pd.DataFrame, list[str]]:
+    """Every final review's ratings in one query, without reviews whose scale file is missing or
+    changed; cached per database URL and data version (so one query per change of the data)."""
+    return scale_problems(finalized_ratings(_db), _db.registry)
+
+
+def csv_download(frame: pd.DataFrame, label: str, file_name: str, key: str) -> None:
+    st.download_button(
+        label,
+        data=frame.to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        icon=":material/download:",
+        key=key,
+        on_click="ignore",
+    )

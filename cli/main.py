@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from cli.db_cmd import db_app, programs_app
+from cli.demo_cmd import demo_command
 from cli.report_cmd import report
 from cli.review_cmd import review_app
 from scales import ScaleFileError, ScaleRegistry, load_scale_file
@@ -37,6 +38,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(programs_app, name="programs")
 app.add_typer(review_app, name="review")
 app.command("report")(report)
+app.command("demo")(demo_command)
 
 
 def fail(problems: list[str], code: int = EXIT_INVALID) -> NoReturn:

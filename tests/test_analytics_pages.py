@@ -1,0 +1,434 @@
+"""The Drift and Compare pages (AppTest on the demo database) and the data they load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import event
+from streamlit.testing.v1 import AppTest
+
+from scoring.analytics import RATING_COLUMNS, agency_overview, drift
+from services import reviews as svc
+from services.analytics_data import (
+    OVERVIEW_COLUMNS,
+    data_version,
+    drift_overview,
+    finalized_ratings,
+    scale_problems,
+)
+from services.database import Database, open_database
+from services.demo import DRIFT_BANDS, DRIFT_FALLS, DRIFT_LOW_TWICE, DRIFTING_PROGRAM, build_demo
+
+ROOT = Path(__file__).resolve().parents[1]
+TODAY = dt.date(2026, 6, 1)
+ANALYTICS_PAGES = """\
+# Written by tests/test_analytics_pages.py while it runs, and deleted after: app.py with the
+# Analytics pages added to its navigation, until app.py lists them itself.
+from pathlib import Path
+
+import streamlit as st
+
+_navigation = st.navigation
+
+
+def _with_analytics(pages, **kwargs):
+    pages = dict(pages) if isinstance(pages, dict) else {"": list(pages)}
+    pages["Analytics"] = [
+        st.Page("app_pages/drift.py", title="Drift", url_path="drift"),
+        st.Page("app_pages/compare.py", title="Compare", url_path="compare"),
+    ]
+    return _navigation(pages, **kwargs)
+
+
+st.navigation = _with_analytics
+try:
+    _app = Path(__file__).with_name("app.py")
+    exec(compile(_app.read_text(encoding="utf-8"), str(_app), "exec"), {"__name__": "__main__"})
+finally:
+    st.navigation = _navigation
+"""
+
+
+# ---- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app_file() -> Iterator[str]:
+    """app.py once it lists the Analytics pages; until then a copy of it that adds them."""
+    app = ROOT / "app.py"
+    if "app_pages/drift.py" in app.read_text(encoding="utf-8"):
+        yield str(app)
+        return
+    wrapper = ROOT / f".apptest_analytics_{os.getpid()}.py"
+    wrapper.write_text(ANALYTICS_PAGES, encoding="utf-8")
+    try:
+        yield str(wrapper)
+    finally:
+        wrapper.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('analytics') / 'demo.db'}"
+    with open_database(url) as db:
+        build_demo(db, today=TODAY)
+    yield url
+
+
+@pytest.fixture(scope="module")
+def demo_db(demo_url: str) -> Iterator[Database]:
+    with open_database(demo_url) as db:
+        yield db
+
+
+@pytest.fixture
+def demo(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("FIDELITY_DATABASE_URL", demo_url)
+    return demo_url
+
+
+def open_page(app_file: str, page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(app_file, default_timeout=60).run()
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements: object) -> list[str]:
+    return [str(e.value) for e in elements]  # type: ignore[attr-defined]
+
+
+TABLES = {  # AppTest does not expose a dataframe's key: each table is known by its first columns
+    "drift_overview_table": ["program", "scale", "band"],
+    "drift_falls": ["item", "name", "before"],  # the falls come before the low items
+    "drift_low": ["item", "name", "before"],
+    "compare_ranking_table": ["rank", "program"],
+    "compare_below_programs": ["program", "provider", "region", "latest review"],
+    "compare_below_providers": ["provider", "below", "of programs"],
+}
+
+
+def table(at: AppTest, key: str) -> pd.DataFrame:
+    columns = TABLES[key]
+    found = [d.value for d in at.dataframe if list(d.value.columns[: len(columns)]) == columns]
+    assert found, f"no {key} table"
+    return found[1] if key == "drift_low" else found[0]
+
+
+def program_id(db: Database, name: str) -> int:
+    found = svc.find_program(db, name)
+    assert found is not None
+    return found.id
+
+
+# ---- Drift --------------------------------------------------------------------------------------
+
+
+def test_drift_opens_on_the_drifting_program_with_its_alerts(
+    app_file: str, demo: str, demo_db: Database
+) -> None:
+    at = open_page(app_file, "drift")
+    assert texts(at.title) == ["Drift"]
+    assert at.selectbox[0].value == program_id(demo_db, DRIFTING_PROGRAM)
+    assert at.query_params["program"] == str(program_id(demo_db, DRIFTING_PROGRAM))
+
+    errors = " ".join(texts(at.error))
+    assert f"**{DRIFTING_PROGRAM}** (DACTS)" in errors  # the agency summary names it
+    assert f"Band fell: {DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}** (4.18 → 3.82)" in errors
+
+    falls = table(at, "drift_falls")
+    assert list(falls["item"]) == list(DRIFT_FALLS)
+    assert [(b, a) for b, a in zip(falls["before"], falls["after"], strict=True)] == list(
+        DRIFT_FALLS.values()
+    )
+    h1 = falls.loc[falls["item"] == "H1"].iloc[0]
+    assert "Caseload rose to 14 clients per FTE after two vacancies" in h1["evidence after"]
+    assert "Fully staffed" in h1["evidence before"]
+    assert list(table(at, "drift_low")["item"]) == list(DRIFT_LOW_TWICE)
+    assert "Rated below 3 on both reviews" in " ".join(texts(at.warning))
+
+    glance = table(at, "drift_overview_table")
+    first = glance.iloc[0]
+    assert first["program"] == DRIFTING_PROGRAM
+    assert first["items that fell"] == ", ".join(DRIFT_FALLS)
+    assert first["band"] == f"{DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}"
+    downloads = {b.label for b in at.get("download_button")}
+    assert {
+        "Download the overview (CSV)",
+        "Download the falls (CSV)",
+        "Download the item ratings (CSV)",
+    } <= downloads
+
+
+def test_drift_follows_the_program_in_the_url(app_file: str, demo: str, demo_db: Database) -> None:
+    iddt = program_id(demo_db, "Demo IDDT Program 4")
+    at = open_page(app_file, "drift", program=str(iddt))
+    assert at.selectbox[0].value == iddt
+    assert "Band fell: Good implementation → Fair implementation" in " ".join(texts(at.error))
+    assert not table(at, "drift_falls").empty
+
+    at.selectbox[0].set_value(program_id(demo_db, "Demo ACT Team 2")).run()
+    assert not at.exception
+    assert at.query_params["program"] == str(program_id(demo_db, "Demo ACT Team 2"))
+
+
+def test_drift_of_a_program_with_one_review(app_file: str, demo: str, demo_db: Database) -> None:
+    at = open_page(app_file, "drift", program=str(program_id(demo_db, "Demo ACT Team 8")))
+    assert "This program has one final review: drift needs two." in texts(at.info)
+    assert len(at.get("vega_lite_chart")) == 2  # its score and its items still show
+
+
+def test_drift_with_an_unknown_program_in_the_url(app_file: str, demo: str, demo_db: Database) -> None:
+    at = open_page(app_file, "drift", program="99999")
+    assert "No program with id 99999 has a final review" in " ".join(texts(at.warning))
+    assert at.selectbox[0].value == program_id(demo_db, DRIFTING_PROGRAM)
+
+
+# ---- Compare ------------------------------------------------------------------------------------
+
+
+def test_compare_shows_which_programs_and_providers_are_below_full_implementation(
+    app_file: str, demo: str, demo_db: Database
+) -> None:
+    at = open_page(app_file, "compare")
+    assert texts(at.title) == ["Compare"]
+    assert at.selectbox(key="compare_scale").value == "dacts"
+    expected = agency_overview(finalized_ratings(demo_db), demo_db.registry, "dacts")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Programs"] == "8"
+    assert metrics["Below Full implementation"] == str(len(expected.below_full))
+
+    assert "Below Full implementation" in texts(at.subheader)
+    below = table(at, "compare_below_programs")
+    assert list(below["program"]) == list(expected.below_full["program"])
+    assert DRIFTING_PROGRAM in set(below["program"])
+    providers = table(at, "compare_below_providers")
+    assert set(providers["provider"]) == set(expected.below_full["provider"])
+    assert providers["below"].sum() == len(expected.below_full)
+
+    assert len(at.get("vega_lite_chart")) == 3  # ranking, distribution, item heatmap
+    downloads = {b.key for b in at.get("download_button")}
+    assert {
+        "compare_ranking_csv",
+        "compare_below_csv",
+        "compare_providers_csv",
+        "compare_distribution_csv",
+        "compare_items_csv",
+        "compare_item_means_csv",
+    } <= downloads
+
+
+def test_compare_filters(app_file: str, demo: str) -> None:
+    at = open_page(app_file, "compare")
+    at.selectbox(key="compare_scale").set_value("iddt").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Programs"] == "4" and "Below Good implementation" in metrics
+
+    at.multiselect(key="compare_providers_iddt").set_value(["Demo: Lakeshore Recovery Partners"]).run()
+    assert {m.label: m.value for m in at.metric}["Programs"] == "2"
+    at.multiselect(key="compare_regions_iddt").set_value(["Demo North"]).run()
+    assert "No final reviews of this scale match the filters." in texts(at.info)
+
+    at.multiselect(key="compare_regions_iddt").set_value([]).run()
+    at.multiselect(key="compare_providers_iddt").set_value([]).run()
+    first, last = at.date_input(key="compare_window_iddt").value
+    assert first < dt.date(2023, 1, 1) < last
+    at.date_input(key="compare_window_iddt").set_value((first, dt.date(2023, 1, 1))).run()
+    assert not at.exception
+    ranking = table(at, "compare_ranking_table")
+    assert pd.to_datetime(ranking["review_date"]).max() <= pd.Timestamp("2023-01-01")
+
+
+def test_compare_opens_a_programs_drift(app_file: str, demo: str, demo_db: Database) -> None:
+    at = open_page(app_file, "compare")
+    target = program_id(demo_db, "Demo ACT Team 7")
+    at.selectbox(key="compare_open_drift").set_value(target).run()
+    at.button(key="compare_open").click().run()
+    assert not at.exception
+    assert texts(at.title) == ["Drift"]
+    assert at.query_params["program"] == str(target)
+    assert at.selectbox[0].value == target
+
+
+# ---- empty database -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["drift", "compare"])
+def test_pages_say_what_to_do_on_an_empty_database(app_file: str, page: str) -> None:
+    at = open_page(app_file, page)
+    assert texts(at.info) == ["No final reviews yet: run `fidelity demo` or finalize a review."]
+
+
+# ---- loading the data ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    with open_database(f"sqlite:///{tmp_path / 'small.db'}") as database:
+        yield database
+
+
+def final_review(db: Database, program: int, when: dt.date, rating: int = 4) -> svc.ReviewView:
+    scale = db.registry.get("iddt")
+    review = svc.start_review(db, program, "iddt", None, when, "follow-up", ["Ana"], actor="lead")
+    for item_id in scale.item_ids:
+        fields = {"rating": rating} if item_id != "I14" else {"not_rated_reason": "no data"}
+        svc.save_consensus(
+            db, review.id, item_id, expected_version=0, actor="lead", evidence=item_id, **fields
+        )
+    return svc.finalize(db, review.id, actor="lead")
+
+
+def test_finalized_ratings_reads_final_reviews_and_the_latest_final_amendment(db: Database) -> None:
+    program = svc.create_program(db, "Lakeside IDDT", provider="Lake Care", model="IDDT", actor="admin")
+    first = final_review(db, program.id, dt.date(2024, 1, 10))
+    second = final_review(db, program.id, dt.date(2025, 1, 10))
+    draft = svc.start_review(
+        db, program.id, "iddt", None, dt.date(2025, 6, 1), "follow-up", ["Ana"], actor="x"
+    )
+    amended = svc.amend(db, first.id, "typo in I1", actor="lead")  # in progress: the original still counts
+
+    frame = finalized_ratings(db)
+    assert list(frame.columns) == [*RATING_COLUMNS, "scale_hash"]
+    assert set(frame["review_id"]) == {first.id, second.id}
+    assert draft.id not in set(frame["review_id"])
+    assert str(frame["rating"].dtype) == "Int64" and frame["review_date"].dtype.kind == "M"
+    assert frame.loc[frame["item_id"] == "I14", "rating"].isna().all()  # not rated: NA
+    assert (frame["provider"] == "Lake Care").all() and frame["region"].isna().all()
+    assert list(frame.drop_duplicates("review_id")["review_id"]) == [first.id, second.id]  # by date
+
+    svc.save_consensus(
+        db, amended.id, "I1", expected_version=amended.consensus_version("I1"), actor="l", rating=2
+    )
+    svc.finalize(db, amended.id, actor="lead")
+    frame = finalized_ratings(db)
+    assert set(frame["review_id"]) == {amended.id, second.id}  # the amendment replaces the original
+    assert frame.loc[(frame["review_id"] == amended.id) & (frame["item_id"] == "I1"), "rating"].iloc[0] == 2
+
+
+def test_finalized_ratings_is_one_query(demo_db: Database) -> None:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(demo_db.engine, "before_cursor_execute", record)
+    try:
+        frame = finalized_ratings(demo_db)
+    finally:
+        event.remove(demo_db.engine, "before_cursor_execute", record)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1, statements
+    assert frame["program_id"].nunique() == 12
+
+
+def test_data_version_changes_with_the_final_reviews_and_programs(db: Database) -> None:
+    empty = data_version(db)
+    program = svc.create_program(db, "Lakeside IDDT", model="IDDT", actor="admin")
+    after_program = data_version(db)
+    assert after_program != empty
+    review = final_review(db, program.id, dt.date(2024, 1, 10))
+    finalized = data_version(db)
+    assert finalized != after_program
+    amendment = svc.amend(db, review.id, "typo", actor="lead")
+    assert data_version(db) == finalized  # an amendment in progress changes nothing yet
+    svc.finalize(db, amendment.id, actor="lead")
+    assert data_version(db) != finalized
+    before_rename = data_version(db)
+    svc.update_program(db, program.id, region="North", actor="admin")
+    assert data_version(db) != before_rename
+
+
+def test_reviews_on_a_changed_scale_file_are_left_out_with_a_message(demo_db: Database) -> None:
+    frame = finalized_ratings(demo_db)
+    tampered = frame.copy()
+    tampered.loc[tampered["scale_id"] == "iddt", "scale_hash"] = "sha256:" + "0" * 64
+    kept, problems = scale_problems(tampered, demo_db.registry)
+    assert set(kept["scale_id"]) == {"dacts"}
+    assert len(problems) == 1 and "iddt 1.0" in problems[0] and "changed" in problems[0]
+    assert scale_problems(frame, demo_db.registry)[1] == []
+
+
+def test_drift_overview_agrees_with_drift_for_every_program(demo_db: Database) -> None:
+    ratings = finalized_ratings(demo_db)
+    overview = drift_overview(ratings, demo_db.registry)
+    assert list(overview.columns) == list(OVERVIEW_COLUMNS)
+    assert len(overview) == 12 and overview.iloc[0]["program"] == DRIFTING_PROGRAM
+    for row in overview.itertuples(index=False):
+        report = drift(ratings, demo_db.registry, row.program_id, scale_id=row.scale_id)
+        assert (", ".join(report.falls["item_id"]) or None) == row.fallen_items, row.program
+        assert (", ".join(report.consecutive_low["item_id"]) or None) == row.low_items, row.program
+        if report.band_change is None:
+            assert row.band_direction is None and row.reviews == 1
+        else:
+            assert report.band_change.direction == row.band_direction
+            assert report.previous_review_id == row.previous_review_id
+
+
+# ---- several scales, several versions -----------------------------------------------------------
+
+
+def import_review(db: Database, program: str, scale: str, version: str, when: str, ratings: dict) -> None:
+    from services.review_file import parse_review_data
+    from services.review_import import import_review_file
+
+    data = {
+        "scale": scale,
+        "version": version,
+        "date": when,
+        "items": {
+            item_id: {"rating": r, "evidence": f"{item_id} on {when}"} for item_id, r in ratings.items()
+        },
+    }
+    import_review_file(db, parse_review_data(data, db.registry), actor="test", program=program)
+
+
+def test_drift_offers_each_scale_a_program_was_rated_on(app_file: str, db: Database, monkeypatch) -> None:
+    monkeypatch.setenv("FIDELITY_DATABASE_URL", db.url)
+    dacts, goi = db.registry.get("dacts"), db.registry.get("goi")
+    svc.create_program(db, "Hill Team", provider="Hill Care", actor="admin")  # no model: any scale
+    import_review(db, "Hill Team", "dacts", "1.0", "2024-01-10", dict.fromkeys(dacts.item_ids, 4))
+    import_review(db, "Hill Team", "dacts", "1.0", "2025-01-10", dict.fromkeys(dacts.item_ids, 4) | {"H2": 2})
+    import_review(db, "Hill Team", "goi", "1.0", "2025-06-10", dict.fromkeys(goi.item_ids, 4))
+
+    at = open_page(app_file, "drift")
+    scale = at.radio(key=f"drift_scale_{program_id(db, 'Hill Team')}")
+    assert scale.value == "dacts"  # the scale with the most reviews, though GOI was the latest
+    assert list(table(at, "drift_falls")["item"]) == ["H2"]
+    scale.set_value("goi").run()
+    assert not at.exception
+    assert "This program has one final review: drift needs two." in texts(at.info)
+    assert at.query_params["scale"] == "goi"
+
+
+def test_drift_notes_reviews_on_two_versions_of_a_scale(
+    app_file: str, db: Database, tmp_path: Path, monkeypatch
+) -> None:
+    from tests.test_analytics import dacts_1_1, variant
+
+    variant(db.registry.get("dacts", "1.0"), tmp_path / "scales", dacts_1_1)
+    monkeypatch.setenv("FIDELITY_SCALES_DIRS", str(tmp_path / "scales"))
+    url = f"sqlite:///{tmp_path / 'versions.db'}"
+    monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
+    with open_database(url) as versions_db:
+        new = versions_db.registry.get("dacts", "1.1")
+        old = versions_db.registry.get("dacts", "1.0")
+        svc.create_program(versions_db, "Bay Team", model="ACT", actor="admin")
+        import_review(versions_db, "Bay Team", "dacts", "1.0", "2024-01-10", dict.fromkeys(old.item_ids, 4))
+        import_review(
+            versions_db, "Bay Team", "dacts", "1.1", "2025-01-10", dict.fromkeys(new.item_ids, 4) | {"H1": 3}
+        )
+
+    at = open_page(app_file, "drift")
+    notes = " ".join(texts(at.info))
+    assert "dacts 1.0 and 1.1 compared on the 27 items they share" in notes
+    assert "O7 only in 1.0; O8 only in 1.1" in notes
+    assert list(table(at, "drift_falls")["item"]) == ["H1"]
