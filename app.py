@@ -27,6 +27,7 @@ pages = {
     ],
     "Programs": [
         st.Page("app_pages/programs.py", title="Programs", icon=":material/groups:", url_path="programs"),
+        st.Page("app_pages/import_page.py", title="Import", icon=":material/upload_file:", url_path="import"),
     ],
     "Reference": [
         st.Page("app_pages/scales.py", title="Scales", icon=":material/menu_book:", url_path="scales"),

@@ -15,6 +15,13 @@ import typer
 
 from cli.db_cmd import db_app, programs_app
 from cli.demo_cmd import demo_command
+from cli.exchange_cmd import (
+    export_app,
+    import_command,
+    review_export_command,
+    scales_export_command,
+    scales_from_redcap_command,
+)
 from cli.report_cmd import report
 from cli.review_cmd import review_app
 from scales import ScaleFileError, ScaleRegistry, load_scale_file
@@ -39,6 +46,11 @@ app.add_typer(programs_app, name="programs")
 app.add_typer(review_app, name="review")
 app.command("report")(report)
 app.command("demo")(demo_command)
+app.command("import")(import_command)
+app.add_typer(export_app, name="export")
+scales_app.command("export")(scales_export_command)
+scales_app.command("from-redcap")(scales_from_redcap_command)
+review_app.command("export")(review_export_command)
 
 
 def fail(problems: list[str], code: int = EXIT_INVALID) -> NoReturn:

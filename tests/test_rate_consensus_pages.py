@@ -106,7 +106,7 @@ def test_a_change_from_another_window_shows_up(db: Database) -> None:
 def test_consensus_page_agrees_items_and_finalizes(db: Database) -> None:
     review_id = start(db)
     scale = db.registry.get("dacts", "1.0")
-    for i, item_id in enumerate(scale.item_ids):
+    for item_id in scale.item_ids:
         save_rating(db, review_id, "Ana", item_id, actor="test", rating=4, note=f"Ana saw {item_id}")
         save_rating(db, review_id, "Ben", item_id, actor="test", rating=2 if item_id == "S3" else 4)
     at = open_page("consensus", review_id)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from services.database import open_database
 from services.reviews import get_review, list_programs, save_rating
 from tests.browser.conftest import AppServer, screenshot, wait_for_app
 
 
-def rating_group(page: Page, label: str):  # noqa: ANN201 - a Playwright locator
+def rating_group(page: Page, label: str) -> Locator:
     return page.get_by_role("radiogroup", name=label)
 
 
