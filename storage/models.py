@@ -43,6 +43,7 @@ NAME_LENGTH = 200
 PERSON_LENGTH = 100  # a rater's or actor's name
 ITEM_ID_LENGTH = 40  # scales.schema.Identifier allows 40 characters
 HASH_LENGTH = 80  # "sha256:" + 64 hex digits
+EMAIL_LENGTH = 320
 
 
 class ProgramModel(StrEnum):
@@ -60,6 +61,12 @@ class ReviewStatus(StrEnum):
     DRAFT = "draft"  # raters are rating
     CONSENSUS = "consensus"  # consensus ratings are being agreed
     FINAL = "final"  # immutable; change it only through an amendment
+
+
+class Role(StrEnum):
+    AGENCY_ADMIN = "agency_admin"  # everything: users, scales, programs, every review
+    REVIEWER = "reviewer"  # the reviews they are assigned to; reads programs
+    PROGRAM_MANAGER = "program_manager"  # read-only: their own programs' final reviews
 
 
 class RatingSource(StrEnum):
@@ -179,6 +186,9 @@ class Review(Base):
     finalized_at: Mapped[dt.datetime | None]
     finalized_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
     version: Mapped[int] = mapped_column(Integer)
+    # sha256 of the finalized content (storage.integrity), set in the same statement that
+    # makes the review final and checked whenever a final review is shown or exported.
+    content_checksum: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
 
     program: Mapped[Program] = relationship(back_populates="reviews")
     raters: Mapped[list[ReviewRater]] = relationship(
@@ -261,6 +271,46 @@ class ConsensusRating(Base):
     review: Mapped[Review] = relationship(back_populates="consensus")
 
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class User(Base):
+    """A person who signs in (by e-mail, through the identity provider) and their role."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)  # stored lower-case
+    name: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    updated_at: Mapped[dt.datetime]
+
+
+class UserProgram(Base):
+    """A program in a user's scope (a program manager's own programs)."""
+
+    __tablename__ = "user_programs"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), primary_key=True, index=True)
+    added_at: Mapped[dt.datetime]
+    added_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+
+
+class ReviewAssignment(Base):
+    """A reviewer assigned to a review (what they may rate and see while it is open)."""
+
+    __tablename__ = "review_assignments"
+
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    assigned_at: Mapped[dt.datetime]
+    assigned_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
 
 
 class AuditEntry(Base):
