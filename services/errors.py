@@ -35,3 +35,11 @@ class ScaleChangedError(FidelityError):
 
 class DatabaseError(FidelityError):
     """The database cannot be used (unreachable, or migrated by a newer version)."""
+
+
+class AccessDenied(FidelityError):
+    """The acting user's role or scope does not allow this (see services.access)."""
+
+
+class IntegrityFailure(FidelityError):
+    """A final review's stored content no longer matches the checksum taken when it was finalized."""
