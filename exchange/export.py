@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 from scales import Scale, UnknownScaleError
 from services import reviews as svc
 from services.database import Database
-from services.errors import FidelityError, ValidationProblem
+from services.errors import FidelityError, IntegrityFailure, ValidationProblem
+from storage.integrity import failing_reviews
 from storage.models import ConsensusRating, Program, Review, ReviewStatus
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -392,7 +393,11 @@ def _reviews(s: Session, *, scale_id: str | None, program_id: int | None, status
         query = query.where(Review.program_id == program_id)
     if status is not None:
         query = query.where(Review.status == svc._status(status))
-    return list(s.scalars(query).unique())
+    reviews = list(s.scalars(query).unique())
+    failing = failing_reviews(s, reviews)
+    if failing:  # an export is a record: refuse it rather than pass on altered reviews
+        raise IntegrityFailure([svc.integrity_message(review_id) for review_id in failing])
+    return reviews
 
 
 def _amended_by(s: Session, ids: Sequence[int]) -> dict[int, int]:

@@ -29,12 +29,14 @@ from scoring import Agreement, ItemEntry, ItemRatingError, ReviewScore, agreemen
 from scoring.items import ItemScore, check_input, check_rating
 from services.database import Database
 from services.errors import (
+    IntegrityFailure,
     NotFound,
     ReviewFinalizedError,
     ScaleChangedError,
     StaleWriteError,
     ValidationProblem,
 )
+from storage.integrity import review_checksum
 from storage.models import (
     NAME_LENGTH,
     PERSON_LENGTH,
@@ -470,6 +472,7 @@ def get_review(db: Database, review_id: int) -> ReviewView:
     """
     with db.reading() as s:
         review = _review(s, review_id)
+        _check_integrity(s, review)
         return _review_view(s, review, _review_scale(db, review))
 
 
@@ -819,6 +822,7 @@ def review_json(db: Database, review_id: int) -> dict[str, Any]:
     dates, and per item the consensus evidence, recommendation and not-rated reason."""
     with db.reading() as s:
         review = _review(s, review_id)
+        _check_integrity(s, review)
         scale = _review_scale(db, review)
         view = _review_view(s, review, scale)
         result = _score(scale, _consensus_rows(s, review.id)).to_dict()
@@ -1042,14 +1046,33 @@ def _unsettled(scale: Scale, rows: Mapping[str, ConsensusRating]) -> list[str]:
 
 def _finalize(s: Session, review: Review, scale: Scale, rows: Iterable[ConsensusRating], log: _Log) -> None:
     score = _score(scale, rows)
+    s.flush()  # every rating row is written before the checksum reads them
     log("review", "status", review.status, ReviewStatus.FINAL.value)
-    review.status = ReviewStatus.FINAL
-    review.finalized_at = review.updated_at = log.at
-    review.finalized_by = log.actor
-    review.final_score = score.to_dict()
+    with s.no_autoflush:  # one UPDATE sets status and checksum: a final review refuses any later one
+        review.finalized_at = review.updated_at = log.at
+        review.finalized_by = log.actor
+        review.final_score = score.to_dict()
+        review.content_checksum = review_checksum(s, review)
+        review.status = ReviewStatus.FINAL
     summary = {"mean": review.final_score["total"]["mean"], "band": review.final_score["band"]}
     log("review", "final_score", None, summary)
     s.flush()
+
+
+def _check_integrity(s: Session, review: Review) -> None:
+    """Refuse to show or export a final review whose rows no longer match its checksum."""
+    if review.status != ReviewStatus.FINAL:
+        return
+    if review.content_checksum is None or review.content_checksum != review_checksum(s, review):
+        raise IntegrityFailure(integrity_message(review.id))
+
+
+def integrity_message(review_id: int) -> str:
+    return (
+        f"review {review_id}: its stored content does not match the checksum taken when it was finalized "
+        "(it was changed outside the application); it is not shown or exported. Ask your database "
+        "administrator to restore it from a backup."
+    )
 
 
 def _new_review(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from services import reviews as svc
@@ -340,3 +341,14 @@ def test_amending_from_results_creates_a_new_review(at: AppTest, db: Database) -
     assert svc.get_review(db, new.id).amendment_reason == "H1: the client count was from the wrong month"
     assert at.query_params["review"] == str(new.id)  # on the Rate page of the amendment
     assert svc.get_review(db, review.id).status == "final"  # the final one is unchanged
+
+
+def test_results_refuse_a_final_review_changed_outside_the_application(at: AppTest, db: Database) -> None:
+    review = final_review(db)
+    with db.engine.begin() as conn:  # someone lifts the trigger and edits a rating by hand
+        conn.execute(text("DROP TRIGGER trg_consensus_ratings_final_update"))
+        conn.execute(text("UPDATE consensus_ratings SET rating = 5 WHERE item_id = 'O4'"))
+    open_page(at, "results", review.id)
+    errors = texts(at.error)
+    assert any(f"review {review.id}: its stored content does not match the checksum" in e for e in errors)
+    assert not at.metric and not at.get("download_button")  # no score shown, nothing to download

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from storage.integrity import content_checksum
+from storage.models import UTCDateTime
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -65,6 +68,72 @@ def upgrade() -> None:
     op.create_index(op.f("ix_review_assignments_user_id"), "review_assignments", ["user_id"])
     # ADD COLUMN (not a batch copy), so the reviews triggers of 0001 stay in place on SQLite.
     op.add_column("reviews", sa.Column("content_checksum", sa.String(length=80), nullable=True))
+    _checksum_existing_final_reviews()
+
+
+SQLITE_FINAL_UPDATE_TRIGGER = (
+    "CREATE TRIGGER trg_reviews_final_update BEFORE UPDATE ON reviews FOR EACH ROW "
+    "WHEN OLD.status = 'final' "
+    "BEGIN SELECT RAISE(ABORT, 'fidelity: review is final and cannot be changed'); END"
+)  # as created by 0001
+
+
+def _checksum_existing_final_reviews() -> None:
+    """Reviews finalized before this revision get their checksum now, with the reviews trigger
+    that refuses changes to final reviews lifted for this one statement per review."""
+    bind = op.get_bind()
+    reviews = sa.table(
+        "reviews",
+        *(sa.column(name, sa.Integer()) for name in ("id", "program_id", "amendment_of", "amendment_number")),
+        *(sa.column(name, sa.Text()) for name in ("scale_id", "scale_version", "scale_hash", "review_type")),
+        *(sa.column(name, sa.Text()) for name in ("strengths", "summary", "recommendations")),
+        *(sa.column(name, sa.Text()) for name in ("amendment_reason", "finalized_by", "status")),
+        sa.column("review_date", sa.Date()),
+        sa.column("review_end_date", sa.Date()),
+        sa.column("final_score", sa.JSON()),
+        sa.column("finalized_at", UTCDateTime()),
+        sa.column("content_checksum", sa.Text()),
+    )
+    raters = sa.table("review_raters", sa.column("review_id", sa.Integer()), sa.column("rater", sa.Text()))
+    rating_columns = [sa.column("review_id", sa.Integer()), sa.column("item_id", sa.Text())]
+    rating_columns += [sa.column("rating", sa.Integer()), sa.column("rating_source", sa.Text())]
+    rating_columns += [sa.column("inputs", sa.JSON()), sa.column("data_sources", sa.JSON())]
+    consensus = sa.table(
+        "consensus_ratings",
+        *rating_columns,
+        *(sa.column(name, sa.Text()) for name in ("evidence", "recommendation", "not_rated_reason")),
+    )
+    rater_ratings = sa.table(
+        "rater_ratings",
+        *(sa.column(c.name, c.type) for c in rating_columns),
+        sa.column("rater", sa.Text()),
+        sa.column("note", sa.Text()),
+    )
+    finals = [
+        dict(row) for row in bind.execute(sa.select(reviews).where(reviews.c.status == "final")).mappings()
+    ]
+    if not finals:
+        return
+    checksums: dict[int, str] = {}
+    for review in finals:
+        of_review = review["id"]
+        checksums[of_review] = content_checksum(
+            review,
+            bind.execute(sa.select(raters.c.rater).where(raters.c.review_id == of_review)).scalars(),
+            bind.execute(sa.select(consensus).where(consensus.c.review_id == of_review)).mappings(),
+            bind.execute(sa.select(rater_ratings).where(rater_ratings.c.review_id == of_review)).mappings(),
+        )
+    sqlite = bind.dialect.name == "sqlite"
+    op.execute(
+        "DROP TRIGGER trg_reviews_final_update"
+        if sqlite
+        else "ALTER TABLE reviews DISABLE TRIGGER trg_reviews_final"
+    )
+    for review_id, checksum in checksums.items():
+        bind.execute(reviews.update().where(reviews.c.id == review_id).values(content_checksum=checksum))
+    op.execute(
+        SQLITE_FINAL_UPDATE_TRIGGER if sqlite else "ALTER TABLE reviews ENABLE TRIGGER trg_reviews_final"
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,108 @@
+"""Checksums of finalized reviews.
+
+When a review becomes final, a sha256 of its content (the review's fields, raters, every
+rater's ratings and the consensus) is stored with it. Showing or exporting a final review
+recomputes it from the rows as they are now: a difference means the rows were changed
+outside the application (the triggers refuse that, so someone disabled them or edited the
+file), and the review must not be shown or exported as if it were the finalized record.
+
+The content is canonical JSON (sorted keys, no spaces, ISO dates), built from plain values
+so that bulk writers (the benchmark generator) can compute the same checksum without ORM
+objects. Changing what goes into it invalidates every stored checksum: don't, or add a
+versioned prefix and keep the old recipe for old reviews.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import ConsensusRating, RaterRating, Review
+
+PREFIX = "sha256:"
+REVIEW_FIELDS = (
+    "id", "program_id", "scale_id", "scale_version", "scale_hash", "review_date", "review_end_date",
+    "review_type", "strengths", "summary", "recommendations", "amendment_of", "amendment_number",
+    "amendment_reason", "final_score", "finalized_at", "finalized_by",
+)  # fmt: skip
+CONSENSUS_FIELDS = (
+    "item_id", "rating", "rating_source", "inputs", "evidence", "recommendation", "data_sources",
+    "not_rated_reason",
+)  # fmt: skip
+RATER_FIELDS = ("rater", "item_id", "rating", "rating_source", "inputs", "note", "data_sources")
+
+
+def content_checksum(
+    review: Mapping[str, Any],
+    raters: Iterable[str],
+    consensus: Iterable[Mapping[str, Any]],
+    rater_ratings: Iterable[Mapping[str, Any]] = (),
+) -> str:
+    """The checksum of a final review's content, from plain values (see REVIEW_FIELDS etc.)."""
+    content = {
+        "review": {key: review.get(key) for key in REVIEW_FIELDS},
+        "raters": sorted(raters),
+        "consensus": sorted(
+            ({key: row.get(key) for key in CONSENSUS_FIELDS} for row in consensus),
+            key=lambda row: str(row["item_id"]),
+        ),
+        "rater_ratings": sorted(
+            ({key: row.get(key) for key in RATER_FIELDS} for row in rater_ratings),
+            key=lambda row: (str(row["rater"]), str(row["item_id"])),
+        ),
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
+    return PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def review_checksum(s: Session, review: Review) -> str:
+    """The checksum of `review`'s rows as they are in the session now."""
+    consensus = s.scalars(select(ConsensusRating).where(ConsensusRating.review_id == review.id))
+    rater_rows = s.scalars(select(RaterRating).where(RaterRating.review_id == review.id))
+    return content_checksum(
+        {key: getattr(review, key) for key in REVIEW_FIELDS},
+        [r.rater for r in review.raters],
+        [{key: getattr(row, key) for key in CONSENSUS_FIELDS} for row in consensus],
+        [{key: getattr(row, key) for key in RATER_FIELDS} for row in rater_rows],
+    )
+
+
+def failing_reviews(s: Session, reviews: Sequence[Review], chunk: int = 500) -> list[int]:
+    """Ids of the final reviews among `reviews` whose rows no longer match their checksum
+    (or that have none), with the rows read a chunk of reviews at a time."""
+    finals = [r for r in reviews if r.status == "final"]
+    failing: list[int] = []
+    for start in range(0, len(finals), chunk):
+        part = {r.id: r for r in finals[start : start + chunk]}
+        consensus: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        rater_ratings: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in s.scalars(select(ConsensusRating).where(ConsensusRating.review_id.in_(part))):
+            consensus[row.review_id].append({key: getattr(row, key) for key in CONSENSUS_FIELDS})
+        for rrow in s.scalars(select(RaterRating).where(RaterRating.review_id.in_(part))):
+            rater_ratings[rrow.review_id].append({key: getattr(rrow, key) for key in RATER_FIELDS})
+        for review_id, review in part.items():
+            expected = content_checksum(
+                {key: getattr(review, key) for key in REVIEW_FIELDS},
+                [r.rater for r in review.raters],
+                consensus[review_id],
+                rater_ratings[review_id],
+            )
+            if review.content_checksum != expected:
+                failing.append(review_id)
+    return failing
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        # Aware UTC on both dialects (storage.models.UTCDateTime); microseconds are kept by both.
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot checksum a {type(value).__name__}")
