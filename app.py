@@ -3,34 +3,36 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from app_pages.shared import sign_in
+from services.access import Action, can
 
 st.set_page_config(page_title="ebp-fidelity", page_icon=":material/fact_check:", layout="wide")
 
-pages = {
-    "Reviews": [
-        st.Page(
-            "app_pages/reviews.py",
-            title="Reviews",
-            icon=":material/assignment:",
-            url_path="reviews",
-            default=True,
-        ),
-        st.Page("app_pages/rate.py", title="Rate", icon=":material/edit_note:", url_path="rate"),
-        st.Page(
-            "app_pages/consensus.py", title="Consensus", icon=":material/handshake:", url_path="consensus"
-        ),
-        st.Page("app_pages/results.py", title="Results", icon=":material/insights:", url_path="results"),
-    ],
-    "Analytics": [
-        st.Page("app_pages/drift.py", title="Drift", icon=":material/trending_down:", url_path="drift"),
-        st.Page("app_pages/compare.py", title="Compare", icon=":material/leaderboard:", url_path="compare"),
-    ],
-    "Programs": [
-        st.Page("app_pages/programs.py", title="Programs", icon=":material/groups:", url_path="programs"),
-        st.Page("app_pages/import_page.py", title="Import", icon=":material/upload_file:", url_path="import"),
-    ],
-    "Reference": [
-        st.Page("app_pages/scales.py", title="Scales", icon=":material/menu_book:", url_path="scales"),
-    ],
-}
+viewer = sign_in()  # the sign-in page, or "not registered", stops the run here
+
+
+def page(path: str, title: str, icon: str, url_path: str, *, default: bool = False) -> StreamlitPage:
+    return st.Page(path, title=title, icon=icon, url_path=url_path, default=default)
+
+
+# Navigation per role: a page the role cannot use is not offered (the services refuse anyway).
+reviews = [page("app_pages/reviews.py", "Reviews", ":material/assignment:", "reviews", default=True)]
+if can(viewer, Action.EDIT_REVIEW):
+    reviews.append(page("app_pages/rate.py", "Rate", ":material/edit_note:", "rate"))
+    reviews.append(page("app_pages/consensus.py", "Consensus", ":material/handshake:", "consensus"))
+reviews.append(page("app_pages/results.py", "Results", ":material/insights:", "results"))
+pages = {"Reviews": reviews}
+if can(viewer, Action.READ_ANALYTICS):
+    pages["Analytics"] = [
+        page("app_pages/drift.py", "Drift", ":material/trending_down:", "drift"),
+        page("app_pages/compare.py", "Compare", ":material/leaderboard:", "compare"),
+    ]
+pages["Programs"] = [page("app_pages/programs.py", "Programs", ":material/groups:", "programs")]
+if can(viewer, Action.IMPORT):
+    pages["Programs"].append(page("app_pages/import_page.py", "Import", ":material/upload_file:", "import"))
+if can(viewer, Action.MANAGE_USERS):
+    pages["Programs"].append(page("app_pages/users.py", "Users", ":material/manage_accounts:", "users"))
+pages["Reference"] = [page("app_pages/scales.py", "Scales", ":material/menu_book:", "scales")]
 st.navigation(pages).run()

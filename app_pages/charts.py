@@ -1,7 +1,7 @@
-"""Altair charts of the analytics results, for the pages and (later) the PDF report.
+"""Altair charts of the analytics results, for the Drift and Compare pages.
 
-Pure functions: DataFrames in, an Altair chart out. No Streamlit here, so the report can
-render the same charts to PNG with vl-convert. Every chart has a title, axis titles and
+Pure functions: DataFrames in, an Altair chart out, no Streamlit here. (The PDF report draws
+its own charts with fpdf2: reports/drawing.py.) Every chart has a title, axis titles and
 tooltips; colours are colour-blind safe (Okabe-Ito for categories, viridis for ratings) and
 every colour is doubled by a label, a dash pattern or a position, so charts also read in
 black and white.
@@ -416,3 +416,18 @@ def band_distribution(
     )
     chart = alt.layer(bars, text).properties(title=_title(title), width=width, height=240)
     return _configure(chart)
+
+
+def arrow_spec(chart: alt.TopLevelMixin) -> dict[str, object]:
+    """The chart's Vega-Lite spec with its datasets already in Arrow, the form Streamlit sends:
+    a page caches this, and st.vega_lite_chart passes the bytes through instead of converting
+    every row again on each rerun."""
+    from streamlit import dataframe_util  # the conversion st.vega_lite_chart would make
+
+    spec = chart.to_dict()
+    datasets = spec.get("datasets") or {}
+    spec["datasets"] = {
+        name: values if isinstance(values, bytes) else dataframe_util.convert_anything_to_arrow_bytes(values)
+        for name, values in datasets.items()
+    }
+    return spec

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages.markup import md
 from app_pages.shared import (
     actor,
     attempt,
@@ -118,7 +119,7 @@ def agreement_panel() -> Agreement | None:
         st.info("This review has one rater: agree each item below from their ratings.")
         return None
     a, b = raters
-    result = compare_raters(db, review.id, a, b)
+    result = compare_raters(db, review.id, a, b, actor=actor())
     cols = st.columns(4)
     cols[0].metric("Items both rated", f"{result.compared} / {len(scale.items)}")
     cols[1].metric("Exact agreement", "–" if result.exact_pct is None else f"{result.exact_pct:.0f}%")
@@ -177,27 +178,27 @@ def item_editor(items: list[Item]) -> None:
     if agreed is not None and agreed.rating is not None:
         st.markdown(f"Agreed rating: **{agreed.rating}**")
     elif agreed is not None and agreed.not_rated_reason:
-        st.markdown(f"Not rated: {agreed.not_rated_reason}")
+        st.markdown(f"Not rated: {md(agreed.not_rated_reason)}")
     else:
         st.markdown("Not agreed yet.")
     cols = st.columns(len(raters) or 1)
     for col, rater in zip(cols, raters, strict=False):
         r = rating_of(rater, item.id)
         with col, st.container(border=True):
-            st.markdown(f"**{rater}**: {'not rated' if r is None or r.rating is None else r.rating}")
+            st.markdown(f"**{md(rater)}**: {'not rated' if r is None or r.rating is None else r.rating}")
             if r is not None and r.inputs:
                 st.caption(", ".join(f"{k} = {v}" for k, v in r.inputs.items()))
                 if item.compute is not None and not item.compute.decides:
                     st.button(
-                        f"Use {rater}'s numbers",
+                        f"Use {md(rater)}'s numbers",
                         key=key(item, f"adopt-{rater}"),
                         on_click=adopt_inputs,
                         args=(item, rater),
                     )
             if r is not None and r.note:
-                st.markdown(f"> {r.note}")
+                st.markdown(f"> {md(r.note)}")
             if r is not None and r.data_sources:
-                st.caption("Sources: " + "; ".join(r.data_sources))
+                st.caption("Sources: " + md("; ".join(r.data_sources)))
 
     with st.container(border=True):
         rating_key = key(item, "rating")
@@ -222,7 +223,10 @@ def item_editor(items: list[Item]) -> None:
         reason_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
         reason_col.text_input("Or: reason it cannot be rated", key=reason_key)
         button_col.button("Mark not rated", key=key(item, "mark"), on_click=save_not_rated, args=(item,))
-        show_feedback(key(item, "feedback"))
+        # Widget key -> label: "Saved at" only while every one of them shows what is stored.
+        fields = {rating_key: "Consensus rating", key(item, "evidence"): "Evidence"}
+        fields |= {key(item, "recommendation"): "Recommendation", reason_key: "Or: reason it cannot be rated"}
+        show_feedback(key(item, "feedback"), fields)
 
 
 def review_texts() -> None:
@@ -241,7 +245,11 @@ def review_texts() -> None:
         field_key = f"review|{review.id}|{field}"
         sync_widget(field_key, getattr(review, field) or "")
         st.text_area(field.capitalize(), key=field_key, on_change=save_texts, args=(field,))
-    show_feedback(f"review|{review.id}|feedback")
+    fields = {
+        f"review|{review.id}|{field}": field.capitalize()
+        for field in ("strengths", "summary", "recommendations")
+    }
+    show_feedback(f"review|{review.id}|feedback", fields)
 
 
 result = agreement_panel()

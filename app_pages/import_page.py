@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages.markup import md
 from app_pages.shared import actor, database, identity_banner, scale_registry, show_error
 from exchange.export import (
     WIDE_COLUMNS,
@@ -78,7 +79,7 @@ def _show_problems(row_problems: list[RowProblem], messages: list[str]) -> None:
         icon=":material/error:",
     )
     for message in messages:
-        st.error(message, icon=":material/error:")
+        st.error(md(message), icon=":material/error:")
     if row_problems:
         st.dataframe(_problems_table(row_problems), hide_index=True, width="stretch")
 
@@ -91,13 +92,13 @@ def _show_plan(plan: ImportPlan) -> None:
     cols[2].metric("New programs", len(plan.programs_new))
     cols[3].metric("Existing programs", len(plan.programs_existing))
     for note in plan.notes:
-        st.info(note, icon=":material/info:")
+        st.info(md(note), icon=":material/info:")
     preview = plan.preview()
     if not preview["source"].astype(bool).any():
         preview = preview.drop(columns=["source"])
     st.dataframe(preview, hide_index=True, width="stretch")
     if plan.programs_new:
-        st.caption("New programs: " + ", ".join(plan.programs_new))
+        st.caption("New programs: " + md(", ".join(plan.programs_new)))
 
 
 def _import(frame: pd.DataFrame, plan: ImportPlan, source: str | None) -> None:
@@ -170,7 +171,7 @@ def _import_section() -> None:
         _show_problems(row_problems, messages)
         return
     try:
-        plan = plan_wide(database(), frame)
+        plan = plan_wide(database(), frame, actor=actor())
     except FidelityError as exc:
         show_error(exc)
         return
@@ -201,12 +202,12 @@ def _export_section() -> None:
     chosen = st.selectbox("Scale", [ALL_SCALES, *scale_ids], key=EXPORT_SCALE)
     scale_id = None if chosen == ALL_SCALES else chosen
     try:
-        reviews = reviews_table(db, scale_id=scale_id)
+        reviews = reviews_table(db, actor=actor(), scale_id=scale_id)
         if reviews.empty:
             st.info("No final reviews to export yet.", icon=":material/info:")
             return
-        items = item_ratings_table(db, scale_id=scale_id)
-        wide = wide_table(db, scale_id=scale_id)
+        items = item_ratings_table(db, actor=actor(), scale_id=scale_id)
+        wide = wide_table(db, actor=actor(), scale_id=scale_id)
     except FidelityError as exc:
         show_error(exc)
         return

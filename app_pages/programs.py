@@ -8,7 +8,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages.shared import actor, database, identity_banner, show_error
+from app_pages.markup import md
+from app_pages.shared import actor, allowed, database, identity_banner, show_error
+from services.access import Action
 from services.errors import FidelityError
 from services.reviews import ProgramView, create_program, list_programs, list_providers, update_program
 from storage.models import ProgramModel
@@ -69,7 +71,7 @@ def _add_program() -> None:
     except FidelityError as exc:
         st.session_state[ADD_RESULT] = ("error", exc.problems, None)
         return
-    st.session_state[ADD_RESULT] = ("saved", [f"Added program **{program.name}**."], program.id)
+    st.session_state[ADD_RESULT] = ("saved", [f"Added program **{md(program.name)}**."], program.id)
     for field, key in ADD_KEYS.items():
         st.session_state[key] = ADD_DEFAULTS[field]
     st.session_state[EDIT_CHOICE] = program.id  # ready to correct it straight away
@@ -93,7 +95,7 @@ def _update_program(program_id: int) -> None:
     except FidelityError as exc:
         st.session_state[EDIT_RESULT] = ("error", exc.problems, None)
         return
-    st.session_state[EDIT_RESULT] = ("saved", [f"Saved the changes to **{program.name}**."], None)
+    st.session_state[EDIT_RESULT] = ("saved", [f"Saved the changes to **{md(program.name)}**."], None)
     _load_edit_form(program)
 
 
@@ -107,7 +109,7 @@ def _show_result(key: str) -> None:
         if kind == "saved":
             st.success(message, icon=":material/check_circle:")
         else:
-            st.error(message, icon=":material/error:")
+            st.error(md(message), icon=":material/error:")
     if program_id is not None:
         st.page_link(
             "app_pages/reviews.py",
@@ -181,23 +183,31 @@ def _program_fields(keys: dict[str, str], providers: list[str]) -> None:
 
 identity_banner()
 st.title("Programs")
-st.caption("The teams you review. Add a program here, then start its review on the Reviews page.")
+managing = allowed(Action.MANAGE_PROGRAMS)  # an agency admin adds and corrects programs
+if managing:
+    st.caption("The teams you review. Add a program here, then start its review on the Reviews page.")
+elif allowed(Action.START_REVIEW):
+    st.caption("The teams you review; an agency admin adds and corrects them.")
+else:
+    st.caption("Your programs; an agency admin adds and corrects them.")
 
 db = database()
 for key, value in ADD_DEFAULTS.items():
     st.session_state.setdefault(ADD_KEYS[key], value)
 try:
-    everything = list_programs(db)
-    providers = list_providers(db)
+    everything = list_programs(db, actor=actor())
+    providers = list_providers(db, actor=actor())
 except FidelityError as exc:
     show_error(exc)
     st.stop()
 
 # ---- list and search ------------------------------------------------------------------------
 
-st.subheader("All programs")
+st.subheader("All programs" if allowed(Action.START_REVIEW) else "Your programs")
 if not everything:
-    st.info("No programs yet — add one below.", icon=":material/info:")
+    st.info(
+        "No programs yet — add one below." if managing else "No programs to show yet.", icon=":material/info:"
+    )
 else:
     regions = sorted({p.region for p in everything if p.region})
     for key, options in (("programs_filter_provider", providers), ("programs_filter_region", regions)):
@@ -213,6 +223,7 @@ else:
     try:
         shown = list_programs(
             db,
+            actor=actor(),
             search=search or None,
             provider=None if provider_filter == ALL else provider_filter,
             region=None if region_filter == ALL else region_filter,
@@ -224,13 +235,17 @@ else:
     if shown:
         st.dataframe(_programs_table(shown), hide_index=True, width="stretch", key="programs_table")
         st.caption(f"{len(shown)} of {len(everything)} program(s).")
-        st.page_link(
-            "app_pages/reviews.py", label="Start a review of one of them", icon=":material/arrow_forward:"
-        )
+        if allowed(Action.START_REVIEW):
+            st.page_link(
+                "app_pages/reviews.py", label="Start a review of one of them", icon=":material/arrow_forward:"
+            )
     else:
         st.info(
             "No programs match these filters — clear the search or pick “All”.", icon=":material/search_off:"
         )
+
+if not managing:
+    st.stop()
 
 # ---- add --------------------------------------------------------------------------------------
 

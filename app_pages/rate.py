@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages.markup import md
 from app_pages.shared import (
     actor,
     attempt,
@@ -19,7 +20,8 @@ from app_pages.shared import (
 from scales import Item, Scale
 from scales.schema import ComputedInput
 from scoring import ItemRatingError, compute
-from services.reviews import RatingView, ReviewView, save_rating
+from services.errors import StaleWriteError
+from services.reviews import RatingView, ReviewView, get_review, save_rating
 
 identity_banner()
 st.title("Rate")
@@ -39,7 +41,7 @@ def choose_rater(review: ReviewView) -> str:
     wanted = st.query_params.get("rater")
     if key not in st.session_state:
         st.session_state[key] = wanted if wanted in review.raters else review.raters[0]
-    rater = st.radio("Rating as", review.raters, horizontal=True, key=key)
+    rater = st.radio("Rating as", review.raters, horizontal=True, key=key, format_func=md)
     st.query_params["rater"] = rater
     return rater
 
@@ -87,23 +89,63 @@ def number_value(spec: ComputedInput, value: Any) -> int | float | None:
     return int(value) if spec.integer else float(value)
 
 
+def widget_values(item: Item, saved: RatingView | None) -> dict[str, Any]:
+    """What each of the item's widgets shows when it shows the saved entry, by widget key."""
+    values: dict[str, Any] = {}
+    if item.compute is not None:
+        saved_inputs = (saved.inputs if saved else None) or {}
+        for spec in item.compute.inputs:
+            values[item_key(item, spec.name)] = number_value(spec, saved_inputs.get(spec.name))
+    values[item_key(item, "rating")] = saved.rating if saved and saved.source == "rated" else None
+    values[item_key(item, "note")] = (saved.note if saved else None) or ""
+    values[item_key(item, "sources")] = list(saved.data_sources) if saved else []
+    return values
+
+
 # --- saving: each callback is one committed transaction through the service ---------------
+
+_NOT_SHOWN = object()
+
+
+def touched(view: RatingView | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a saved entry that saving `fields` would change."""
+    parts: dict[str, Any] = {}
+    if "rating" in fields or "inputs" in fields:  # together they decide rating and source
+        parts["rating"] = (view.rating, view.source, view.inputs) if view else (None, None, None)
+    if "note" in fields:
+        parts["note"] = view.note if view else None
+    if "data_sources" in fields:
+        parts["data_sources"] = list(view.data_sources) if view else []
+    return parts
 
 
 def save(item: Item, **fields: Any) -> None:
-    saved = review.ratings.get(rater, {}).get(item.id)
-    attempt(
-        lambda: save_rating(
-            db,
-            review.id,
-            rater,
-            item.id,
-            actor=actor(),
-            expected_version=None if saved is None else saved.version,
-            **fields,
-        ),
-        feedback_key=item_key(item, "feedback"),
-    )
+    """Save on top of the entry the page showed (its version, kept in session state and moved
+    on by each of this session's own saves, so quick successive edits never refuse each
+    other). When another window saved the item since, the save still goes through if that
+    window changed other parts of it than these (both entries are kept); if it changed the
+    same part, the save is refused as stale and the rerun shows the other window's entry."""
+    base_key = item_key(item, "base")
+    base = st.session_state.get(base_key, _NOT_SHOWN)
+    shown: RatingView | None = review.ratings.get(rater, {}).get(item.id) if base is _NOT_SHOWN else base
+
+    def put(expected_version: int) -> RatingView:
+        return save_rating(
+            db, review.id, rater, item.id, actor=actor(), expected_version=expected_version, **fields
+        )
+
+    def write() -> RatingView:
+        try:
+            return put(0 if shown is None else shown.version)  # 0: nothing saved yet
+        except StaleWriteError:
+            latest = get_review(db, review.id, actor=actor()).ratings.get(rater, {}).get(item.id)
+            if latest is None or touched(latest, fields) != touched(shown, fields):
+                raise
+            return put(latest.version)
+
+    result = attempt(write, feedback_key=item_key(item, "feedback"))
+    if result is not None:
+        st.session_state[base_key] = result
 
 
 def save_inputs(item: Item) -> None:
@@ -151,18 +193,18 @@ def show_item_reference(item: Item) -> None:
     )
 
 
-def show_computed_inputs(item: Item, saved: RatingView | None) -> bool:
+def show_computed_inputs(item: Item, in_db: dict[str, Any], labels: dict[str, str]) -> bool:
     """Number inputs and the live working; True when the inputs give the rating."""
     assert item.compute is not None
     rule = item.compute
-    saved_inputs = (saved.inputs if saved else None) or {}
     cols = st.columns(len(rule.inputs))
     for col, spec in zip(cols, rule.inputs, strict=True):
         key = item_key(item, spec.name)
-        sync_widget(key, number_value(spec, saved_inputs.get(spec.name)))
+        sync_widget(key, in_db[key])
+        labels[key] = f"{spec.label} ({spec.unit})"
         with col:
             st.number_input(
-                f"{spec.label} ({spec.unit})",
+                labels[key],
                 min_value=number_value(spec, spec.min),
                 max_value=number_value(spec, spec.max),
                 step=1 if spec.integer else (1.0 if (spec.max or 0) >= 50 else 0.1),
@@ -204,10 +246,10 @@ def show_computed_inputs(item: Item, saved: RatingView | None) -> bool:
     return True
 
 
-def show_rating_radio(item: Item, saved: RatingView | None, *, label: str) -> None:
+def show_rating_radio(item: Item, in_db: dict[str, Any], labels: dict[str, str], *, label: str) -> None:
     key = item_key(item, "rating")
-    given = saved.rating if saved and saved.source == "rated" else None
-    sync_widget(key, given)
+    sync_widget(key, in_db[key])
+    labels[key] = label
     st.radio(
         label,
         sorted(item.anchors, reverse=True),
@@ -219,16 +261,19 @@ def show_rating_radio(item: Item, saved: RatingView | None, *, label: str) -> No
 
 
 def show_entry(item: Item, saved: RatingView | None) -> None:
+    in_db = widget_values(item, saved)
+    labels: dict[str, str] = {}  # widget key -> label, for the save state
+    st.session_state[item_key(item, "base")] = saved  # what the widgets below are based on
     computed = item.compute is not None and not item.compute.decides
     if item.compute is not None:
         st.markdown("**Numbers from the site visit**")
-        from_inputs = show_computed_inputs(item, saved)
+        from_inputs = show_computed_inputs(item, in_db, labels)
         if computed and not from_inputs:
-            show_rating_radio(item, saved, label="…or give the rating directly")
+            show_rating_radio(item, in_db, labels, label="…or give the rating directly")
         else:
-            show_rating_radio(item, saved, label="Rating")
+            show_rating_radio(item, in_db, labels, label="Rating")
     else:
-        show_rating_radio(item, saved, label="Rating")
+        show_rating_radio(item, in_db, labels, label="Rating")
     if saved is not None and saved.rating is not None:
         st.markdown(f"Saved rating: **{saved.rating}** ({saved.source})")
     elif saved and saved.pending:
@@ -237,19 +282,21 @@ def show_entry(item: Item, saved: RatingView | None) -> None:
         st.markdown("Not rated yet.")
 
     note_key = item_key(item, "note")
-    sync_widget(note_key, (saved.note if saved else None) or "")
+    sync_widget(note_key, in_db[note_key])
+    labels[note_key] = "Evidence note"
     st.text_area(
-        "Evidence note",
+        labels[note_key],
         key=note_key,
         on_change=save_note,
         args=(item,),
         placeholder="What you saw or heard that supports the rating",
     )
     sources_key = item_key(item, "sources")
-    sync_widget(sources_key, list(saved.data_sources) if saved else [])
+    sync_widget(sources_key, in_db[sources_key])
+    labels[sources_key] = "Data sources used"
     options = list(dict.fromkeys([*item.data_sources, *st.session_state[sources_key]]))
     st.multiselect(
-        "Data sources used",
+        labels[sources_key],
         options,
         key=sources_key,
         on_change=save_sources,
@@ -257,7 +304,7 @@ def show_entry(item: Item, saved: RatingView | None) -> None:
         accept_new_options=True,
         placeholder="Pick or type a source",
     )
-    show_feedback(item_key(item, "feedback"))
+    show_feedback(item_key(item, "feedback"), labels)
 
 
 rater = choose_rater(review)
@@ -272,4 +319,4 @@ with reference:
 with entry, st.container(border=True):
     show_entry(item, saved)
     if saved is not None:
-        st.caption(f"Last saved by {saved.updated_by} at {saved.updated_at:%Y-%m-%d %H:%M} UTC")
+        st.caption(f"Last saved by {md(saved.updated_by)} at {saved.updated_at:%Y-%m-%d %H:%M} UTC")

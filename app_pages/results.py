@@ -10,12 +10,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.shared import actor, choose_review, database, identity_banner, show_error
+from app_pages.markup import md
+from app_pages.shared import actor, allowed, choose_review, database, identity_banner, show_error
 from reports import safe_filename, stored_review_pdf
 from scales import Scale, TotalMethod
 from scales.schema import TotalBand
+from services.access import Action, Role
 from services.errors import FidelityError
 from services.reviews import ReviewView, amend, audit_trail, list_reviews, live_score, review_json
+from services.users import review_reviewers
 
 MEAN_METHODS = {TotalMethod.MEAN_OF_ITEMS, TotalMethod.MEAN_OF_SUBSCALE_MEANS}
 METHOD_TEXT = {
@@ -42,7 +45,7 @@ def _score_of(review: ReviewView) -> tuple[dict[str, Any], bool]:
     """The score as finalized (a final review keeps the score it was given), else the live one."""
     if review.is_final and review.final_score is not None:
         return review.final_score, False
-    return live_score(database(), review.id).to_dict(), True
+    return live_score(database(), review.id, actor=actor()).to_dict(), True
 
 
 # ---- header -----------------------------------------------------------------------------------
@@ -50,7 +53,7 @@ def _score_of(review: ReviewView) -> tuple[dict[str, Any], bool]:
 
 def _header(review: ReviewView, scale: Scale) -> None:
     program = review.program
-    st.subheader(program.name)
+    st.subheader(md(program.name))
     dates = review.review_date.isoformat()
     if review.review_end_date and review.review_end_date != review.review_date:
         dates += f" to {review.review_end_date.isoformat()}"
@@ -62,18 +65,19 @@ def _header(review: ReviewView, scale: Scale) -> None:
         "Raters": ", ".join(review.raters) or "—",
         "Status": review.status,
     }
-    st.markdown("  \n".join(f"**{label}:** {value}" for label, value in facts.items()))
+    st.markdown("  \n".join(f"**{label}:** {md(value)}" for label, value in facts.items()))
 
     if review.is_final:
         st.success(
-            f"Final — finalized by **{review.finalized_by}** at {_when(review.finalized_at)}. "
+            f"Final — finalized by **{md(review.finalized_by)}** at {_when(review.finalized_at)}. "
             "A final review cannot change; amend it below to make a corrected version.",
             icon=":material/verified:",
         )
     if review.amendment_of is not None:
         st.info(
             f"Amendment {review.amendment_number} of review #{review.amendment_of}, made by "
-            f"{review.created_by} at {_when(review.created_at)}. Reason: {review.amendment_reason or '—'}",
+            f"{md(review.created_by)} at {_when(review.created_at)}. "
+            f"Reason: {md(review.amendment_reason or '—')}",
             icon=":material/history:",
         )
         st.page_link(
@@ -154,7 +158,9 @@ def _missing_and_action_plan(score: dict[str, Any], review: ReviewView, scale: S
                 f"Items without a rating ({len(missing)})", expanded=not live or len(missing) <= 5
             ):
                 st.markdown(
-                    "\n".join(f"- {_item_label(scale, i)} — {_why_unrated(review, i, live)}" for i in missing)
+                    "\n".join(
+                        f"- {_item_label(scale, i)} — {md(_why_unrated(review, i, live))}" for i in missing
+                    )
                 )
     with plan_col:
         threshold = scale.scoring.action_plan_at_or_below
@@ -168,7 +174,9 @@ def _missing_and_action_plan(score: dict[str, Any], review: ReviewView, scale: S
             for item_id in score.get("action_plan") or []:
                 rating = score["items"][item_id]["rating"]
                 consensus = review.consensus.get(item_id)
-                advice = f" — {consensus.recommendation}" if consensus and consensus.recommendation else ""
+                advice = (
+                    f" — {md(consensus.recommendation)}" if consensus and consensus.recommendation else ""
+                )
                 st.markdown(f"- {_item_label(scale, item_id)}: **{rating}**{advice}")
         below = score.get("below_minimum") or []
         if below:
@@ -378,7 +386,7 @@ def _review_texts(review: ReviewView) -> None:
     for heading, text in texts.items():
         if text:
             st.markdown(f"**{heading}**")
-            st.markdown(text)
+            st.markdown(md(text))
 
 
 # ---- actions ----------------------------------------------------------------------------------
@@ -386,7 +394,7 @@ def _review_texts(review: ReviewView) -> None:
 
 def _download(review: ReviewView) -> None:
     try:
-        payload = review_json(database(), review.id)
+        payload = review_json(database(), review.id, actor=actor())
     except FidelityError as exc:
         show_error(exc)
         return
@@ -399,10 +407,10 @@ def _download(review: ReviewView) -> None:
         key="results_download_json",
         on_click="ignore",
     )
-    db = database()  # the PDF is made only when the button is clicked (data is a callable)
+    db, me = database(), actor()  # the PDF is made only when the button is clicked (data is a callable)
     st.download_button(
         "Download PDF report",
-        data=lambda: stored_review_pdf(db, review.id),
+        data=lambda: stored_review_pdf(db, review.id, actor=me),
         file_name=safe_filename(review.program.name, review.review_date, review_id=review.id),
         mime="application/pdf",
         icon=":material/picture_as_pdf:",
@@ -412,8 +420,16 @@ def _download(review: ReviewView) -> None:
     )
 
 
+def _may_amend(review: ReviewView) -> bool:
+    """What services.reviews.amend allows: an agency admin, or a reviewer assigned to the review."""
+    me = actor()
+    if not allowed(Action.AMEND_REVIEW):
+        return False
+    return me.role != Role.REVIEWER or me.email in review_reviewers(database(), review.id, actor=me)
+
+
 def _amend_section(review: ReviewView) -> None:
-    if not review.is_final or review.amended_by is not None:
+    if not review.is_final or review.amended_by is not None or not _may_amend(review):
         return
     with st.expander("Amend this review", icon=":material/edit_document:"):
         st.markdown(
@@ -443,9 +459,11 @@ def _amend_section(review: ReviewView) -> None:
 
 
 def _history(review: ReviewView) -> None:
+    if not allowed(Action.READ_HISTORY):  # it holds every draft value: reviewers and admins only
+        return
     with st.expander("History of changes"):
         try:
-            records = audit_trail(database(), review.id)
+            records = audit_trail(database(), review.id, actor=actor())
         except FidelityError as exc:
             show_error(exc)
             return
@@ -486,9 +504,12 @@ st.title("Results")
 
 review = choose_review()
 if review is None:
-    if not list_reviews(database()):  # else choose_review has shown why the review cannot be opened
-        st.info("No reviews yet — start one on the Reviews page.", icon=":material/info:")
-        st.page_link("app_pages/reviews.py", label="Start a review", icon=":material/add:")
+    if not list_reviews(database(), actor=actor()):  # else choose_review has shown why it cannot open
+        if allowed(Action.START_REVIEW):
+            st.info("No reviews yet — start one on the Reviews page.", icon=":material/info:")
+            st.page_link("app_pages/reviews.py", label="Start a review", icon=":material/add:")
+        else:
+            st.info("No final reviews of your programs yet.", icon=":material/info:")
     st.stop()
 
 scale = database().registry.get(review.scale_id, review.scale_version)
@@ -502,7 +523,7 @@ except FidelityError as exc:
 st.divider()
 _metrics(score, scale, live)
 _missing_and_action_plan(score, review, scale, live)
-if not review.is_final:
+if not review.is_final and allowed(Action.EDIT_REVIEW):
     rate_col, consensus_col = st.columns(2)
     with rate_col:
         st.page_link(

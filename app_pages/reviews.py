@@ -7,8 +7,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from app_pages.shared import actor, database, identity_banner, review_label, show_error
+from app_pages.markup import md
+from app_pages.shared import actor, allowed, database, identity_banner, review_label, show_error
 from scales import Scale
+from services.access import Action, Role
 from services.errors import FidelityError
 from services.reviews import (
     ProgramView,
@@ -19,6 +21,7 @@ from services.reviews import (
     list_reviews,
     start_review,
 )
+from services.users import list_users
 
 PROGRAM = "reviews_start_program"
 SCALE = "reviews_start_scale"
@@ -27,6 +30,7 @@ DATE = "reviews_start_date"
 TYPE = "reviews_start_type"
 RATER_1 = "reviews_start_rater_1"
 RATER_2 = "reviews_start_rater_2"
+REVIEWERS = "reviews_start_reviewers"
 ALL = "all"
 MAX_LINKS = 30
 REVIEW_TYPES = [t.value for t in ReviewType]
@@ -137,6 +141,7 @@ def _start_section(programs: list[ProgramView], scales: list[Scale]) -> None:
             placeholder="Name of the second rater",
             help="Leave empty for a single rater.",
         )
+        reviewers = _reviewers_field()
         clicked = st.button("Start review", type="primary", icon=":material/play_arrow:", key="reviews_start")
 
     if not clicked:
@@ -155,12 +160,32 @@ def _start_section(programs: list[ProgramView], scales: list[Scale]) -> None:
             state[TYPE],
             raters,
             actor=actor(),
+            reviewers=reviewers,
         )
     except FidelityError as exc:
         show_error(exc)
         return
     state["current_review"] = review.id
     st.switch_page("app_pages/rate.py", query_params={"review": str(review.id)})
+
+
+def _reviewers_field() -> list[str]:
+    """Who is assigned to the new review: an agency admin picks registered reviewers; a reviewer
+    who starts a review is assigned to it by the service."""
+    if not allowed(Action.MANAGE_USERS):
+        st.caption("You will be assigned to the review you start.")
+        return []
+    users = list_users(database(), actor=actor(), include_inactive=False)
+    emails = [u.email for u in users if u.role == Role.REVIEWER]
+    if not emails:
+        return []
+    return st.multiselect(
+        "Assigned reviewers",
+        emails,
+        key=REVIEWERS,
+        placeholder="Registered reviewers who may rate it",
+        help="With sign-in, a reviewer sees and rates only the reviews assigned to them.",
+    )
 
 
 def _amendment_text(r: ReviewSummary) -> str:
@@ -196,32 +221,34 @@ def _reviews_table(reviews: list[ReviewSummary]) -> pd.DataFrame:
 
 def _review_links(reviews: list[ReviewSummary]) -> None:
     st.markdown("**Open a review**")
+    editing = allowed(Action.EDIT_REVIEW)  # a program manager only reads results
     for r in reviews[:MAX_LINKS]:
         label_col, rate_col, consensus_col, results_col = st.columns(
             [5, 1, 1, 1], vertical_alignment="center"
         )
-        label_col.markdown(review_label(r))
+        label_col.markdown(md(review_label(r)))
         final = r.status == ReviewStatus.FINAL
         closed = "This review is final; amend it from Results to change it." if final else None
         params = {"review": str(r.id)}
-        with rate_col:
-            st.page_link(
-                "app_pages/rate.py",
-                label="Rate",
-                icon=":material/edit_note:",
-                query_params=params,
-                disabled=final,
-                help=closed,
-            )
-        with consensus_col:
-            st.page_link(
-                "app_pages/consensus.py",
-                label="Consensus",
-                icon=":material/handshake:",
-                query_params=params,
-                disabled=final,
-                help=closed,
-            )
+        if editing:
+            with rate_col:
+                st.page_link(
+                    "app_pages/rate.py",
+                    label="Rate",
+                    icon=":material/edit_note:",
+                    query_params=params,
+                    disabled=final,
+                    help=closed,
+                )
+            with consensus_col:
+                st.page_link(
+                    "app_pages/consensus.py",
+                    label="Consensus",
+                    icon=":material/handshake:",
+                    query_params=params,
+                    disabled=final,
+                    help=closed,
+                )
         with results_col:
             st.page_link(
                 "app_pages/results.py", label="Results", icon=":material/insights:", query_params=params
@@ -248,16 +275,20 @@ def _list_section(programs: list[ProgramView]) -> None:
         format_func=lambda i: "All programs" if i is None else by_id[i].name,
     )
     try:
-        reviews = list_reviews(db, program_id=program_id, status=None if status == ALL else status)
-        anything = bool(reviews) or bool(list_reviews(db))
+        reviews = list_reviews(
+            db, actor=actor(), program_id=program_id, status=None if status == ALL else status
+        )
+        anything = bool(reviews) or bool(list_reviews(db, actor=actor()))
     except FidelityError as exc:
         show_error(exc)
         return
     if not reviews:
         if anything:
             st.info("No reviews match these filters.", icon=":material/search_off:")
-        else:
+        elif allowed(Action.START_REVIEW):
             st.info("No reviews yet — start one above.", icon=":material/info:")
+        else:
+            st.info("No final reviews of your programs yet.", icon=":material/info:")
         return
     table = _reviews_table(reviews)
     if not table["problem"].any():
@@ -283,14 +314,18 @@ def _list_section(programs: list[ProgramView]) -> None:
 
 identity_banner()
 st.title("Reviews")
-st.caption(
-    "A review goes: start it here → each rater rates on **Rate** → agree the ratings on **Consensus** "
-    "and finalize → read and export the score on **Results**."
-)
+if allowed(Action.START_REVIEW):
+    st.caption(
+        "A review goes: start it here → each rater rates on **Rate** → agree the ratings on **Consensus** "
+        "and finalize → read and export the score on **Results**."
+    )
+else:
+    st.caption("The final reviews of your programs: open one for its score, charts and PDF report.")
 try:
-    all_programs = list_programs(database())
+    all_programs = list_programs(database(), actor=actor())
 except FidelityError as exc:
     show_error(exc)
     st.stop()
-_start_section(all_programs, database().registry.all())
+if allowed(Action.START_REVIEW):
+    _start_section(all_programs, database().registry.all())
 _list_section(all_programs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.shared import scale_registry
+from app_pages.shared import identity_banner, scale_registry
 from scales import Scale
 from scales.schema import Compute, Interval
 
@@ -111,6 +111,7 @@ def show_scale(scale: Scale) -> None:
                     show_compute(item.compute)
 
 
+identity_banner()
 registry = scale_registry()
 scales = registry.all()
 if registry.problems:

@@ -4,20 +4,26 @@ the review a page works on (kept in the URL so a reload returns to it), and mess
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import json
+import re
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
 
+from app_pages.markup import md
 from scales import ScaleRegistry
-from services.analytics_data import finalized_ratings, scale_problems
+from services.access import LOCAL_ADMIN, Action, Actor, can, program_filter
+from services.analytics_data import data_version, finalized_ratings, scale_problems
 from services.database import Database, open_database
 from services.errors import FidelityError, StaleWriteError
 from services.reviews import ReviewSummary, ReviewView, get_review, list_reviews
 from services.settings import get_registry, get_settings
+from services.users import actor_for_email
 
-LOCAL_ACTOR = "local admin"
+LOCAL_ACTOR = LOCAL_ADMIN.name
+ACTOR_KEY = "fidelity_actor"  # the acting user of this run, set by sign_in() in app.py
 T = TypeVar("T")
 
 
@@ -35,28 +41,124 @@ def _database_for(url: str) -> Database:
     return open_database(url, registry=scale_registry())
 
 
-def actor() -> str:
-    """Who is acting. Without sign-in configured, everyone is the single local admin."""
-    return LOCAL_ACTOR
+# ---- who is acting ----------------------------------------------------------------------------
+
+
+def auth_configured() -> bool:
+    """Whether `[auth]` is in .streamlit/secrets.toml: then everyone must sign in (OIDC)."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets file at all (StreamlitSecretNotFoundError)
+        return False
+
+
+def sign_in() -> Actor:
+    """The acting user of this run (app.py calls it before building the navigation).
+
+    Without `[auth]`: the local admin. With it: the stored user whose e-mail the identity
+    provider signed in; until then the sign-in page, and for an address that is not an active
+    user a "not registered" page; both stop the run, so no page and no data is shown.
+    """
+    if not auth_configured():
+        who = LOCAL_ADMIN
+    else:
+        if not st.user.get("is_logged_in"):
+            _sign_in_page()
+            st.stop()
+        email = st.user.get("email")
+        verified = st.user.get("email_verified", True)  # Google sends it; Entra does not
+        found = actor_for_email(database(), email) if isinstance(email, str) and verified else None
+        if found is None:
+            _not_registered_page(email if isinstance(email, str) else None)
+            st.stop()
+        who = found
+    st.session_state[ACTOR_KEY] = who
+    return who
+
+
+def actor() -> Actor:
+    """Who is acting in this run; every service call passes it on (`actor=actor()`)."""
+    found = st.session_state.get(ACTOR_KEY)
+    return found if isinstance(found, Actor) else sign_in()
+
+
+def _providers() -> list[str | None]:
+    """The sign-in providers in `[auth]`: None for one configured directly in it, else the
+    names of its provider sections ([auth.google], [auth.microsoft], ...)."""
+    section = st.secrets.get("auth", {})
+    if "client_id" in section or "server_metadata_url" in section:
+        return [None]
+    names = [name for name, value in section.items() if isinstance(value, Mapping)]
+    return list(names) or [None]
+
+
+def _sign_in_page() -> None:
+    st.title("ebp-fidelity")
+    st.markdown("Fidelity reviews of ACT and IDDT teams. **Sign in** with your organization's account.")
+    for provider in _providers():
+        label = "Sign in" if provider is None else f"Sign in with {provider.capitalize()}"
+        key = "sign_in" if provider is None else f"sign_in_{provider}"
+        if st.button(label, type="primary", icon=":material/login:", key=key):
+            st.login(provider)  # None: the provider set directly in [auth]
+    st.caption("Only people registered by your agency admin can use this app.")
+
+
+def _not_registered_page(email: str | None) -> None:
+    st.title("Not registered")
+    who = f"**{md(email)}**" if email else "Your account (the identity provider sent no verified address)"
+    st.error(
+        f"{who} is not registered for this app, or its access has been withdrawn. "
+        "Ask your agency admin to add you (`fidelity users add EMAIL --role ROLE`).",
+        icon=":material/person_off:",
+    )
+    if st.button("Log out", icon=":material/logout:", key="sign_out_unregistered"):
+        st.logout()
 
 
 def identity_banner() -> None:
+    """Who is acting, in the sidebar of every page: the signed-in user, their role and a log-out
+    button; without sign-in, plainly that everyone is the local admin."""
     db = database()
-    st.sidebar.caption(
-        f"Signed in as **{actor()}** (no sign-in configured: single local user) · database `{db.display_url}`"
-    )
+    me = actor()
+    box = st.sidebar.container(border=True, key="identity")
+    if not auth_configured():
+        box.markdown(
+            f":material/lock_open: **No sign-in is configured:** everyone who opens this app acts as "
+            f"the **{LOCAL_ADMIN.name}**, with full access. To require sign-in, see *Users, roles and "
+            "sign-in* in the README."
+        )
+    else:
+        role = me.role_text.capitalize()
+        box.markdown(f":material/account_circle: Signed in as **{md(me.label)}**  \n{role}")
+        if box.button("Log out", icon=":material/logout:", key="sign_out"):
+            st.logout()
+    if can(me, Action.MANAGE_USERS):  # where the data lives is the admins' business
+        box.caption(f"Database `{db.display_url}`")
+
+
+def allowed(action: Action) -> bool:
+    """Whether the acting user's role may take the action at all: for hiding what the services
+    would refuse anyway."""
+    return can(actor(), action)
 
 
 def show_error(exc: FidelityError) -> None:
     icon = ":material/sync_problem:" if isinstance(exc, StaleWriteError) else ":material/error:"
     for problem in exc.problems:
-        st.error(problem, icon=icon)
+        st.error(md(problem), icon=icon)  # messages quote names and cell values
 
 
 def attempt(action: Callable[[], T], *, feedback_key: str) -> T | None:
-    """Run a service call; a refusal is kept in session state to show beside the field."""
+    """Run a service call; a refusal is kept in session state to show beside the field.
+
+    A save refused because another window or user saved the same thing first is kept as
+    "stale": the rerun that follows shows the database's entry (sync_widget), so the user
+    sees what is saved and can make their change again on top of it."""
     try:
         result = action()
+    except StaleWriteError as exc:
+        st.session_state[feedback_key] = ("stale", exc.problems)
+        return None
     except FidelityError as exc:
         st.session_state[feedback_key] = ("error", exc.problems)
         return None
@@ -64,19 +166,172 @@ def attempt(action: Callable[[], T], *, feedback_key: str) -> T | None:
     return result
 
 
-def show_feedback(feedback_key: str) -> None:
-    """The visible save state of a field: saved at a time, or the refusal in words."""
+STALE_ADVICE = "Not saved. The page now shows what is saved; make your change again to save it on top."
+NOT_CONFIRMED = "Not saved yet: waiting for the server to confirm this entry"
+
+
+def show_feedback(feedback_key: str, fields: Mapping[str, str] | None = None) -> None:
+    """The visible save state of a field or a group of fields: saved at a time, or the refusal
+    in words.
+
+    `fields` (widget key -> label, for widgets kept in step with the database by sync_widget)
+    makes the state exact: "Saved at" is shown only while every one of those widgets shows
+    what the database holds. A refused entry, or one the server has not confirmed (a note
+    still being typed, a dropped connection, a server that died mid-save), shows "Not saved
+    yet" instead of an older "Saved at": checked here on each run and, between runs (when
+    the server cannot answer), by a small script in the browser that compares what each
+    widget shows with the database's value it was last sent.
+    """
     state = st.session_state.get(feedback_key)
-    if state is None:
+    kind, payload = state if state is not None else (None, None)
+    if fields is None:
+        if kind is not None:
+            _show_state(kind, payload)
         return
-    kind, payload = state
+    shown = {key: label for key, label in fields.items() if f"{key}|db" in st.session_state}
+    unsaved = [
+        label
+        for key, label in shown.items()
+        if not _same(st.session_state.get(key), st.session_state[f"{key}|db"])
+    ]
+    box = _css_key(f"save-state-{feedback_key}")
+    with st.container(key=box):
+        # Markdown's <style> applies as soon as it is drawn (st.html's waits for its code to load).
+        me, pending, saved = f".st-key-{box}", f".st-key-{box}-pending", f".st-key-{box}-saved"
+        st.markdown(
+            f"<style>{me}:not([data-unsaved]) :is({pending}, :has(> {pending})),"
+            f" {me}[data-unsaved] :is({saved}, :has(> {saved})),"
+            f" {me} [data-testid='stElementContainer']:has(style, script, [data-testid='stHtml'])"
+            " { display: none; }</style>",
+            unsafe_allow_html=True,
+        )
+        if kind in ("error", "stale"):
+            _show_state(kind, payload)
+        if unsaved:
+            st.caption(f":orange[:material/edit_note: Not saved yet: {', '.join(unsaved)}]")
+        else:
+            if kind in ("saved", "done"):
+                with st.container(key=f"{box}-saved"):
+                    _show_state(kind, payload)
+            with st.container(key=f"{box}-pending"):
+                st.caption(f":orange[:material/hourglass_top: {NOT_CONFIRMED}]")
+        watched = [{"label": label, "saved": st.session_state[f"{key}|db"]} for key, label in shown.items()]
+        st.html(
+            re.sub(
+                r"__(BOX|FIELDS)__", lambda m: box if m[1] == "BOX" else _json_for_script(watched), _GUARD
+            ),
+            unsafe_allow_javascript=True,
+        )
+
+
+def _show_state(kind: str, payload: Any) -> None:
     if kind == "saved":
         st.caption(f":green[:material/cloud_done: Saved at {payload}]")
     elif kind == "done":
         st.caption(f":green[:material/cloud_done: {payload}]")
     else:
+        icon = ":material/sync_problem:" if kind == "stale" else ":material/error:"
         for problem in payload:
-            st.error(problem, icon=":material/error:")
+            st.error(md(problem), icon=icon)
+        if kind == "stale":
+            st.caption(STALE_ADVICE)
+
+
+def _same(shown: Any, saved: Any) -> bool:
+    """Whether a widget shows the saved value, as the services would store it (text trimmed,
+    empty text and empty lists as nothing)."""
+
+    def norm(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip() or None
+        if isinstance(value, list | tuple):
+            return [v for v in (norm(v) for v in value) if v is not None] or None
+        return value
+
+    return bool(norm(shown) == norm(saved))
+
+
+def _css_key(key: str) -> str:
+    """A container key that is also the CSS class Streamlit gives it (st-key-<key>)."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
+
+
+def _json_for_script(value: Any) -> str:
+    return json.dumps(value, default=str).replace("<", "\\u003c")
+
+
+# Marks the save-state box `data-unsaved` while any watched widget shows something other than
+# the database's value: CSS then hides "Saved at" and shows "Not saved yet". One document-wide
+# listener and timer serve every box; each run re-registers its box with the values it sent.
+_GUARD = """<script>
+(() => {
+  const box = document.currentScript && document.currentScript.closest(".st-key-__BOX__");
+  if (!box) return;
+  const guards = (window.fidelitySaveGuards = window.fidelitySaveGuards || new Map());
+  guards.set("__BOX__", { box, fields: __FIELDS__ });
+  if (!window.fidelitySaveGuardCheck) {
+    const labelled = (scope, label) =>
+      Array.from(scope.querySelectorAll("[aria-label]")).find(
+        (el) => el.getAttribute("aria-label") === label);
+    const multiselect = (scope, label) =>
+      Array.from(scope.querySelectorAll("[data-testid='stMultiSelect']")).find(
+        (el) => el.querySelector("[data-testid='stWidgetLabel']")?.textContent.trim() === label);
+    const read = (scope, label) => {
+      const multi = multiselect(scope, label);
+      if (multi) {
+        const tags = multi.querySelectorAll("[data-testid='stMultiSelectTagsContainer'] [data-tag]");
+        return { kind: "list", value: Array.from(tags, (t) => t.getAttribute("aria-label")) };
+      }
+      const el = labelled(scope, label);
+      if (!el) return null;
+      if (el.getAttribute("role") === "radiogroup") {
+        const checked = el.querySelector("input[type='radio']:checked");
+        const text = checked?.closest("label")?.querySelector("[data-testid='stMarkdownContainer']");
+        return { kind: "option", value: text ? text.textContent.trim() : null };
+      }
+      if (el.matches("input[type='number']")) return { kind: "number", value: el.value };
+      if (el.matches("textarea, input")) return { kind: "text", value: el.value };
+      return null;
+    };
+    const clean = (v) => (v === null || v === undefined ? "" : String(v).trim());
+    const same = (shown, saved) => {
+      if (shown.kind === "list") {
+        const a = shown.value.map(clean).filter(Boolean).sort();
+        const b = (saved || []).map(clean).filter(Boolean).sort();
+        return a.length === b.length && a.every((v, i) => v === b[i]);
+      }
+      if (shown.kind === "number") {
+        if (shown.value.trim() === "") return saved === null;
+        return saved !== null && Number(shown.value) === Number(saved);
+      }
+      return clean(shown.value) === clean(saved);
+    };
+    const check = () => {
+      for (const [name, guard] of guards) {
+        if (!guard.box.isConnected || !guard.box.classList.contains("st-key-" + name)) {
+          guards.delete(name);
+          continue;
+        }
+        let scope = guard.box.parentElement;
+        const first = guard.fields[0]?.label;
+        while (first && scope && scope.parentElement && !read(scope, first)) scope = scope.parentElement;
+        const unsaved = guard.fields.filter((f) => {
+          const shown = scope ? read(scope, f.label) : null;
+          return shown !== null && !same(shown, f.saved);
+        });
+        if (unsaved.length) guard.box.setAttribute("data-unsaved", unsaved.map((f) => f.label).join(", "));
+        else guard.box.removeAttribute("data-unsaved");
+      }
+    };
+    window.fidelitySaveGuardCheck = check;
+    for (const type of ["input", "change", "click", "keyup"]) {
+      document.addEventListener(type, () => { check(); setTimeout(check, 0); }, true);
+    }
+    setInterval(check, 200);
+  }
+  window.fidelitySaveGuardCheck();
+})();
+</script>"""
 
 
 def review_label(r: ReviewSummary) -> str:
@@ -92,16 +347,19 @@ def review_label(r: ReviewSummary) -> str:
 def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Review") -> ReviewView | None:
     """The review this page works on: from the URL (?review=ID), else picked from a list."""
     db = database()
-    reviews = [r for r in list_reviews(db) if statuses is None or r.status in statuses]
+    reviews = [r for r in list_reviews(db, actor=actor()) if statuses is None or r.status in statuses]
     if not reviews:
         return None
     ids = [r.id for r in reviews]
-    wanted = st.query_params.get("review") or st.session_state.get("current_review")
+    from_url = st.query_params.get("review")
+    wanted = from_url or st.session_state.get("current_review")
     try:
         wanted_id = int(wanted) if wanted is not None else None
     except ValueError:
         wanted_id = None
     if wanted_id not in ids:
+        if from_url is not None:  # a link or bookmark to a review this page cannot show (to this user)
+            st.info(f"Review {from_url} cannot be opened here; choose one below.", icon=":material/info:")
         wanted_id = ids[0]
     by_id = {r.id: r for r in reviews}
     chosen = st.selectbox(
@@ -110,7 +368,7 @@ def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Revi
     st.query_params["review"] = str(chosen)
     st.session_state["current_review"] = chosen
     try:
-        return get_review(db, chosen)
+        return get_review(db, chosen, actor=actor())
     except FidelityError as exc:
         show_error(exc)
         return None
@@ -129,20 +387,76 @@ def sync_widget(key: str, saved: Any) -> None:
     st.session_state[known] = saved
 
 
-@st.cache_data(show_spinner="Loading final reviews…", max_entries=4)
-def final_ratings(url: str, version: str, _db: Database) -> tuple[pd.DataFrame, list[str]]:
-    """Every final review's ratings in one query, without reviews whose scale file is missing or
-    changed; cached per database URL and data version (so one query per change of the data)."""
-    return scale_problems(finalized_ratings(_db), _db.registry)
+def analytics_version(db: Database) -> str:
+    """The version the analytics caches are keyed on: the data's fingerprint and the acting
+    user's analytics scope, so a cached frame or chart is never shown to another scope."""
+    return f"{data_version(db)}|scope={_analytics_scope(actor())}"
+
+
+def _analytics_scope(who: Actor) -> str:
+    if program_filter(who, Action.READ_ANALYTICS) is None:
+        return "all"
+    return ",".join(str(i) for i in sorted(who.program_ids)) or "none"
+
+
+@st.cache_data(show_spinner="Loading final reviews…", max_entries=64)
+def final_ratings(
+    url: str,
+    version: str,
+    _db: Database,
+    *,
+    program_id: int | None = None,
+    scale_id: str | None = None,
+    latest: int | None = None,
+    evidence: bool = True,
+    reviewed_from: dt.date | None = None,
+    reviewed_to: dt.date | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The final reviews' ratings the acting user may see, in one query, without reviews whose
+    scale file is missing or changed; cached per database URL and `analytics_version` (so one
+    query per change of the data and scope). The keywords narrow the query down in the
+    database (see services.analytics_data.finalized_ratings): a page loads what it shows."""
+    who = actor()
+    if not version.endswith(f"|scope={_analytics_scope(who)}"):
+        raise ValueError("final_ratings takes the version from analytics_version(db)")
+    ratings = finalized_ratings(
+        _db,
+        actor=who,
+        program_id=program_id,
+        scale_id=scale_id,
+        latest=latest,
+        evidence=evidence,
+        reviewed_from=reviewed_from,
+        reviewed_to=reviewed_to,
+    )
+    return scale_problems(ratings, _db.registry)
 
 
 def csv_download(frame: pd.DataFrame, label: str, file_name: str, key: str) -> None:
+    from exchange.export import table_csv  # formula-like text (a program "=HYPERLINK(…)") made inert
+
     st.download_button(
         label,
-        data=frame.to_csv(index=False).encode("utf-8"),
+        data=lambda: table_csv(frame),  # made when clicked, not on every rerun
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",
         key=key,
         on_click="ignore",
     )
+
+
+def page_rows(frame: pd.DataFrame, size: int, key: str, noun: str = "rows") -> pd.DataFrame:
+    """One page of a long table, with a page number to reach the rest: a reader scans `size`
+    rows, not 1,000, and a rerun sends only those (the CSV downloads keep every row)."""
+    if len(frame) <= size:
+        return frame
+    pages = -(-len(frame) // size)
+    page = st.number_input(
+        "Page", min_value=1, max_value=pages, value=1, step=1, key=f"{key}_{len(frame)}", width=160
+    )  # keyed by the row count: new filters start again on page 1
+    start = (int(page) - 1) * size
+    st.caption(
+        f"{noun.capitalize()} {start + 1}–{min(start + size, len(frame))} of {len(frame):,} ({pages} pages)."
+    )
+    return frame.iloc[start : start + size]

@@ -17,6 +17,7 @@ import typer
 from services.errors import FidelityError
 
 if TYPE_CHECKING:
+    from services.access import Actor
     from services.database import Database
 
 EXIT_INVALID = 2  # as cli.main: invalid input, one line per problem on stderr
@@ -56,12 +57,16 @@ def refusals() -> Iterator[None]:
         fail(exc.problems)
 
 
-def cli_actor() -> str:
-    """Who the audit log names for CLI changes: the login name, else "cli"."""
+def cli_actor() -> Actor:
+    """The CLI acts as the local admin (its operator runs it on the server, with the database's
+    credentials); the audit log names the login name, else "cli"."""
+    from services.access import local_admin
+
     try:
-        return getpass.getuser() or "cli"
+        name = getpass.getuser() or "cli"
     except (KeyError, OSError):  # no login name, e.g. in a container
-        return "cli"
+        name = "cli"
+    return local_admin(name)
 
 
 def dumps(value: Any) -> str:
@@ -86,7 +91,7 @@ def programs_list(
     from services import reviews as svc
 
     with database() as db:
-        programs = svc.list_programs(db, search=search, provider=provider, region=region)
+        programs = svc.list_programs(db, actor=cli_actor(), search=search, provider=provider, region=region)
     rows = [
         {
             "id": p.id,

@@ -29,9 +29,12 @@ def demo_command(
 ) -> None:
     """Fill an empty database with a clearly labelled synthetic agency: 3 providers, 12 programs,
     five years of DACTS and IDDT reviews, with improving, stable and drifting programs."""
+    from services.access import local_admin
     from services.demo import build_demo
 
     with database() as db:
-        summary = build_demo(db, seed=seed, force=force, actor=f"{cli_actor()} (fidelity demo)")
+        summary = build_demo(
+            db, seed=seed, force=force, actor=local_admin(f"{cli_actor().name} (fidelity demo)")
+        )
     for line in summary.lines():
         typer.echo(line)

@@ -94,7 +94,7 @@ def import_command(
         fail(problems)
     frame = combine_wide(frames)
     with database() as db:
-        plan = plan_wide(db, frame)
+        plan = plan_wide(db, frame, actor=cli_actor())
         if plan.problems:
             count = len(plan.problems)
             typer.echo(f"{count} problem{'s' if count != 1 else ''}; nothing was imported")
@@ -197,11 +197,12 @@ def _filters(db: object, scale: str | None, program: str | None, status: StatusC
 
     program_id = None
     if program is not None:
-        found = svc.find_program(db, program)  # type: ignore[arg-type]
+        found = svc.find_program(db, program, actor=cli_actor())  # type: ignore[arg-type]
         if found is None:
             fail([f"no program named {program!r}"])
         program_id = found.id
     return {
+        "actor": cli_actor(),
         "scale_id": scale,
         "program_id": program_id,
         "status": None if status is StatusChoice.ALL else status.value,
@@ -249,12 +250,12 @@ def _export_review(review_id: int, format: ReviewFormat, out: Path | None) -> No
 
     with database() as db:
         if format is ReviewFormat.JSON:
-            text = dump_review_json(review_export_json(db, review_id))
+            text = dump_review_json(review_export_json(db, review_id, actor=cli_actor()))
         else:
             from exchange.fhir import review_to_questionnaire_response
             from services import reviews as svc
 
-            data = svc.review_json(db, review_id)
+            data = svc.review_json(db, review_id, actor=cli_actor())
             scale = db.registry.get(data["scale"], data["version"])
             text = (
                 json.dumps(review_to_questionnaire_response(data, scale), indent=2, ensure_ascii=False) + "\n"

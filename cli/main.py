@@ -24,6 +24,7 @@ from cli.exchange_cmd import (
 )
 from cli.report_cmd import report
 from cli.review_cmd import review_app
+from cli.users_cmd import users_app
 from scales import ScaleFileError, ScaleRegistry, load_scale_file
 from scales.loader import scale_files
 from scoring import ReviewScore
@@ -44,6 +45,7 @@ app.add_typer(scales_app, name="scales")
 app.add_typer(db_app, name="db")
 app.add_typer(programs_app, name="programs")
 app.add_typer(review_app, name="review")
+app.add_typer(users_app, name="users")
 app.command("report")(report)
 app.command("demo")(demo_command)
 app.command("import")(import_command)

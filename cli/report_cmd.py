@@ -1,6 +1,6 @@
 """`fidelity report`: the PDF report of a review file, of a stored review, or of every final review.
 
-fpdf2, Altair and vl-convert are imported inside the command, so other commands such as
+fpdf2 and the report modules are imported inside the command, so other commands such as
 `fidelity score` do not pay for loading them.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from cli.db_cmd import database, fail
+from cli.db_cmd import cli_actor, database, fail
 
 
 def report(
@@ -99,7 +99,7 @@ def _from_database(review_id: int, out: Path, charts: bool) -> None:
     from reports.pdf import render_report
 
     with database() as db:
-        data = from_stored_review(db, review_id, drift=charts)
+        data = from_stored_review(db, review_id, actor=cli_actor(), drift=charts)
     _write(out, render_report(data, charts=charts))
     draft = " (DRAFT: the review is not final)" if data.is_draft else ""
     typer.echo(f"wrote {out}{draft}")
@@ -122,7 +122,7 @@ def _all_final(out_dir: Path, charts: bool) -> None:
     written = 0
     started = time.perf_counter()
     with database() as db:
-        finals = svc.list_reviews(db, status="final")
+        finals = svc.list_reviews(db, actor=cli_actor(), status="final")
         final_ids = {r.id for r in finals}
         # A final amendment replaces the review it corrects: only the amendment is reported.
         current = [r for r in finals if r.amended_by not in final_ids]
@@ -130,14 +130,16 @@ def _all_final(out_dir: Path, charts: bool) -> None:
         if not current:
             typer.echo("no final reviews: nothing to write")
             return
-        ratings = load_final_ratings(db) if charts else None
+        ratings = load_final_ratings(db, actor=cli_actor()) if charts else None
         with typer.progressbar(current, label="Writing reports", show_pos=True) as bar:
             for summary in bar:
                 if summary.problem:
                     problems.append(f"review {summary.id}: {summary.problem}")
                     continue
                 try:
-                    data = from_stored_review(db, summary.id, final_ratings=ratings, drift=charts)
+                    data = from_stored_review(
+                        db, summary.id, actor=cli_actor(), final_ratings=ratings, drift=charts
+                    )
                 except FidelityError as exc:
                     problems.extend(f"review {summary.id}: {p}" for p in exc.problems)
                     continue

@@ -68,8 +68,8 @@ def review_show(
     from services import reviews as svc
 
     with database() as db:
-        data = svc.review_json(db, review_id)
-        score = svc.live_score(db, review_id) if not as_json else None
+        data = svc.review_json(db, review_id, actor=cli_actor())
+        score = svc.live_score(db, review_id, actor=cli_actor()) if not as_json else None
         registry = db.registry
     if as_json:
         typer.echo(dumps(data))
@@ -105,11 +105,11 @@ def review_list(
     with database() as db:
         program_id = None
         if program is not None:
-            found = svc.find_program(db, program)
+            found = svc.find_program(db, program, actor=cli_actor())
             if found is None:
                 fail([f"no program named {program!r}"])
             program_id = found.id
-        summaries = svc.list_reviews(db, program_id=program_id, status=status)
+        summaries = svc.list_reviews(db, actor=cli_actor(), program_id=program_id, status=status)
     if as_json:
         typer.echo(dumps([s.__dict__ for s in summaries]))
         return
@@ -121,3 +121,29 @@ def review_list(
             f"{s.id:>4}  {s.review_date}  {s.program:<32} {s.scale_id} {s.scale_version:<5} {s.status:<9} "
             f"mean {mean:<5} {s.band or s.problem or ''}".rstrip()
         )
+
+
+@review_app.command("assign")
+def review_assign(
+    review_id: Annotated[int, typer.Argument(help="The review id.", metavar="REVIEW_ID")],
+    email: Annotated[str, typer.Argument(help="The reviewer's e-mail address.")],
+) -> None:
+    """Assign a registered reviewer to a review: they may then rate, agree and finalize it."""
+    from services import users
+
+    with database() as db:
+        reviewers = users.assign_reviewer(db, review_id, email, actor=cli_actor())
+    typer.echo(f"review {review_id}: reviewers {', '.join(reviewers)}")
+
+
+@review_app.command("unassign")
+def review_unassign(
+    review_id: Annotated[int, typer.Argument(help="The review id.", metavar="REVIEW_ID")],
+    email: Annotated[str, typer.Argument(help="The reviewer's e-mail address.")],
+) -> None:
+    """Take a reviewer off a review (what they entered stays)."""
+    from services import users
+
+    with database() as db:
+        reviewers = users.unassign_reviewer(db, review_id, email, actor=cli_actor())
+    typer.echo(f"review {review_id}: reviewers {', '.join(reviewers) or 'none'}")

@@ -27,7 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from scales import Scale, UnknownScaleError
+from services import access
 from services import reviews as svc
+from services.access import Actor
 from services.database import Database
 from services.errors import FidelityError, IntegrityFailure, ValidationProblem
 from storage.integrity import failing_reviews
@@ -91,18 +93,20 @@ WIDE_COLUMNS: tuple[str, ...] = (
 def reviews_table(
     db: Database,
     *,
+    actor: Actor,
     scale_id: str | None = None,
     program_id: int | None = None,
     status: str | None = ReviewStatus.FINAL.value,
 ) -> pd.DataFrame:
     """One row per review (by default only final ones), oldest first.
 
-    Final reviews carry the score stored when they were finalized (the record); other
-    reviews are scored from their consensus so far. Subscale means follow the fixed
-    columns as `<subscale id>_mean`, for every subscale of the scales in the table.
+    Only the reviews the actor may open are included. Final reviews carry the score stored
+    when they were finalized (the record); other reviews are scored from their consensus so
+    far. Subscale means follow the fixed columns as `<subscale id>_mean`, for every subscale
+    of the scales in the table.
     """
     with db.reading() as s:
-        reviews = _reviews(s, scale_id=scale_id, program_id=program_id, status=status)
+        reviews = _reviews(s, actor=actor, scale_id=scale_id, program_id=program_id, status=status)
         amended_by = _amended_by(s, [r.id for r in reviews])
         scores = _scores(db, s, reviews)
     records: list[dict[str, Any]] = []
@@ -151,6 +155,7 @@ def reviews_table(
 def item_ratings_table(
     db: Database,
     *,
+    actor: Actor,
     scale_id: str | None = None,
     program_id: int | None = None,
     status: str | None = ReviewStatus.FINAL.value,
@@ -159,7 +164,7 @@ def item_ratings_table(
     recommendation and why an item was not rated. Items without a consensus row have rating NA."""
     records: list[dict[str, Any]] = []
     with db.reading() as s:
-        reviews = _reviews(s, scale_id=scale_id, program_id=program_id, status=status)
+        reviews = _reviews(s, actor=actor, scale_id=scale_id, program_id=program_id, status=status)
         consensus = _consensus_by_review(s, [r.id for r in reviews])
         for review in reviews:
             rows = consensus.get(review.id, {})
@@ -191,6 +196,7 @@ def item_ratings_table(
 def wide_table(
     db: Database,
     *,
+    actor: Actor,
     scale_id: str | None = None,
     program_id: int | None = None,
     status: str | None = ReviewStatus.FINAL.value,
@@ -200,7 +206,7 @@ def wide_table(
     records: list[dict[str, Any]] = []
     item_columns: dict[str, None] = {}
     with db.reading() as s:
-        reviews = _reviews(s, scale_id=scale_id, program_id=program_id, status=status)
+        reviews = _reviews(s, actor=actor, scale_id=scale_id, program_id=program_id, status=status)
         consensus = _consensus_by_review(s, [r.id for r in reviews])
         for review in reviews:
             rows = consensus.get(review.id, {})
@@ -271,7 +277,7 @@ def tables_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
     for title, frame in sheets.items():
         sheet = workbook.create_sheet(title=title[:31])
         safe = neutralised(frame)
-        sheet.append([str(c) for c in safe.columns])
+        sheet.append([_xlsx_value(str(c)) for c in safe.columns])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for values in safe.itertuples(index=False, name=None):
@@ -310,7 +316,12 @@ def _xlsx_value(value: Any) -> Any:
         return value.to_pydatetime()
     if hasattr(value, "item") and not isinstance(value, str | bytes | dt.date):  # numpy scalars
         return value.item()
+    if isinstance(value, str):  # a worksheet cannot hold control characters: openpyxl refuses the file
+        return _XLSX_ILLEGAL.sub("\ufffd", value)
     return value
+
+
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,7 +329,7 @@ def _xlsx_value(value: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def review_export_json(db: Database, review_id: int) -> dict[str, Any]:
+def review_export_json(db: Database, review_id: int, *, actor: Actor) -> dict[str, Any]:
     """The review as a review file (DESIGN.md section 4) with its consensus ratings.
 
     Importing it (`fidelity review import`, services.review_import) into another database
@@ -329,7 +340,7 @@ def review_export_json(db: Database, review_id: int) -> dict[str, Any]:
     Inputs that were saved but never completed (so they gave no rating) are left out: a
     review file refuses incomplete inputs.
     """
-    view = svc.get_review(db, review_id)
+    view = svc.get_review(db, review_id, actor=actor)
     scale = db.registry.get(view.scale_id, view.scale_version)
     items: dict[str, dict[str, Any]] = {}
     for item in scale.items:
@@ -380,13 +391,18 @@ def dump_review_json(data: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _reviews(s: Session, *, scale_id: str | None, program_id: int | None, status: str | None) -> list[Review]:
+def _reviews(
+    s: Session, *, actor: Actor, scale_id: str | None, program_id: int | None, status: str | None
+) -> list[Review]:
     query = (
         select(Review)
         .join(Review.program)
         .options(contains_eager(Review.program).selectinload(Program.provider), selectinload(Review.raters))
         .order_by(Review.review_date, Review.id)
     )
+    visible = access.review_filter(actor)  # the reviews the actor may open, as list_reviews
+    if visible is not None:
+        query = query.where(visible)
     if scale_id is not None:
         query = query.where(Review.scale_id == scale_id)
     if program_id is not None:

@@ -16,6 +16,7 @@ the reviews it already stored; a row that contradicts a stored review is a probl
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -35,7 +36,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from exchange.export import FORMULA_PREFIXES
 from scales import Scale, ScaleRegistry, UnknownScaleError
+from services import access
 from services import reviews as svc
+from services.access import Action, Actor
 from services.database import Database
 from services.errors import ValidationProblem
 from storage.models import (
@@ -67,6 +70,9 @@ NOT_RATED_MARKERS = frozenset({"na", "n/a", "-", "not rated"})
 NOT_RATED_REASON = "not rated in the imported file"
 DATE_FORMATS = "YYYY-MM-DD (2024-03-14) or M/D/YYYY (3/14/2024)"
 MAX_FILE_BYTES = 50_000_000
+MAX_UNPACKED_BYTES = 250_000_000  # an .xlsx file's parts, unzipped
+MAX_ROWS = 100_000  # rows of one CSV file or sheet (each row is a review)
+MAX_COLUMNS = 1_000
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$")
@@ -297,7 +303,9 @@ def _source_label(label: str | None, sheet: str | None) -> str | None:
 
 
 def _csv_rows(raw: bytes, name: str) -> list[list[Any]]:
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+    # Excel's "Unicode text" is UTF-16 with a byte-order mark; read as cp1252 it is all NULs.
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    for encoding in ("utf-16", "latin-1") if utf16 else ("utf-8-sig", "cp1252", "latin-1"):
         try:
             text = raw.decode(encoding)
             break
@@ -306,27 +314,64 @@ def _csv_rows(raw: bytes, name: str) -> list[list[Any]]:
     first_line = text.split("\n", 1)[0]
     delimiter = max([",", ";", "\t"], key=first_line.count) if first_line else ","
     try:
-        return [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+        return _bounded(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), name)
     except csv.Error as exc:
         raise ValidationProblem(f"{name}: not a readable CSV file: {exc}") from None
 
 
 def _xlsx_sheets(raw: bytes, name: str) -> list[tuple[str, list[list[Any]]]]:
-    from zipfile import BadZipFile
+    from zipfile import BadZipFile, ZipFile
 
     from openpyxl import load_workbook
 
     try:
+        with ZipFile(io.BytesIO(raw)) as archive:  # an .xlsx is a zip: refuse a zip bomb unread
+            unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise ValidationProblem(f"{name}: the workbook unpacks to more than {MAX_UNPACKED_BYTES:,} bytes")
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ValidationProblem(f"{name}: not a readable XLSX workbook ({exc})") from None
-    try:
-        return [
-            (sheet.title, [list(row) for row in sheet.iter_rows(values_only=True)])
-            for sheet in workbook.worksheets
-        ]
-    finally:
-        workbook.close()
+        try:
+            sheets = []
+            for sheet in workbook.worksheets:
+                sheet.reset_dimensions()  # else each row is padded to the size its <dimension> claims
+                sheets.append(
+                    (sheet.title, _bounded(sheet.iter_rows(values_only=True), f"{name}, sheet {sheet.title}"))
+                )
+            return sheets
+        finally:
+            workbook.close()
+    except (BadZipFile, EOFError, KeyError, IndexError, OSError, SyntaxError, TypeError, ValueError) as exc:
+        # SyntaxError: broken XML (ElementTree's ParseError); ValueError: a cell that is not its type.
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValidationProblem(f"{name}: not a readable XLSX workbook ({detail})") from None
+
+
+def _bounded(rows: Iterable[Sequence[Any]], where: str) -> list[list[Any]]:
+    """The rows, without trailing blank cells and rows; refused when too big to be reviews.
+
+    A workbook of a few kilobytes can hold a cell at XFD1048576: every row padded to it would
+    be 17 billion cells. Blank rows between others are kept (as []), so row numbers stay right.
+    """
+    kept: list[list[Any]] = []
+    blank = 0
+    for number, row in enumerate(rows, start=1):
+        values = list(row)
+        while values and not _has_value(values[-1]):
+            values.pop()
+        if not values:
+            blank += 1
+            continue
+        if number > MAX_ROWS:
+            raise ValidationProblem(f"{where}: row {number:,}: more than {MAX_ROWS:,} rows; split the file")
+        if len(values) > MAX_COLUMNS:
+            message = (
+                f"row {number:,} has a value in column {len(values):,}; at most {MAX_COLUMNS:,} are read"
+            )
+            raise ValidationProblem(f"{where}: {message}")
+        kept.extend([] for _ in range(blank))
+        blank = 0
+        kept.append(values)
+    return kept
 
 
 def _frame(rows: list[list[Any]], where: str | None) -> tuple[pd.DataFrame, list[RowProblem]]:
@@ -358,6 +403,9 @@ def _frame(rows: list[list[Any]], where: str | None) -> tuple[pd.DataFrame, list
         for i, value in enumerate(cells):
             if value is not None and not header[i]:
                 problems.append(RowProblem(number, _letter(i), "a value in a column with no heading", where))
+            elif isinstance(value, str) and "\x00" in value:  # PostgreSQL cannot store it
+                message = "contains a NUL character (\\0), which cannot be stored"
+                problems.append(RowProblem(number, header[i], message, where))
         records.append([cells[i] for i in keep])
         numbers.append(number)
     frame = pd.DataFrame(records, columns=[header[i] for i in keep], index=numbers, dtype=object)
@@ -732,10 +780,10 @@ def parse_rating(value: Any, scale: Scale) -> int | None:
             raise ValueError(f"{expected}, got {text!r}")
     if number != number.to_integral_value():
         raise ValueError(f"{expected}, got {value}")
-    rating = int(number)
-    if not low <= rating <= high:
-        raise ValueError(f"rating {rating} is out of range {low}..{high}")
-    return rating
+    if not low <= number <= high:  # before int(): int(Decimal("1e999999999")) runs for ever
+        shown = int(number) if number.adjusted() < 20 else value
+        raise ValueError(f"rating {shown} is out of range {low}..{high}")
+    return int(number)
 
 
 def _text(value: Any) -> str | None:
@@ -757,8 +805,11 @@ def _text(value: Any) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def plan_wide(db: Database, frame: pd.DataFrame, registry: ScaleRegistry | None = None) -> ImportPlan:
+def plan_wide(
+    db: Database, frame: pd.DataFrame, registry: ScaleRegistry | None = None, *, actor: Actor
+) -> ImportPlan:
     """Check the rows and what the database holds, writing nothing: the import's dry run."""
+    access.require(actor, Action.IMPORT)
     rows, problems = parse_wide(frame, registry or db.registry)
     if problems:
         return ImportPlan([], problems, [], [])
@@ -774,7 +825,7 @@ def import_wide(
     frame: pd.DataFrame,
     registry: ScaleRegistry | None = None,
     *,
-    actor: str,
+    actor: Actor,
     progress: Progress | None = None,
     source: str | None = None,
 ) -> ImportSummary:
@@ -785,7 +836,7 @@ def import_wide(
     data are skipped. `source` (e.g. the file name) goes into the audit trail as
     "imported from SOURCE row N".
     """
-    actor = svc._actor(actor)
+    who = svc._actor(actor, Action.IMPORT)
     rows, problems = parse_wide(frame, registry or db.registry)
     problems = problems or _registry_problems(db, rows)
     if problems:
@@ -805,10 +856,10 @@ def import_wide(
                 row = planned.row
                 program = programs.get(row.program)
                 if program is None:
-                    program = _create_program(s, row, plan.reviews, actor, log_at, source)
+                    program = _create_program(s, row, plan.reviews, who, log_at, source)
                     programs[row.program] = program
                     created_programs += 1
-                review_ids.append(_store(s, program, planned, actor, log_at, source))
+                review_ids.append(_store(s, program, planned, who, log_at, source))
             if progress is not None:
                 progress(done, total)
     return ImportSummary(

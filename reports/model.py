@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from scoring.analytics import ProgramSeries
+    from services.access import Actor
     from services.database import Database
     from services.review_file import ReviewFile
     from services.reviews import ReviewView
@@ -103,14 +104,29 @@ def safe_filename(
     folded = unicodedata.normalize("NFKD", program or "")
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     folded = unicodedata.normalize("NFC", folded)
-    slug = re.sub(r"[^\w]+|_+", "-", folded, flags=re.UNICODE).strip("-")[:80].strip("-") or "review"
-    parts = [slug]
+    slug = re.sub(r"[^\w]+|_+", "-", folded, flags=re.UNICODE).strip("-")
+    parts = [_cut(slug, 80) or "review"]
     if date is not None:
-        day = date.isoformat() if isinstance(date, dt.date) else re.sub(r"[^\w-]+", "-", str(date))
-        parts.append(day.strip("-"))
+        day = date.isoformat() if isinstance(date, dt.date) else re.sub(r"[^\w-]+|_+", "-", str(date))
+        parts.append(_cut(day.strip("-"), 20))
     if review_id is not None:
         parts.append(f"review-{int(review_id)}")
-    return "-".join(p for p in parts if p) + suffix
+    stem = "-".join(p for p in parts if p)
+    if stem.upper() in _WINDOWS_DEVICES:  # CON.pdf cannot be saved on Windows
+        stem += "-report"
+    return stem + suffix
+
+
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "LPT") for i in range(10))}
+)
+
+
+def _cut(text: str, characters: int, utf8_bytes: int = 120) -> str:
+    """At most `characters` characters and `utf8_bytes` bytes (a file name may have 255 bytes,
+    and 80 CJK letters are 240), not ending in "-"."""
+    cut = text[:characters].encode("utf-8")[:utf8_bytes].decode("utf-8", "ignore")
+    return cut.strip("-")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,23 +169,29 @@ def from_review_file(review_file: ReviewFile, *, source: str | None = None) -> R
 
 
 def from_stored_review(
-    db: Database, review_id: int, *, final_ratings: pd.DataFrame | None = None, drift: bool = True
+    db: Database,
+    review_id: int,
+    *,
+    actor: Actor,
+    final_ratings: pd.DataFrame | None = None,
+    drift: bool = True,
 ) -> ReportData:
     """The report of a stored review: a final one with the score it was finalized with, any
     other with its live score (and labelled DRAFT).
 
     With `drift`, the program's earlier final reviews on the same scale (up to this review's
     date) give the drift series. `final_ratings` is `load_final_ratings(db)`, passed in when
-    making many reports so the database is read once.
+    making many reports so the database is read once. The actor must be allowed to open the
+    review; the drift series holds only the final reviews their analytics scope covers.
     """
     from services import reviews as svc
 
-    review = svc.get_review(db, review_id)
+    review = svc.get_review(db, review_id, actor=actor)
     scale = db.registry.get(review.scale_id, review.scale_version)
     if review.is_final and review.final_score is not None:
         score: dict[str, Any] = review.final_score
     else:
-        score = svc.live_score(db, review_id).to_dict()
+        score = svc.live_score(db, review_id, actor=actor).to_dict()
     items = {
         item_id: ItemDetail(
             evidence=c.evidence,
@@ -182,8 +204,11 @@ def from_stored_review(
     }
     series = None
     if drift:
-        ratings = load_final_ratings(db) if final_ratings is None else final_ratings
-        series = drift_series(db, review, ratings)
+        if final_ratings is None:  # this program's reviews of this scale: all the series needs
+            final_ratings = load_final_ratings(
+                db, actor=actor, program_id=review.program.id, scale_id=review.scale_id
+            )
+        series = drift_series(db, review, final_ratings)
     program = review.program
     return ReportData(
         scale=scale,
@@ -212,18 +237,22 @@ def from_stored_review(
     )
 
 
-def load_final_ratings(db: Database) -> pd.DataFrame:
+def load_final_ratings(
+    db: Database, *, actor: Actor, program_id: int | None = None, scale_id: str | None = None
+) -> pd.DataFrame:
     """Every final review's consensus ratings (scoring.analytics.RATING_COLUMNS), leaving out
-    reviews replaced by a final amendment and reviews whose scale file is missing or changed."""
+    reviews replaced by a final amendment and reviews whose scale file is missing or changed;
+    only one program's, or one scale's, when given (the database narrows it down)."""
     try:
         from services.analytics_data import finalized_ratings, scale_problems
     except ImportError:  # pragma: no cover - the module is part of the analytics work
-        return final_ratings_via_service(db)
-    frame, _problems = scale_problems(finalized_ratings(db), db.registry)
+        return final_ratings_via_service(db, program_id, actor=actor)
+    ratings = finalized_ratings(db, actor=actor, program_id=program_id, scale_id=scale_id)
+    frame, _problems = scale_problems(ratings, db.registry)
     return frame
 
 
-def final_ratings_via_service(db: Database, program_id: int | None = None) -> pd.DataFrame:
+def final_ratings_via_service(db: Database, program_id: int | None = None, *, actor: Actor) -> pd.DataFrame:
     """The same frame as `load_final_ratings`, read one review at a time through the service
     API (slower; for when services.analytics_data is not available)."""
     import pandas as pd
@@ -232,14 +261,14 @@ def final_ratings_via_service(db: Database, program_id: int | None = None) -> pd
     from services import reviews as svc
     from services.errors import FidelityError
 
-    summaries = svc.list_reviews(db, program_id=program_id, status=FINAL)
+    summaries = svc.list_reviews(db, actor=actor, program_id=program_id, status=FINAL)
     final_ids = {s.id for s in summaries}
     rows: list[dict[str, Any]] = []
     for summary in summaries:
         if summary.problem or (summary.amended_by is not None and summary.amended_by in final_ids):
             continue
         try:
-            review = svc.get_review(db, summary.id)
+            review = svc.get_review(db, summary.id, actor=actor)
         except FidelityError:
             continue
         rows.extend(_review_rows(review))

@@ -7,11 +7,9 @@ evidence) is written as plain text: no HTML or markdown is interpreted.
 from __future__ import annotations
 
 import datetime as dt
-import struct
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from io import BytesIO
 from pathlib import Path
 from typing import Any, Final
 
@@ -60,7 +58,7 @@ ITEM_COLUMNS: Final = (10.0, 46.0, 15.0, 56.0, 47.0)  # id, item, rating, eviden
 
 
 def render_report(data: ReportData, *, charts: bool = True) -> bytes:
-    """The report as PDF bytes. `charts=False` leaves out the charts (vl-convert is the slow part)."""
+    """The report as PDF bytes. `charts=False` leaves out the charts (and the drift series)."""
     pdf = ReportPDF(data)
     pdf.render(charts=charts)
     return bytes(pdf.output())
@@ -108,11 +106,6 @@ def computed_text(entry: Mapping[str, Any], scale: Scale, item_id: str) -> str:
         places = compute.precision if compute is not None else 2
         text += f", rounded to {rounded:.{places}f}"
     return text
-
-
-def _png_size(png: bytes) -> tuple[int, int]:
-    width, height = struct.unpack(">II", png[16:24])
-    return width, height
 
 
 def _tint(rgb: tuple[int, int, int], amount: float = 0.82) -> tuple[int, int, int]:
@@ -258,18 +251,6 @@ class ReportPDF(FPDF):
             self.multi_cell(0, size * 0.48, plain(line), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self.ln(0.8)
         self.ln(1)
-
-    def image_png(self, png: bytes, *, width: float | None = None) -> None:
-        px_w, px_h = _png_size(png)
-        w = min(width or self.epw, self.epw)
-        h = w * px_h / px_w
-        max_h = self.h - self.t_margin - self.b_margin - 4
-        if h > max_h:
-            w, h = w * max_h / h, max_h
-        if self.will_page_break(h + 2):
-            self.add_page()
-        self.image(BytesIO(png), x=MARGIN, y=self.get_y(), w=w, h=h)
-        self.set_y(self.get_y() + h + 3)
 
     @contextmanager
     def notice(self, color: tuple[int, int, int]) -> Iterator[None]:
@@ -497,18 +478,17 @@ class ReportPDF(FPDF):
         self._body_font()
 
     def subscale_chart(self) -> None:
-        from reports.charts import subscale_chart, to_png
+        from reports.drawing import subscale_chart
 
-        chart = subscale_chart(self.scale, self.score)
-        if chart is None:
-            return
-        self.image_png(to_png(chart))
+        if subscale_chart(self, FAMILY, self.scale, self.score):
+            self.ln(1)
+        self._body_font()
 
     def drift_section(self) -> None:
         series = self.data.drift
         if series is None or series.values.empty:
             return
-        from reports.charts import drift_chart, to_png
+        from reports.drawing import drift_chart
 
         self.heading(DRIFT_HEADING, space_after=70)
         totals = series.values.loc[series.values["measure"] == "Total"]
@@ -517,8 +497,8 @@ class ReportPDF(FPDF):
             f"{self.scale.id.upper()}, oldest first. The total shown is {series.total_measure.lower()}, "
             "the value the bands read."
         )
-        png = to_png(drift_chart(series, self.scale))
-        self.image_png(png)
+        drift_chart(self, FAMILY, series, self.scale)
+        self._body_font()
         precision = self.scale.scoring.precision if series.total_is_mean else 0
         self.set_font(FAMILY, size=8.5)
         with self.table(

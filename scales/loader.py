@@ -2,7 +2,10 @@
 
 YAML is first composed into a node tree (which knows line numbers and refuses aliases,
 so a "billion laughs" file is rejected before anything is expanded), then validated by
-the pydantic schema, then by the cross-field rules in `scales.rules`.
+the pydantic schema, then by the cross-field rules in `scales.rules`. Nesting deeper than
+MAX_DEPTH is refused before the tree is built (libyaml's composer recurses, and 100,000
+nested brackets crash the interpreter), and values YAML cannot build (a date 2026-02-30,
+`!!int abc`) are reported at their line like any other problem.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from scales.schema import Scale
 
 BUNDLED_DIR = Path(__file__).resolve().parent
 MAX_FILE_BYTES = 2_000_000
+MAX_DEPTH = 64  # lists and mappings inside each other; a scale file needs 6, a review file 4
+MAX_INT_BITS = 333  # integers up to about 10**100
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -30,6 +35,10 @@ class ScaleProblem:
     path: str
     line: int
     message: str
+
+    def __post_init__(self) -> None:
+        # One line per problem (`PATH:LINE: message`), even when it quotes a key with a line break.
+        object.__setattr__(self, "message", " ".join(self.message.splitlines()))
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
@@ -97,6 +106,7 @@ def _parse_yaml(raw: bytes | str, path: str) -> tuple[Any, _LineMap]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ScaleFileError([ScaleProblem(path, line, "file is not valid UTF-8 text")]) from None
+    _check_depth(text, path)
     node = _compose(text, path)
     lines = _LineMap()
     structure_problems = lines.walk(node)
@@ -113,14 +123,69 @@ def _compose(text: str, path: str) -> yaml.Node | None:
         line = mark.line + 1 if mark is not None else 1
         what = exc.problem or "invalid YAML"
         raise ScaleFileError([ScaleProblem(path, line, f"YAML syntax error: {what}")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL
+        line = text[: exc.position].count("\n") + 1
+        message = f"YAML error: unacceptable character #x{exc.character:04x}: {exc.reason}"
+        raise ScaleFileError([ScaleProblem(path, line, message)]) from None
     except yaml.YAMLError as exc:
         raise ScaleFileError([ScaleProblem(path, 1, f"YAML error: {exc}")]) from None
+
+
+def _check_depth(text: str, path: str) -> None:
+    """Refuse deep nesting from the event stream (flat, stopped at the first level too deep)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_SafeLoader):
+            if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = event.start_mark.line + 1
+                    message = f"lists and mappings are nested more than {MAX_DEPTH} deep"
+                    raise ScaleFileError([ScaleProblem(path, line, message)])
+            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # a syntax error: _compose reports it, with its line
+
+
+class _Constructor(_SafeLoader):  # type: ignore[misc, valid-type]
+    """The safe constructor, with values it cannot build reported at their line.
+
+    PyYAML raises plain ValueError, KeyError or AttributeError for a scalar that matches a
+    tag but is not a valid value of it (`2026-02-30`, `!!bool maybe`, `!!int abc`, an int of
+    more than 4,300 digits); those become a ConstructorError that carries the node's mark.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            value = super().construct_object(node, deep=deep)
+        except yaml.MarkedYAMLError:
+            raise
+        except (ArithmeticError, AttributeError, KeyError, TypeError, ValueError):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {_shown(node)} as YAML type {_kind(node)}", node.start_mark
+            ) from None
+        # A 0xfff… int has no digit limit, but printing it (in any message) raises ValueError.
+        if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the number {_shown(node)} is too large", node.start_mark
+            )
+        return value
+
+
+def _kind(node: yaml.Node) -> str:
+    return str(node.tag).rsplit(":", 1)[-1]
+
+
+def _shown(node: yaml.Node) -> str:
+    value = str(node.value) if isinstance(node, yaml.ScalarNode) else f"a {_kind(node)}"
+    return repr(value if len(value) <= 40 else f"{value[:40]}…")
 
 
 def _construct(node: yaml.Node | None, path: str) -> Any:
     if node is None:
         return None
-    loader = _SafeLoader("")
+    loader = _Constructor("")
     try:
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 
 from scales.schema import Interval, Scale, TotalMethod
 
@@ -140,6 +140,14 @@ def _check_compute(scale: Scale, index: int) -> list[Problem]:
 
 def check_bands(bands: Sequence[Interval], precision: int, at: Loc) -> list[Problem]:
     """Bands must be ascending, closed, contiguous at `precision`, and cover every value."""
+    with localcontext(_WIDE):  # a finite float up to 1.8e308, quantized to 6 places, is exact here
+        return _check_bands(bands, precision, at)
+
+
+_WIDE = Context(prec=400)
+
+
+def _check_bands(bands: Sequence[Interval], precision: int, at: Loc) -> list[Problem]:
     problems: list[Problem] = []
     step = Decimal(1).scaleb(-precision)
 

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraint
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 Precision = Annotated[int, Field(ge=0, le=6)]
+Number = Annotated[float, Field(allow_inf_nan=False)]  # NaN or infinity would break every comparison
+Rating = Annotated[int, Field(ge=0, le=100)]  # the range is looped over: 1..10**9 would hang
 
 
 class StrictModel(BaseModel):
@@ -26,8 +28,8 @@ class StrictModel(BaseModel):
 
 
 class RatingRange(StrictModel):
-    min: int = 1
-    max: int = 5
+    min: Rating = 1
+    max: Rating = 5
 
 
 class Interval(StrictModel):
@@ -36,8 +38,8 @@ class Interval(StrictModel):
     A missing `min` or `max` means the interval is open on that side.
     """
 
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
 
 
 class RatingBand(Interval):
@@ -60,8 +62,8 @@ class ComputedInput(StrictModel):
     label: Text
     unit: Text
     integer: bool = False
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
     min_exclusive: bool = Field(
         default=False, description="True when the value must be strictly greater than min."
     )
@@ -73,7 +75,7 @@ class ComputedValue(StrictModel):
 
     numerator: Identifier
     denominator: Identifier | None = None
-    per: float = 1
+    per: Number = 1
 
 
 class Compute(StrictModel):
@@ -133,7 +135,7 @@ class Scoring(StrictModel):
         default=2, description="Decimal places the banded total is rounded to (half-up)."
     )
     bands: Annotated[list[TotalBand], Field(min_length=1)]
-    minimum_total: float | None = Field(
+    minimum_total: Number | None = Field(
         default=None, description="A required total set by a state variant (e.g. Oregon's 114)."
     )
     action_plan_at_or_below: int | None = Field(

@@ -12,6 +12,7 @@ from scales.schema import Compute, ComputedInput, Interval, Item, RatingRange
 from scoring.rounding import divide, round_half_up, to_decimal
 
 Source = Literal["rated", "computed", "missing"]
+MAX_VALUE = Decimal("1e15")  # an input or computed value this large comes from a mistyped input
 
 
 class ItemRatingError(ValueError):
@@ -64,14 +65,20 @@ def check_rating(item_id: str, value: object, scale_range: RatingRange) -> int |
         raise ItemRatingError(
             item_id, [f"item {item_id}: rating must be a whole number from {low} to {high}, got {value!r}"]
         )
-    if isinstance(value, float) and (math.isnan(value) or not value.is_integer()):
+    if isinstance(value, float):
+        whole = math.isfinite(value) and value.is_integer()
+    elif isinstance(value, Decimal):  # NaN, infinity: int() would raise ValueError or OverflowError
+        whole = value.is_finite() and value == value.to_integral_value()
+    else:
+        whole = True
+    if not whole:
         raise ItemRatingError(
             item_id, [f"item {item_id}: rating must be a whole number from {low} to {high}, got {value}"]
         )
-    rating = int(value)
-    if not low <= rating <= high:
-        raise ItemRatingError(item_id, [f"item {item_id}: rating {rating} is out of range {low}..{high}"])
-    return rating
+    if not low <= value <= high:  # before int(): int(Decimal("1e999999999")) does not finish
+        shown = value if -(10**15) < value < 10**15 else f"{Decimal(value):.3g}"  # 10**5000 cannot print
+        raise ItemRatingError(item_id, [f"item {item_id}: rating {shown} is out of range {low}..{high}"])
+    return int(value)
 
 
 def check_input(item_id: str, spec: ComputedInput, raw: object) -> Decimal:
@@ -79,9 +86,12 @@ def check_input(item_id: str, spec: ComputedInput, raw: object) -> Decimal:
     where = f"item {item_id}: input {spec.name}"
     if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal):
         raise ItemRatingError(item_id, [f"{where} must be a number ({spec.unit}), got {raw!r}"])
-    if isinstance(raw, float) and not math.isfinite(raw):
+    finite = raw.is_finite() if isinstance(raw, Decimal) else not isinstance(raw, float) or math.isfinite(raw)
+    if not finite:  # NaN or infinity (a Decimal sNaN would raise in every comparison)
         raise ItemRatingError(item_id, [f"{where} must be a finite number, got {raw}"])
     value = to_decimal(raw)
+    if not -MAX_VALUE < value < MAX_VALUE:  # 1e300 FTE is a typo, and would rate as if it were real
+        raise ItemRatingError(item_id, [f"{where} is too large to be real, got {value:.3g}"])
     if spec.integer and value != value.to_integral_value():
         raise ItemRatingError(item_id, [f"{where} must be a whole number, got {raw}"])
     if spec.min is not None:
@@ -136,6 +146,9 @@ def compute(item_id: str, rule: Compute, raw_inputs: Mapping[str, object]) -> Co
             )
         value = divide(value, denominator)
     value = value * to_decimal(rule.value.per)
+    if not -MAX_VALUE < value < MAX_VALUE:  # rounding needs more digits than Decimal carries
+        message = f"item {item_id}: the inputs give {value:.3g} {rule.unit}, too large to rate; check them"
+        raise ItemRatingError(item_id, [message])
     rounded = round_half_up(value, rule.precision)
     return Computation(
         value=value,

@@ -20,6 +20,7 @@ every review summary says the data is synthetic. The same seed and day give the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import random
@@ -33,7 +34,9 @@ from sqlalchemy import func, select
 from scales import Scale
 from scales.schema import Item
 from scoring import ItemEntry, rate_item
+from services import access
 from services import reviews as svc
+from services.access import Action, Actor, local_admin
 from services.database import Database
 from services.errors import FidelityError
 from services.review_file import parse_review_data
@@ -73,6 +76,9 @@ DRIFT_LOW_TWICE: Final = ("H10", "S10")
 DRIFT_BANDS: Final = ("Full implementation", "Fair implementation")
 DRIFT_TOTALS: Final = (4.18, 3.82)
 """The drifting program's DACTS total means on its previous and latest review."""
+
+DEMO_ACTOR: Final = local_admin("demo")
+"""Whom the audit log names for the demo when no actor is given: the local admin, as "demo"."""
 
 
 class DemoRefused(FidelityError):
@@ -260,7 +266,7 @@ def build_demo(
     *,
     seed: int = DEFAULT_SEED,
     force: bool = False,
-    actor: str = "demo",
+    actor: Actor = DEMO_ACTOR,
     today: dt.date | None = None,
 ) -> DemoSummary:
     """Fill the database with the demo agency and return what was added.
@@ -268,7 +274,9 @@ def build_demo(
     Refuses (DemoRefused) a database that already has programs, unless `force`; with `force`
     the demo is added alongside them, but never twice (refused if a demo program name exists).
     `today` fixes "now" (default: today), so the same seed and day give the same data.
+    Only an agency admin may build it (it creates programs and imports reviews).
     """
+    access.require(actor, Action.IMPORT)
     started = time.perf_counter()
     today = today or dt.date.today()
     _refuse_unless_empty(db, force)
@@ -311,7 +319,7 @@ def _refuse_unless_empty(db: Database, force: bool) -> None:
 @dataclass
 class _Builder:
     db: Database
-    actor: str
+    actor: Actor
     rng: random.Random
     seed: int
     today: dt.date
@@ -435,7 +443,9 @@ class _Builder:
                 given: dict[str, Any] = {"inputs": inputs} if inputs else {"rating": rating}
                 if rater == second and item.id in _RATER_B_DIFFERS:
                     given = {"rating": _RATER_B_DIFFERS[item.id]}
-                svc.save_rating(db, review.id, rater, item.id, actor=rater, note=note, **given)
+                # Each rater's entries are recorded under their name, as the app records them.
+                as_rater = dataclasses.replace(actor, name=rater)
+                svc.save_rating(db, review.id, rater, item.id, actor=as_rater, note=note, **given)
             evidence = note or _anchor(item, rating)
             fields: dict[str, Any] = {"inputs": inputs} if inputs else {"rating": rating}
             svc.save_consensus(

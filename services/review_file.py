@@ -20,14 +20,17 @@ TOP_LEVEL_KEYS = {
 }  # fmt: skip
 ITEM_KEYS = {"rating", "inputs", "note", "evidence", "recommendation", "data_sources", "not_rated_reason"}
 TEXT_KEYS = ("note", "evidence", "recommendation", "not_rated_reason")
+NUL = "\x00"  # a YAML "\0" or JSON "\u0000" escape: PostgreSQL cannot store it in any text column
+NUL_MESSAGE = "contains a NUL character (\\0), which cannot be stored"
 
 
 class ReviewFileError(ValueError):
     """A review file that cannot be used; one line per problem, each naming the file."""
 
     def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+        # One line each, even when a problem quotes a key or value with a line break in it.
+        self.problems = [" ".join(p.splitlines()) for p in problems]
+        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,9 @@ def parse_review_data(data: Any, registry: ScaleRegistry, where: str = "review")
     raters = data.get("raters") or []
     if not isinstance(raters, list) or not all(isinstance(r, str) for r in raters):
         problems.append(f"{where}: raters must be a list of names")
+        raters = []
+    elif any(NUL in r for r in raters):
+        problems.append(f"{where}: raters: {NUL_MESSAGE}")
         raters = []
 
     entries: dict[str, ItemEntry] = {}
@@ -167,6 +173,9 @@ def _date(value: Any, key: str, where: str, problems: list[str]) -> dt.date | No
 
 
 def _text(value: Any, key: str, where: str, problems: list[str]) -> str | None:
+    if isinstance(value, str) and NUL in value:
+        problems.append(f"{where}: {key}: {NUL_MESSAGE}")
+        return None
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -196,12 +205,18 @@ def _entry(item_id: str, raw: Any, where: str, problems: list[str]) -> tuple[Ite
         if value is not None and not isinstance(value, str):
             problems.append(f"{where}: item {item_id}: {key} must be text")
             value = None
+        elif value is not None and NUL in value:
+            problems.append(f"{where}: item {item_id}: {key}: {NUL_MESSAGE}")
+            value = None
         texts[key] = value
     sources = raw.get("data_sources") or []
     if isinstance(sources, str):
         sources = [sources]
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         problems.append(f"{where}: item {item_id}: data_sources must be a list of text")
+        sources = []
+    elif any(NUL in s for s in sources):
+        problems.append(f"{where}: item {item_id}: data_sources: {NUL_MESSAGE}")
         sources = []
     entry = ItemEntry(
         rating=raw.get("rating"),

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services import reviews as svc
+from services.access import Action, Actor
 from services.database import Database
 from services.errors import ValidationProblem
 from services.review_file import ReviewFile
@@ -35,7 +36,7 @@ def import_review_file(
     db: Database,
     review_file: ReviewFile,
     *,
-    actor: str,
+    actor: Actor,
     program: str | None = None,
     review_type: str | None = None,
     source: str | None = None,
@@ -46,7 +47,7 @@ def import_review_file(
     absent, with the file's provider and region. Items the file leaves unrated are stored
     as not rated, with the file's `not_rated_reason` or a note that the file had none.
     """
-    actor = svc._actor(actor)
+    who = svc._actor(actor, Action.IMPORT)
     name = svc._required_text(program or review_file.program, "program name (--program)", svc.NAME_LENGTH)
     if review_file.date is None:
         raise ValidationProblem("the review file has no date; a stored review needs one (date: 2026-03-14)")
@@ -58,15 +59,17 @@ def import_review_file(
         )
     digest = review_digest(review_file)
     with db.writing() as s:
-        log = svc._Log(s, actor)
+        log = svc._Log(s, who)
         found = s.scalars(select(Program).where(Program.name == name)).one_or_none()
         program_created = found is None
         if found is None:
             model = scale.model.upper() if scale.model and scale.model.upper() in set(ProgramModel) else None
             found = Program(
                 name=name,
-                provider=svc._provider(s, svc._optional_text(review_file.provider, "provider"), log),
-                region=svc._optional_text(review_file.region, "region"),
+                provider=svc._provider(
+                    s, svc._optional_text(review_file.provider, "provider", svc.NAME_LENGTH), log
+                ),
+                region=svc._optional_text(review_file.region, "region", svc.NAME_LENGTH),
                 model=model,
                 created_at=log.at,
                 updated_at=log.at,
@@ -132,7 +135,7 @@ def import_review_file(
                 data_sources=svc._sources(notes.data_sources if notes else None),
                 not_rated_reason=reason,
                 updated_at=log.at,
-                updated_by=actor,
+                updated_by=who,
             )
             s.add(row)
             rows.append(row)

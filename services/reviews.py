@@ -1,7 +1,9 @@
 """The review workflow: programs, reviews, two raters, consensus, finalizing, amendments.
 
-Every mutating call takes `actor` (who is making the change), runs in its own committed
-transaction and writes its audit rows in that same transaction. Calls return frozen
+Every call takes `actor` (a services.access.Actor: who is acting, in which role) and is
+refused with AccessDenied when services.access.POLICY does not allow it; reads keep to the
+actor's scope. Every mutating call runs in its own committed transaction and writes its audit
+rows (naming `actor.name`) in that same transaction. Calls return frozen
 dataclasses (never ORM objects), so the UI can keep them after the session has closed.
 
 Workflow: start_review (draft) -> raters save_rating -> compare_raters -> save_consensus /
@@ -27,6 +29,8 @@ from scales import Scale, UnknownScaleError
 from scales.schema import Item
 from scoring import Agreement, ItemEntry, ItemRatingError, ReviewScore, agreement, rate_item, score_ratings
 from scoring.items import ItemScore, check_input, check_rating
+from services import access
+from services.access import Action, Actor
 from services.database import Database
 from services.errors import (
     IntegrityFailure,
@@ -48,9 +52,11 @@ from storage.models import (
     RaterRating,
     RatingSource,
     Review,
+    ReviewAssignment,
     ReviewRater,
     ReviewStatus,
     ReviewType,
+    User,
 )
 
 __all__ = [
@@ -77,6 +83,7 @@ __all__ = [
     "list_reviews",
     "live_score",
     "mark_not_rated",
+    "program_audit_trail",
     "rater_scores",
     "review_json",
     "save_consensus",
@@ -238,20 +245,20 @@ def create_program(
     db: Database,
     name: str,
     *,
-    actor: str,
+    actor: Actor,
     provider: str | None = None,
     region: str | None = None,
     model: str | None = None,
     active_from: dt.date | None = None,
     active_to: dt.date | None = None,
 ) -> ProgramView:
-    actor = _actor(actor)
+    who = _actor(actor, Action.MANAGE_PROGRAMS)
     name = _required_text(name, "program name", NAME_LENGTH)
     model = _model(model)
     _check_active_dates(active_from, active_to)
     with db.writing() as s:
         _refuse_duplicate_program(s, name)
-        log = _Log(s, actor)
+        log = _Log(s, who)
         now = log.at
         program = Program(
             name=name,
@@ -274,7 +281,7 @@ def update_program(
     db: Database,
     program_id: int,
     *,
-    actor: str,
+    actor: Actor,
     name: str | _Unset = UNSET,
     provider: str | _Unset | None = UNSET,
     region: str | _Unset | None = UNSET,
@@ -282,10 +289,10 @@ def update_program(
     active_from: dt.date | _Unset | None = UNSET,
     active_to: dt.date | _Unset | None = UNSET,
 ) -> ProgramView:
-    actor = _actor(actor)
+    who = _actor(actor, Action.MANAGE_PROGRAMS)
     with db.writing() as s:
         program = _program(s, program_id, lock=True)
-        log = _Log(s, actor, program_id=program.id)
+        log = _Log(s, who, program_id=program.id)
         before = _program_fields(program)
         if name is not UNSET:
             new_name = _required_text(name, "program name", NAME_LENGTH)
@@ -312,29 +319,41 @@ def update_program(
         return _program_view(program)
 
 
-def get_program(db: Database, program_id: int) -> ProgramView:
+def get_program(db: Database, program_id: int, *, actor: Actor) -> ProgramView:
+    access.require(actor, Action.READ_PROGRAMS)
     with db.reading() as s:
-        return _program_view(_program(s, program_id))
+        program = _program(s, program_id)
+        access.require_program(actor, Action.READ_PROGRAMS, program.id)
+        return _program_view(program)
 
 
-def find_program(db: Database, name: str) -> ProgramView | None:
-    """The program with exactly this name, or None."""
+def find_program(db: Database, name: str, *, actor: Actor) -> ProgramView | None:
+    """The program with exactly this name, or None; AccessDenied if it is out of the actor's scope."""
+    access.require(actor, Action.READ_PROGRAMS)
     with db.reading() as s:
         program = s.scalars(select(Program).where(Program.name == name.strip())).one_or_none()
-        return None if program is None else _program_view(program)
+        if program is None:
+            return None
+        access.require_program(actor, Action.READ_PROGRAMS, program.id)
+        return _program_view(program)
 
 
 def list_programs(
     db: Database,
     *,
+    actor: Actor,
     search: str | None = None,
     provider: str | None = None,
     region: str | None = None,
     model: str | None = None,
     active_on: dt.date | None = None,
 ) -> list[ProgramView]:
-    """Programs by name; `search` matches part of the name, case-insensitively."""
+    """Programs by name (those the actor may see); `search` matches part of the name,
+    case-insensitively."""
     query = select(Program).outerjoin(Program.provider).order_by(Program.name)
+    visible = access.program_filter(actor)
+    if visible is not None:
+        query = query.where(visible)
     if search:
         query = query.where(func.lower(Program.name).contains(search.strip().lower(), autoescape=True))
     if provider:
@@ -352,9 +371,14 @@ def list_programs(
         return [_program_view(p) for p in s.scalars(query)]
 
 
-def list_providers(db: Database) -> list[str]:
+def list_providers(db: Database, *, actor: Actor) -> list[str]:
+    """Provider names; a program manager sees only the providers of their own programs."""
+    query = select(Provider.name).order_by(Provider.name)
+    visible = access.program_filter(actor)
+    if visible is not None:
+        query = query.where(select(Program.id).where(Program.provider_id == Provider.id, visible).exists())
     with db.reading() as s:
-        return list(s.scalars(select(Provider.name).order_by(Provider.name)))
+        return list(s.scalars(query))
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,11 +395,18 @@ def start_review(
     review_type: str,
     raters: Sequence[str],
     *,
-    actor: str,
+    actor: Actor,
     review_end_date: dt.date | None = None,
+    reviewers: Sequence[str] = (),
 ) -> ReviewView:
-    """A new draft review of the program on scale `scale_id` `version` (None: the newest)."""
-    actor = _actor(actor)
+    """A new draft review of the program on scale `scale_id` `version` (None: the newest).
+
+    A reviewer who starts a review is assigned to it. `reviewers` (e-mail addresses of
+    registered reviewers) are assigned to it as well; only an agency admin may name them.
+    """
+    who = _actor(actor, Action.START_REVIEW)
+    if reviewers:
+        access.require(actor, Action.MANAGE_USERS)
     scale = _registry_scale(db, scale_id, version)
     kind = _review_type(review_type)
     _check_review_dates(review_date, review_end_date)
@@ -384,25 +415,32 @@ def start_review(
         raise ValidationProblem("a review needs at least one rater")
     with db.writing() as s:
         program = _program(s, program_id)
+        access.require_program(actor, Action.START_REVIEW, program.id)
         _check_model(program, scale)
-        log = _Log(s, actor, program_id=program.id)
+        log = _Log(s, who, program_id=program.id)
         review = _new_review(s, program, scale, review_date, review_end_date, kind, log)
         log("review", "created", None, _review_fields(review))
         for rater in names:
             _add_rater(s, review, rater, log)
+        assignees = [_reviewer_user(s, email) for email in reviewers]
+        if actor.role == access.Role.REVIEWER and actor.user_id is not None:
+            assignees.insert(0, _user(s, actor.user_id))
+        for user in dict.fromkeys(assignees):
+            _assign_reviewer(s, review, user, log)
         return _review_view(s, review, scale)
 
 
-def add_rater(db: Database, review_id: int, rater: str, *, actor: str) -> ReviewView:
-    actor = _actor(actor)
+def add_rater(db: Database, review_id: int, rater: str, *, actor: Actor) -> ReviewView:
+    who = _actor(actor, Action.EDIT_REVIEW)
     (name,) = _rater_names([rater])
     with db.writing() as s:
         review = _lock_review(s, review_id)
+        access.require_review(s, actor, Action.EDIT_REVIEW, review)
         _require_editable(review)
         scale = _review_scale(db, review)
         if name.casefold() in {r.rater.casefold() for r in review.raters}:
             raise ValidationProblem(f"{name} is already a rater on review {review.id}")
-        _add_rater(s, review, name, _Log(s, actor, review_id=review.id))
+        _add_rater(s, review, name, _Log(s, who, review_id=review.id))
         return _review_view(s, review, scale)
 
 
@@ -412,7 +450,7 @@ def save_rating(
     rater: str,
     item_id: str,
     *,
-    actor: str,
+    actor: Actor,
     rating: int | _Unset | None = UNSET,
     inputs: Mapping[str, object] | _Unset | None = UNSET,
     note: str | _Unset | None = UNSET,
@@ -427,9 +465,10 @@ def save_rating(
     Each rater has their own row, so raters never overwrite each other; pass
     `expected_version` to also guard against the same rater saving from two windows.
     """
-    actor = _actor(actor)
+    who = _actor(actor, Action.EDIT_REVIEW)
     with db.writing() as s:
         review = _lock_review(s, review_id)
+        access.require_review(s, actor, Action.EDIT_REVIEW, review)
         _require_editable(review)
         scale = _review_scale(db, review)
         item = _item(scale, item_id)
@@ -442,9 +481,9 @@ def save_rating(
         entity = f"rating[{item.id}][rater={rater}]"
         if expected_version is not None and (0 if row is None else row.version) != expected_version:
             raise StaleWriteError(_stale_message(entity, row, expected_version, item.id))
-        log = _Log(s, actor, review_id=review.id)
+        log = _Log(s, who, review_id=review.id)
         if row is None:
-            row = RaterRating(review_id=review.id, rater=rater, item_id=item.id, updated_by=actor)
+            row = RaterRating(review_id=review.id, rater=rater, item_id=item.id, updated_by=who)
             s.add(row)
         before = _rating_fields(row)
         if rating is not UNSET or inputs is not UNSET:
@@ -460,26 +499,30 @@ def save_rating(
             return _rating_view(row, item)
         for key in changed:
             log(entity, key, before[key], after[key])
-        row.updated_at, row.updated_by = log.at, actor
+        row.updated_at, row.updated_by = log.at, who
         s.flush()
         return _rating_view(row, item)
 
 
-def get_review(db: Database, review_id: int) -> ReviewView:
+def get_review(db: Database, review_id: int, *, actor: Actor) -> ReviewView:
     """The review with every rater's ratings and the consensus so far.
 
     Raises ScaleChangedError when the scale file it was rated on has changed since.
     """
+    access.require(actor, Action.READ_REVIEW)
     with db.reading() as s:
         review = _review(s, review_id)
+        access.require_review(s, actor, Action.READ_REVIEW, review)
         _check_integrity(s, review)
         return _review_view(s, review, _review_scale(db, review))
 
 
-def live_score(db: Database, review_id: int, rater: str | None = None) -> ReviewScore:
+def live_score(db: Database, review_id: int, rater: str | None = None, *, actor: Actor) -> ReviewScore:
     """The score from the consensus ratings so far, or from one rater's ratings."""
+    access.require(actor, Action.READ_REVIEW)
     with db.reading() as s:
         review = _review(s, review_id)
+        access.require_review(s, actor, Action.READ_REVIEW, review)
         scale = _review_scale(db, review)
         if rater is None:
             rows: Iterable[ConsensusRating | RaterRating] = _consensus_rows(s, review.id)
@@ -488,18 +531,22 @@ def live_score(db: Database, review_id: int, rater: str | None = None) -> Review
         return _score(scale, rows)
 
 
-def rater_scores(db: Database, review_id: int) -> dict[str, ReviewScore]:
+def rater_scores(db: Database, review_id: int, *, actor: Actor) -> dict[str, ReviewScore]:
     """Each rater's own score of the review, by rater."""
+    access.require(actor, Action.READ_REVIEW)
     with db.reading() as s:
         review = _review(s, review_id)
+        access.require_review(s, actor, Action.READ_REVIEW, review)
         scale = _review_scale(db, review)
         return {r.rater: _score(scale, _rater_rows(s, review.id, r.rater)) for r in review.raters}
 
 
-def compare_raters(db: Database, review_id: int, rater_a: str, rater_b: str) -> Agreement:
+def compare_raters(db: Database, review_id: int, rater_a: str, rater_b: str, *, actor: Actor) -> Agreement:
     """Agreement between two raters: exact and within-one figures, and every item they differ on."""
+    access.require(actor, Action.READ_REVIEW)
     with db.reading() as s:
         review = _review(s, review_id)
+        access.require_review(s, actor, Action.READ_REVIEW, review)
         scale = _review_scale(db, review)
         a, b = _assigned_rater(review, rater_a), _assigned_rater(review, rater_b)
         ratings_a = {row.item_id: row.rating for row in _rater_rows(s, review.id, a)}
@@ -518,7 +565,7 @@ def save_consensus(
     item_id: str,
     *,
     expected_version: int,
-    actor: str,
+    actor: Actor,
     rating: int | _Unset | None = UNSET,
     inputs: Mapping[str, object] | _Unset | None = UNSET,
     evidence: str | _Unset | None = UNSET,
@@ -532,13 +579,14 @@ def save_consensus(
     it had none). If someone has saved the item since, StaleWriteError says who and when,
     and nothing is written. Giving a rating clears a not-rated reason.
     """
-    actor = _actor(actor)
+    who = _actor(actor, Action.EDIT_REVIEW)
     with db.writing() as s:
         review = _lock_review(s, review_id)
+        access.require_review(s, actor, Action.EDIT_REVIEW, review)
         _require_editable(review)
         scale = _review_scale(db, review)
         item = _item(scale, item_id)
-        log = _Log(s, actor, review_id=review.id)
+        log = _Log(s, who, review_id=review.id)
         row = _consensus_row(s, review, item, expected_version, log)
         before = _consensus_fields(row)
         if rating is not UNSET or inputs is not UNSET:
@@ -563,7 +611,7 @@ def save_consensus(
 
 
 def mark_not_rated(
-    db: Database, review_id: int, item_id: str, reason: str, *, expected_version: int, actor: str
+    db: Database, review_id: int, item_id: str, reason: str, *, expected_version: int, actor: Actor
 ) -> ConsensusView:
     """Record that the item is deliberately not rated, and why (clears its rating and inputs)."""
     reason = _required_text(reason, "reason the item is not rated")
@@ -583,7 +631,7 @@ def update_review(
     db: Database,
     review_id: int,
     *,
-    actor: str,
+    actor: Actor,
     expected_version: int | None = None,
     review_date: dt.date | _Unset = UNSET,
     review_end_date: dt.date | _Unset | None = UNSET,
@@ -593,9 +641,10 @@ def update_review(
     recommendations: str | _Unset | None = UNSET,
 ) -> ReviewView:
     """Change review-level fields; with `expected_version`, refuse if the review changed since."""
-    actor = _actor(actor)
+    who = _actor(actor, Action.EDIT_REVIEW)
     with db.writing() as s:
         review = _lock_review(s, review_id)
+        access.require_review(s, actor, Action.EDIT_REVIEW, review)
         _require_editable(review)
         scale = _review_scale(db, review)
         if expected_version is not None and review.version != expected_version:
@@ -618,7 +667,7 @@ def update_review(
         if recommendations is not UNSET:
             review.recommendations = _optional_text(recommendations, "recommendations")
         after = _review_fields(review)
-        log = _Log(s, actor, review_id=review.id)
+        log = _Log(s, who, review_id=review.id)
         changed = [key for key in after if after[key] != before[key]]
         for key in changed:
             log("review", key, before[key], after[key])
@@ -632,7 +681,7 @@ def set_review_text(
     db: Database,
     review_id: int,
     *,
-    actor: str,
+    actor: Actor,
     strengths: str | _Unset | None = UNSET,
     summary: str | _Unset | None = UNSET,
     recommendations: str | _Unset | None = UNSET,
@@ -650,11 +699,12 @@ def set_review_text(
     )
 
 
-def finalize(db: Database, review_id: int, *, actor: str) -> ReviewView:
+def finalize(db: Database, review_id: int, *, actor: Actor) -> ReviewView:
     """Make the review final; refused while any item lacks a consensus rating or a not-rated reason."""
-    actor = _actor(actor)
+    who = _actor(actor, Action.EDIT_REVIEW)
     with db.writing() as s:
         review = _lock_review(s, review_id)
+        access.require_review(s, actor, Action.EDIT_REVIEW, review)
         _require_editable(review)
         scale = _review_scale(db, review)
         rows = {row.item_id: row for row in _consensus_rows(s, review.id)}
@@ -665,16 +715,18 @@ def finalize(db: Database, review_id: int, *, actor: str) -> ReviewView:
                 "or a reason it was not rated"
             )
             raise ValidationProblem([heading, *problems])
-        _finalize(s, review, scale, rows.values(), _Log(s, actor, review_id=review.id))
+        _finalize(s, review, scale, rows.values(), _Log(s, who, review_id=review.id))
         return _review_view(s, review, scale)
 
 
-def amend(db: Database, review_id: int, reason: str, *, actor: str) -> ReviewView:
-    """Reopen a final review as a new amendment: a copy to edit; the final one stays as it was."""
-    actor = _actor(actor)
+def amend(db: Database, review_id: int, reason: str, *, actor: Actor) -> ReviewView:
+    """Reopen a final review as a new amendment: a copy to edit; the final one stays as it was.
+    The reviewers assigned to the final review are assigned to the amendment."""
+    who = _actor(actor, Action.AMEND_REVIEW)
     reason = _required_text(reason, "reason for the amendment")
     with db.writing() as s:
         old = _lock_review(s, review_id)
+        access.require_review(s, actor, Action.AMEND_REVIEW, old)
         if old.status != ReviewStatus.FINAL:
             raise ValidationProblem(f"review {old.id} is not final, so it can be changed directly")
         existing = s.scalar(select(Review.id).where(Review.amendment_of == old.id))
@@ -683,7 +735,7 @@ def amend(db: Database, review_id: int, reason: str, *, actor: str) -> ReviewVie
                 f"review {old.id} has already been amended as review {existing}; amend that one instead"
             )
         scale = _review_scale(db, old)
-        log = _Log(s, actor, review_id=old.id, program_id=old.program_id)
+        log = _Log(s, who, review_id=old.id, program_id=old.program_id)
         consensus = _consensus_rows(s, old.id)
         new = Review(
             program_id=old.program_id,
@@ -701,7 +753,7 @@ def amend(db: Database, review_id: int, reason: str, *, actor: str) -> ReviewVie
             amendment_number=old.amendment_number + 1,
             amendment_reason=reason,
             created_at=log.at,
-            created_by=actor,
+            created_by=who,
             updated_at=log.at,
         )
         s.add(new)
@@ -728,20 +780,31 @@ def amend(db: Database, review_id: int, reason: str, *, actor: str) -> ReviewVie
             "amendment_reason": reason,
         }
         log("review", "created", None, created)
+        assigned = (
+            select(User)
+            .join(ReviewAssignment)
+            .where(ReviewAssignment.review_id == old.id, User.active, User.role == access.Role.REVIEWER.value)
+        )
+        for user in s.scalars(assigned.order_by(User.email)):
+            _assign_reviewer(s, new, user, log)
         s.flush()
         return _review_view(s, new, scale)
 
 
 def list_reviews(
-    db: Database, *, program_id: int | None = None, status: str | None = None
+    db: Database, *, actor: Actor, program_id: int | None = None, status: str | None = None
 ) -> list[ReviewSummary]:
-    """Reviews, newest first, each with its total and band (final ones as they were finalized)."""
+    """Reviews the actor may open, newest first, each with its total and band (final ones as
+    they were finalized)."""
     query = (
         select(Review)
         .join(Review.program)
         .options(contains_eager(Review.program))
         .order_by(Review.review_date.desc(), Review.id.desc())
     )
+    visible = access.review_filter(actor)
+    if visible is not None:
+        query = query.where(visible)
     if program_id is not None:
         query = query.where(Review.program_id == program_id)
     if status is not None:
@@ -792,11 +855,17 @@ def list_reviews(
         return summaries
 
 
-def audit_trail(db: Database, review_id: int, *, include_earlier: bool = True) -> list[AuditRecord]:
+def audit_trail(
+    db: Database, review_id: int, *, actor: Actor, include_earlier: bool = True
+) -> list[AuditRecord]:
     """Every recorded change of the review, oldest first; with `include_earlier`, also those of
-    the reviews it amends (an amendment's history starts with the review it copied)."""
+    the reviews it amends (an amendment's history starts with the review it copied).
+
+    Read only: no service changes or deletes audit rows (and the database refuses both)."""
+    access.require(actor, Action.READ_HISTORY)
     with db.reading() as s:
         review = _review(s, review_id)
+        access.require_review(s, actor, Action.READ_HISTORY, review)
         ids = [review.id]
         previous = review.amendment_of
         while include_earlier and previous is not None:
@@ -806,9 +875,12 @@ def audit_trail(db: Database, review_id: int, *, include_earlier: bool = True) -
         return [_audit_record(row) for row in rows]
 
 
-def program_audit_trail(db: Database, program_id: int) -> list[AuditRecord]:
+def program_audit_trail(db: Database, program_id: int, *, actor: Actor) -> list[AuditRecord]:
+    """The program's own recorded changes (not its reviews'), oldest first."""
+    access.require(actor, Action.READ_HISTORY)
     with db.reading() as s:
         _program(s, program_id)
+        access.require_program(actor, Action.READ_PROGRAMS, program_id)
         rows = s.scalars(
             select(AuditEntry)
             .where(AuditEntry.program_id == program_id, AuditEntry.review_id.is_(None))
@@ -817,11 +889,13 @@ def program_audit_trail(db: Database, program_id: int) -> list[AuditRecord]:
         return [_audit_record(row) for row in rows]
 
 
-def review_json(db: Database, review_id: int) -> dict[str, Any]:
+def review_json(db: Database, review_id: int, *, actor: Actor) -> dict[str, Any]:
     """`fidelity score --json`'s shape (ReviewScore.to_dict()) plus the review's ids, status and
     dates, and per item the consensus evidence, recommendation and not-rated reason."""
+    access.require(actor, Action.READ_REVIEW)
     with db.reading() as s:
         review = _review(s, review_id)
+        access.require_review(s, actor, Action.READ_REVIEW, review)
         _check_integrity(s, review)
         scale = _review_scale(db, review)
         view = _review_view(s, review, scale)
@@ -1231,8 +1305,47 @@ def _clock(at: dt.datetime) -> str:
 # ---- value checks --------------------------------------------------------------------------
 
 
-def _actor(actor: str) -> str:
-    return _required_text(actor, "actor (who is making the change)", PERSON_LENGTH)
+def _actor(actor: Actor, action: Action) -> str:
+    """The name the audit log records for the actor, once their role may take `action` at all
+    (the scope, e.g. an assigned review, is checked when the target is loaded)."""
+    access.require(actor, action)
+    return _required_text(actor.name, "actor (who is making the change)", PERSON_LENGTH)
+
+
+def _user(s: Session, user_id: int) -> User:
+    user = s.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+def _reviewer_user(s: Session, email: str) -> User:
+    """The active reviewer with this e-mail address (what a review can be assigned to)."""
+    key = email.strip().lower() if isinstance(email, str) else ""
+    user = s.scalars(select(User).where(User.email == key)).one_or_none()
+    if user is None:
+        raise ValidationProblem(f"{email!r} is not a registered user (add them with `fidelity users add`)")
+    if not user.active:
+        raise ValidationProblem(f"{user.email} is deactivated and cannot be assigned to a review")
+    if user.role != access.Role.REVIEWER:
+        raise ValidationProblem(
+            f"{user.email} is {access.a_role(user.role)}; only reviewers are assigned to reviews"
+        )
+    return user
+
+
+def _assign_reviewer(s: Session, review: Review, user: User, log: _Log) -> bool:
+    """Assign the user to the review (False when already assigned), recorded in its history."""
+    found = s.get(ReviewAssignment, (review.id, user.id))
+    if found is not None:
+        return False
+    s.add(ReviewAssignment(review_id=review.id, user_id=user.id, assigned_at=log.at, assigned_by=log.actor))
+    saved_review = log.review_id
+    log.review_id = review.id
+    log("review", "reviewer_assigned", None, user.email)
+    log.review_id = saved_review
+    s.flush()
+    return True
 
 
 def _required_text(value: object, what: str, limit: int | None = None) -> str:
@@ -1250,6 +1363,8 @@ def _optional_text(value: object, what: str, limit: int | None = None) -> str | 
     text = value.strip()
     if limit is not None and len(text) > limit:
         raise ValidationProblem(f"{what} is longer than {limit} characters")
+    if "\x00" in text:  # PostgreSQL cannot store it (SQLite could, so refuse it on both)
+        raise ValidationProblem(f"{what} contains a NUL character (\\0), which cannot be stored")
     return text or None
 
 
@@ -1260,6 +1375,8 @@ def _sources(value: Sequence[str] | None) -> list[str] | None:
         value = [value]
     if not all(isinstance(v, str) for v in value):
         raise ValidationProblem("data sources must be a list of text")
+    if any("\x00" in v for v in value):
+        raise ValidationProblem("data sources contain a NUL character (\\0), which cannot be stored")
     cleaned = [v.strip() for v in value if v.strip()]
     return cleaned or None
 

@@ -159,6 +159,10 @@ class Review(Base):
             name="amendment",
         ),
         CheckConstraint("status <> 'final' OR finalized_at IS NOT NULL", name="finalized"),
+        # Analytics at agency scale (migration 0003): the latest finalization without reading
+        # every final review, and a program's reviews of a scale in date order.
+        Index("ix_reviews_status_finalized_at", "status", "finalized_at"),
+        Index("ix_reviews_program_id_scale_id_review_date", "program_id", "scale_id", "review_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

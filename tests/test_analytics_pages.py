@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from scoring.analytics import RATING_COLUMNS, agency_overview, drift
 from services import reviews as svc
+from services.access import local_admin
 from services.analytics_data import (
     OVERVIEW_COLUMNS,
     data_version,
@@ -123,7 +124,7 @@ def table(at: AppTest, key: str) -> pd.DataFrame:
 
 
 def program_id(db: Database, name: str) -> int:
-    found = svc.find_program(db, name)
+    found = svc.find_program(db, name, actor=local_admin())
     assert found is not None
     return found.id
 
@@ -200,7 +201,7 @@ def test_compare_shows_which_programs_and_providers_are_below_full_implementatio
     at = open_page(app_file, "compare")
     assert texts(at.title) == ["Compare"]
     assert at.selectbox(key="compare_scale").value == "dacts"
-    expected = agency_overview(finalized_ratings(demo_db), demo_db.registry, "dacts")
+    expected = agency_overview(finalized_ratings(demo_db, actor=local_admin()), demo_db.registry, "dacts")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Programs"] == "8"
     assert metrics["Below Full implementation"] == str(len(expected.below_full))
@@ -278,25 +279,31 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 def final_review(db: Database, program: int, when: dt.date, rating: int = 4) -> svc.ReviewView:
     scale = db.registry.get("iddt")
-    review = svc.start_review(db, program, "iddt", None, when, "follow-up", ["Ana"], actor="lead")
+    review = svc.start_review(
+        db, program, "iddt", None, when, "follow-up", ["Ana"], actor=local_admin("lead")
+    )
     for item_id in scale.item_ids:
         fields = {"rating": rating} if item_id != "I14" else {"not_rated_reason": "no data"}
         svc.save_consensus(
-            db, review.id, item_id, expected_version=0, actor="lead", evidence=item_id, **fields
+            db, review.id, item_id, expected_version=0, actor=local_admin("lead"), evidence=item_id, **fields
         )
-    return svc.finalize(db, review.id, actor="lead")
+    return svc.finalize(db, review.id, actor=local_admin("lead"))
 
 
 def test_finalized_ratings_reads_final_reviews_and_the_latest_final_amendment(db: Database) -> None:
-    program = svc.create_program(db, "Lakeside IDDT", provider="Lake Care", model="IDDT", actor="admin")
+    program = svc.create_program(
+        db, "Lakeside IDDT", provider="Lake Care", model="IDDT", actor=local_admin("admin")
+    )
     first = final_review(db, program.id, dt.date(2024, 1, 10))
     second = final_review(db, program.id, dt.date(2025, 1, 10))
     draft = svc.start_review(
-        db, program.id, "iddt", None, dt.date(2025, 6, 1), "follow-up", ["Ana"], actor="x"
+        db, program.id, "iddt", None, dt.date(2025, 6, 1), "follow-up", ["Ana"], actor=local_admin("x")
     )
-    amended = svc.amend(db, first.id, "typo in I1", actor="lead")  # in progress: the original still counts
+    amended = svc.amend(
+        db, first.id, "typo in I1", actor=local_admin("lead")
+    )  # in progress: the original still counts
 
-    frame = finalized_ratings(db)
+    frame = finalized_ratings(db, actor=local_admin())
     assert list(frame.columns) == [*RATING_COLUMNS, "scale_hash"]
     assert set(frame["review_id"]) == {first.id, second.id}
     assert draft.id not in set(frame["review_id"])
@@ -306,10 +313,15 @@ def test_finalized_ratings_reads_final_reviews_and_the_latest_final_amendment(db
     assert list(frame.drop_duplicates("review_id")["review_id"]) == [first.id, second.id]  # by date
 
     svc.save_consensus(
-        db, amended.id, "I1", expected_version=amended.consensus_version("I1"), actor="l", rating=2
+        db,
+        amended.id,
+        "I1",
+        expected_version=amended.consensus_version("I1"),
+        actor=local_admin("l"),
+        rating=2,
     )
-    svc.finalize(db, amended.id, actor="lead")
-    frame = finalized_ratings(db)
+    svc.finalize(db, amended.id, actor=local_admin("lead"))
+    frame = finalized_ratings(db, actor=local_admin())
     assert set(frame["review_id"]) == {amended.id, second.id}  # the amendment replaces the original
     assert frame.loc[(frame["review_id"] == amended.id) & (frame["item_id"] == "I1"), "rating"].iloc[0] == 2
 
@@ -322,7 +334,7 @@ def test_finalized_ratings_is_one_query(demo_db: Database) -> None:
 
     event.listen(demo_db.engine, "before_cursor_execute", record)
     try:
-        frame = finalized_ratings(demo_db)
+        frame = finalized_ratings(demo_db, actor=local_admin())
     finally:
         event.remove(demo_db.engine, "before_cursor_execute", record)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
@@ -332,23 +344,23 @@ def test_finalized_ratings_is_one_query(demo_db: Database) -> None:
 
 def test_data_version_changes_with_the_final_reviews_and_programs(db: Database) -> None:
     empty = data_version(db)
-    program = svc.create_program(db, "Lakeside IDDT", model="IDDT", actor="admin")
+    program = svc.create_program(db, "Lakeside IDDT", model="IDDT", actor=local_admin("admin"))
     after_program = data_version(db)
     assert after_program != empty
     review = final_review(db, program.id, dt.date(2024, 1, 10))
     finalized = data_version(db)
     assert finalized != after_program
-    amendment = svc.amend(db, review.id, "typo", actor="lead")
+    amendment = svc.amend(db, review.id, "typo", actor=local_admin("lead"))
     assert data_version(db) == finalized  # an amendment in progress changes nothing yet
-    svc.finalize(db, amendment.id, actor="lead")
+    svc.finalize(db, amendment.id, actor=local_admin("lead"))
     assert data_version(db) != finalized
     before_rename = data_version(db)
-    svc.update_program(db, program.id, region="North", actor="admin")
+    svc.update_program(db, program.id, region="North", actor=local_admin("admin"))
     assert data_version(db) != before_rename
 
 
 def test_reviews_on_a_changed_scale_file_are_left_out_with_a_message(demo_db: Database) -> None:
-    frame = finalized_ratings(demo_db)
+    frame = finalized_ratings(demo_db, actor=local_admin())
     tampered = frame.copy()
     tampered.loc[tampered["scale_id"] == "iddt", "scale_hash"] = "sha256:" + "0" * 64
     kept, problems = scale_problems(tampered, demo_db.registry)
@@ -358,7 +370,7 @@ def test_reviews_on_a_changed_scale_file_are_left_out_with_a_message(demo_db: Da
 
 
 def test_drift_overview_agrees_with_drift_for_every_program(demo_db: Database) -> None:
-    ratings = finalized_ratings(demo_db)
+    ratings = finalized_ratings(demo_db, actor=local_admin())
     overview = drift_overview(ratings, demo_db.registry)
     assert list(overview.columns) == list(OVERVIEW_COLUMNS)
     assert len(overview) == 12 and overview.iloc[0]["program"] == DRIFTING_PROGRAM
@@ -388,13 +400,15 @@ def import_review(db: Database, program: str, scale: str, version: str, when: st
             item_id: {"rating": r, "evidence": f"{item_id} on {when}"} for item_id, r in ratings.items()
         },
     }
-    import_review_file(db, parse_review_data(data, db.registry), actor="test", program=program)
+    import_review_file(db, parse_review_data(data, db.registry), actor=local_admin("test"), program=program)
 
 
 def test_drift_offers_each_scale_a_program_was_rated_on(app_file: str, db: Database, monkeypatch) -> None:
     monkeypatch.setenv("FIDELITY_DATABASE_URL", db.url)
     dacts, goi = db.registry.get("dacts"), db.registry.get("goi")
-    svc.create_program(db, "Hill Team", provider="Hill Care", actor="admin")  # no model: any scale
+    svc.create_program(
+        db, "Hill Team", provider="Hill Care", actor=local_admin("admin")
+    )  # no model: any scale
     import_review(db, "Hill Team", "dacts", "1.0", "2024-01-10", dict.fromkeys(dacts.item_ids, 4))
     import_review(db, "Hill Team", "dacts", "1.0", "2025-01-10", dict.fromkeys(dacts.item_ids, 4) | {"H2": 2})
     import_review(db, "Hill Team", "goi", "1.0", "2025-06-10", dict.fromkeys(goi.item_ids, 4))
@@ -421,7 +435,7 @@ def test_drift_notes_reviews_on_two_versions_of_a_scale(
     with open_database(url) as versions_db:
         new = versions_db.registry.get("dacts", "1.1")
         old = versions_db.registry.get("dacts", "1.0")
-        svc.create_program(versions_db, "Bay Team", model="ACT", actor="admin")
+        svc.create_program(versions_db, "Bay Team", model="ACT", actor=local_admin("admin"))
         import_review(versions_db, "Bay Team", "dacts", "1.0", "2024-01-10", dict.fromkeys(old.item_ids, 4))
         import_review(
             versions_db, "Bay Team", "dacts", "1.1", "2025-01-10", dict.fromkeys(new.item_ids, 4) | {"H1": 3}
@@ -432,3 +446,36 @@ def test_drift_notes_reviews_on_two_versions_of_a_scale(
     assert "dacts 1.0 and 1.1 compared on the 27 items they share" in notes
     assert "O7 only in 1.0; O8 only in 1.1" in notes
     assert list(table(at, "drift_falls")["item"]) == ["H1"]
+
+
+def test_a_large_agency_is_shown_a_page_at_a_time(
+    app_file: str, registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """60 programs: Compare ranks, tabulates and maps 25 at a time, lowest totals first, with
+    pages and the order to reach the others; Drift's agency table pages by 50, and the falls
+    with their evidence are one table (not a card per item)."""
+    from bench.generate import generate
+    from bench.targets import sqlite_target
+
+    target = sqlite_target(tmp_path / "agency.db")
+    generate(target, programs=60, reviews_per_program=3, seed=3, registry=registry)
+    monkeypatch.setenv("FIDELITY_DATABASE_URL", target.url)
+
+    at = open_page(app_file, "compare")
+    assert at.radio(key="compare_order").value == "Lowest totals first"
+    assert list(table(at, "compare_ranking_table")["rank"]) == list(range(36, 61))  # best first on the page
+    assert "Programs 1–25 of 60 (3 pages)." in texts(at.caption)
+    assert "The 25 programs of the ranking's page, of 60; the download has them all." in texts(at.caption)
+    at.number_input(key="compare_page_60").set_value(3).run()
+    assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 11))
+    at.radio(key="compare_order").set_value("Highest totals first").run()
+    at.number_input(key="compare_page_60").set_value(1).run()
+    assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 26))
+    assert len(at.get("vega_lite_chart")) == 3
+    assert len(at.selectbox(key="compare_open_drift").options) == 60  # any program's drift, by name
+
+    at = open_page(app_file, "drift")
+    glance = table(at, "drift_overview_table")
+    assert len(glance) == 50
+    at.number_input(key="drift_overview_page_60").set_value(2).run()
+    assert len(table(at, "drift_overview_table")) == 10

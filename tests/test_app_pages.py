@@ -11,6 +11,7 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from services import reviews as svc
+from services.access import local_admin
 from services.database import Database, open_database
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -63,13 +64,13 @@ def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
 
 def add_program(db: Database, name: str = "Riverside ACT Team", model: str = "ACT") -> svc.ProgramView:
     return svc.create_program(
-        db, name, provider="Riverside Health", region="North", model=model, actor="admin"
+        db, name, provider="Riverside Health", region="North", model=model, actor=local_admin("admin")
     )
 
 
 def start(db: Database, program: svc.ProgramView, scale_id: str = "dacts") -> svc.ReviewView:
     return svc.start_review(
-        db, program.id, scale_id, "1.0", REVIEW_DATE, "baseline", ["Ana", "Ben"], actor="lead"
+        db, program.id, scale_id, "1.0", REVIEW_DATE, "baseline", ["Ana", "Ben"], actor=local_admin("lead")
     )
 
 
@@ -83,7 +84,7 @@ def agree(db: Database, review_id: int, items: dict[str, int]) -> None:
             review_id,
             item_id,
             expected_version=0,
-            actor="lead",
+            actor=local_admin("lead"),
             evidence=f"evidence for {item_id}",
             recommendation="Hire a second peer specialist" if item_id == "O4" else None,
             **fields,  # type: ignore[arg-type]
@@ -92,12 +93,14 @@ def agree(db: Database, review_id: int, items: dict[str, int]) -> None:
 
 def final_review(db: Database) -> svc.ReviewView:
     review = start(db, add_program(db))
-    svc.save_rating(db, review.id, "Ana", "H2", rating=4, actor="Ana")
-    svc.save_rating(db, review.id, "Ben", "H2", rating=3, actor="Ben")
+    svc.save_rating(db, review.id, "Ana", "H2", rating=4, actor=local_admin("Ana"))
+    svc.save_rating(db, review.id, "Ben", "H2", rating=3, actor=local_admin("Ben"))
     agree(db, review.id, CONSENSUS)
-    svc.mark_not_rated(db, review.id, "S10", "no records available", expected_version=0, actor="lead")
-    svc.set_review_text(db, review.id, strengths="A strong daily team meeting", actor="lead")
-    return svc.finalize(db, review.id, actor="lead")
+    svc.mark_not_rated(
+        db, review.id, "S10", "no records available", expected_version=0, actor=local_admin("lead")
+    )
+    svc.set_review_text(db, review.id, strengths="A strong daily team meeting", actor=local_admin("lead"))
+    return svc.finalize(db, review.id, actor=local_admin("lead"))
 
 
 # ---- empty and populated databases ----------------------------------------------------------
@@ -151,7 +154,9 @@ def test_each_page_renders_a_populated_database(at: AppTest, db: Database) -> No
 
 def test_program_search_and_filters(at: AppTest, db: Database) -> None:
     add_program(db)
-    svc.create_program(db, "Hilltop ACT", provider="Hill Care", region="South", model="ACT", actor="admin")
+    svc.create_program(
+        db, "Hilltop ACT", provider="Hill Care", region="South", model="ACT", actor=local_admin("admin")
+    )
     open_page(at, "programs")
     at.text_input(key="programs_search").input("hill").run()
     assert list(at.dataframe[0].value["name"]) == ["Hilltop ACT"]
@@ -177,7 +182,7 @@ def test_adding_a_program_through_the_form_stores_it(at: AppTest, db: Database) 
 
     assert not at.exception
     assert "Added program **Riverside ACT Team**." in texts(at.success)
-    (program,) = svc.list_programs(db)
+    (program,) = svc.list_programs(db, actor=local_admin())
     assert (program.name, program.provider, program.region, program.model) == (
         "Riverside ACT Team",
         "Riverside Health",
@@ -194,7 +199,7 @@ def test_adding_a_program_through_the_form_stores_it(at: AppTest, db: Database) 
     button(at, "Add program").click().run()
     assert not at.exception
     assert texts(at.error) == ["a program named 'Riverside ACT Team' already exists"]
-    assert len(svc.list_programs(db)) == 1
+    assert len(svc.list_programs(db, actor=local_admin())) == 1
 
 
 def test_a_program_without_a_name_is_refused(at: AppTest, db: Database) -> None:
@@ -202,7 +207,7 @@ def test_a_program_without_a_name_is_refused(at: AppTest, db: Database) -> None:
     button(at, "Add program").click().run()
     assert not at.exception
     assert texts(at.error) == ["program name is required"]
-    assert svc.list_programs(db) == []
+    assert svc.list_programs(db, actor=local_admin()) == []
 
 
 def test_editing_a_program_saves_the_changes(at: AppTest, db: Database) -> None:
@@ -216,13 +221,13 @@ def test_editing_a_program_saves_the_changes(at: AppTest, db: Database) -> None:
     button(at, "Save changes").click().run()
     assert not at.exception
     assert texts(at.error) == ["active_to (2020-01-01) is before active_from (2021-01-01)"]
-    assert svc.get_program(db, program.id).region == "North"  # nothing saved
+    assert svc.get_program(db, program.id, actor=local_admin()).region == "North"  # nothing saved
 
     at.date_input(key="programs_edit_active_to").set_value(None)
     button(at, "Save changes").click().run()
     assert not at.exception
     assert "Saved the changes to **Riverside ACT Team**." in texts(at.success)
-    saved = svc.get_program(db, program.id)
+    saved = svc.get_program(db, program.id, actor=local_admin())
     assert (saved.region, saved.active_from, saved.active_to) == ("East", dt.date(2021, 1, 1), None)
 
 
@@ -231,7 +236,7 @@ def test_editing_a_program_saves_the_changes(at: AppTest, db: Database) -> None:
 
 def test_starting_a_review_stores_it_with_both_raters(at: AppTest, db: Database) -> None:
     program = add_program(db)
-    svc.create_program(db, "Lakeside IDDT Team", model="IDDT", actor="admin")
+    svc.create_program(db, "Lakeside IDDT Team", model="IDDT", actor=local_admin("admin"))
     open_page(at, "reviews")
     at.selectbox(key="reviews_start_program").set_value(program.id).run()
     assert at.selectbox(key="reviews_start_scale").value == "dacts"  # the ACT program's scale
@@ -244,8 +249,8 @@ def test_starting_a_review_stores_it_with_both_raters(at: AppTest, db: Database)
     at.button(key="reviews_start").click().run()
 
     assert not at.exception, [e.value for e in at.exception]
-    (summary,) = svc.list_reviews(db)
-    review = svc.get_review(db, summary.id)
+    (summary,) = svc.list_reviews(db, actor=local_admin())
+    review = svc.get_review(db, summary.id, actor=local_admin())
     assert review.raters == ["Ana", "Ben"]
     assert (review.program.id, review.scale_id, review.scale_version) == (program.id, "dacts", "1.0")
     assert (review.review_date, review.review_type, review.status) == (REVIEW_DATE, "follow-up", "draft")
@@ -265,7 +270,7 @@ def test_starting_a_review_needs_a_rater_and_a_matching_scale(at: AppTest, db: D
     at.button(key="reviews_start").click().run()
     assert not at.exception
     assert texts(at.error) == ["dacts 1.0 measures ACT, but Lakeside IDDT Team is an IDDT program"]
-    assert svc.list_reviews(db) == []
+    assert svc.list_reviews(db, actor=local_admin()) == []
 
 
 def test_a_link_from_programs_picks_the_program_to_review(at: AppTest, db: Database) -> None:
@@ -321,7 +326,10 @@ def test_results_show_the_final_score_and_the_items(at: AppTest, db: Database) -
     assert items.loc["O4", "rating"] == 2 and items.loc["O4", "evidence"] == "evidence for O4"
     assert items.loc["S10", "source"] == "not rated: no records available"
     assert len(at.get("vega_lite_chart")) == 2  # subscale means and item ratings
-    assert sorted(b.label for b in at.get("download_button")) == ["Download PDF report", "Download the review as JSON"]
+    assert sorted(b.label for b in at.get("download_button")) == [
+        "Download PDF report",
+        "Download the review as JSON",
+    ]
     assert any(e.label == "Amend this review" for e in at.expander)
 
 
@@ -331,16 +339,19 @@ def test_amending_from_results_creates_a_new_review(at: AppTest, db: Database) -
     at.button(key="results_amend").click().run()  # no reason given
     assert not at.exception
     assert texts(at.error) == ["Give the reason for the amendment: it is kept with the new review."]
-    assert len(svc.list_reviews(db)) == 1
+    assert len(svc.list_reviews(db, actor=local_admin())) == 1
 
     at.text_area(key="results_amend_reason").input("H1: the client count was from the wrong month")
     at.button(key="results_amend").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    new = next(r for r in svc.list_reviews(db) if r.id != review.id)
+    new = next(r for r in svc.list_reviews(db, actor=local_admin()) if r.id != review.id)
     assert (new.amendment_of, new.amendment_number, new.status) == (review.id, 1, "consensus")
-    assert svc.get_review(db, new.id).amendment_reason == "H1: the client count was from the wrong month"
+    assert (
+        svc.get_review(db, new.id, actor=local_admin()).amendment_reason
+        == "H1: the client count was from the wrong month"
+    )
     assert at.query_params["review"] == str(new.id)  # on the Rate page of the amendment
-    assert svc.get_review(db, review.id).status == "final"  # the final one is unchanged
+    assert svc.get_review(db, review.id, actor=local_admin()).status == "final"  # the final one is unchanged
 
 
 def test_results_refuse_a_final_review_changed_outside_the_application(at: AppTest, db: Database) -> None:

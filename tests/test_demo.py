@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from scoring.analytics import agency_overview, drift, review_totals
 from services import reviews as svc
+from services.access import local_admin
 from services.analytics_data import finalized_ratings
 from services.database import Database, open_database
 from services.demo import (
@@ -44,32 +45,35 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, 
 
 @pytest.fixture(scope="module")
 def ratings(built: tuple[Database, DemoSummary]) -> pd.DataFrame:
-    return finalized_ratings(built[0])
+    return finalized_ratings(built[0], actor=local_admin())
 
 
 def program_id(db: Database, name: str) -> int:
-    found = svc.find_program(db, name)
+    found = svc.find_program(db, name, actor=local_admin())
     assert found is not None, name
     return found.id
 
 
 def test_fills_an_empty_database_with_a_labelled_synthetic_agency(built) -> None:
     db, summary = built
-    programs = svc.list_programs(db)
+    programs = svc.list_programs(db, actor=local_admin())
     assert len(programs) == 12
     assert all(p.name.startswith("Demo ") for p in programs)
-    assert sorted(svc.list_providers(db)) == sorted(PROVIDERS)
+    assert sorted(svc.list_providers(db, actor=local_admin())) == sorted(PROVIDERS)
     assert all(p.startswith("Demo: ") for p in PROVIDERS)
     assert {p.model for p in programs} == {"ACT", "IDDT"}
     assert sum(p.model == "ACT" for p in programs) == 8
     assert len({p.region for p in programs}) == 3
 
-    reviews = svc.list_reviews(db)
+    reviews = svc.list_reviews(db, actor=local_admin())
     assert {r.status for r in reviews} == {"final"}  # nothing left half done
     assert summary.reviews == len(reviews) - summary.amendments  # an amended review counts once
     assert 60 <= summary.reviews <= 100
     assert summary.reviews_by_scale.keys() == {"dacts", "iddt"}
-    assert all("Synthetic demo review" in (svc.get_review(db, r.id).summary or "") for r in reviews[:5])
+    assert all(
+        "Synthetic demo review" in (svc.get_review(db, r.id, actor=local_admin()).summary or "")
+        for r in reviews[:5]
+    )
     # Five years of reviews, the last ones shortly before "today".
     assert TODAY - dt.timedelta(days=5 * 366) <= summary.first_review
     assert summary.first_review <= TODAY - dt.timedelta(days=4 * 365)
@@ -122,11 +126,11 @@ def test_the_drifting_program_has_the_expected_alerts(built, ratings) -> None:
 
 def test_the_latest_drifting_review_went_through_the_two_rater_workflow(built) -> None:
     db, _ = built
-    latest = svc.list_reviews(db, program_id=program_id(db, DRIFTING_PROGRAM))[0]
-    review = svc.get_review(db, latest.id)
+    latest = svc.list_reviews(db, program_id=program_id(db, DRIFTING_PROGRAM), actor=local_admin())[0]
+    review = svc.get_review(db, latest.id, actor=local_admin())
     assert len(review.raters) == 2 and all(r.endswith("(demo)") for r in review.raters)
     assert all(len(review.ratings[r]) == 28 for r in review.raters)
-    agreement = svc.compare_raters(db, review.id, *review.raters)
+    agreement = svc.compare_raters(db, review.id, *review.raters, actor=local_admin())
     assert {d.item_id for d in agreement.differences} == {"H3", "S4", "O4", "S9"}
     assert review.consensus["H1"].source == "computed"  # computed from clients and staff FTE
     assert review.consensus["H1"].inputs == {"clients": 112, "staff_fte": 8.0}
@@ -160,7 +164,11 @@ def test_computed_items_are_rated_from_inputs(built) -> None:
             ).all()
         )
     assert {"H1", "H5", "H6", "S5"} <= set(sources)
-    review = svc.get_review(db, svc.list_reviews(db, program_id=program_id(db, "Demo IDDT Program 2"))[0].id)
+    review = svc.get_review(
+        db,
+        svc.list_reviews(db, program_id=program_id(db, "Demo IDDT Program 2"), actor=local_admin())[0].id,
+        actor=local_admin(),
+    )
     assert review.consensus["I1"].source == "computed"
 
 
@@ -178,7 +186,7 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(tmp_path:
     def build(name: str, seed: int) -> pd.DataFrame:
         with open_database(f"sqlite:///{tmp_path / name}") as db:
             build_demo(db, seed=seed, today=TODAY)
-            return finalized_ratings(db)
+            return finalized_ratings(db, actor=local_admin())
 
     again = build("again.db", 2026)
     pd.testing.assert_frame_equal(again.drop(columns="review_id"), ratings.drop(columns="review_id"))
@@ -198,12 +206,12 @@ def test_build_takes_a_few_seconds(built) -> None:
 
 def test_refuses_a_database_with_programs_unless_forced(tmp_path: Path) -> None:
     with open_database(f"sqlite:///{tmp_path / 'busy.db'}") as db:
-        svc.create_program(db, "Riverside ACT Team", model="ACT", actor="admin")
+        svc.create_program(db, "Riverside ACT Team", model="ACT", actor=local_admin("admin"))
         with pytest.raises(DemoRefused, match=r"already has 1 program\(s\).*--force"):
             build_demo(db, today=TODAY)
-        assert len(svc.list_programs(db)) == 1  # nothing written
+        assert len(svc.list_programs(db, actor=local_admin())) == 1  # nothing written
         build_demo(db, today=TODAY, force=True)  # alongside the existing program
-        assert len(svc.list_programs(db)) == 13
+        assert len(svc.list_programs(db, actor=local_admin())) == 13
         with pytest.raises(DemoRefused, match="already in this database"):
             build_demo(db, today=TODAY, force=True)  # never twice
 
@@ -225,7 +233,7 @@ def test_fidelity_demo_fills_an_empty_database(tmp_path: Path, monkeypatch: pyte
     assert code == 0, err
     assert "12 programs" in out and DRIFTING_PROGRAM in out and "seed 11" in out
     with open_database(url) as db:
-        assert len(svc.list_programs(db)) == 12
+        assert len(svc.list_programs(db, actor=local_admin())) == 12
         with db.reading() as s:
             actors = set(s.scalars(select(AuditEntry.actor)))
         assert any(a.endswith("(fidelity demo)") for a in actors)
@@ -235,7 +243,7 @@ def test_fidelity_demo_refuses_a_non_empty_database(tmp_path: Path, monkeypatch:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
     with open_database(url) as db:
-        svc.create_program(db, "Riverside ACT Team", model="ACT", actor="admin")
+        svc.create_program(db, "Riverside ACT Team", model="ACT", actor=local_admin("admin"))
     code, out, err = fidelity("demo")
     assert code == 2
     assert out == ""
@@ -251,7 +259,7 @@ def test_demo_on_postgresql() -> None:
         pytest.skip("FIDELITY_TEST_POSTGRES_URL is not set")
     with postgres_schema(base) as url, open_database(url) as db:
         summary = build_demo(db, today=TODAY)
-        ratings = finalized_ratings(db)
+        ratings = finalized_ratings(db, actor=local_admin())
         assert ratings["review_id"].nunique() == summary.reviews
         report = drift(ratings, db.registry, program_id(db, DRIFTING_PROGRAM))
         assert list(report.falls["item_id"]) == list(DRIFT_FALLS)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from services.access import local_admin
 from services.database import Database, open_database
 from services.reviews import create_program, get_review, save_consensus, save_rating, start_review
 
@@ -25,9 +26,9 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
 
 
 def start(db: Database, raters: tuple[str, ...] = ("Ana", "Ben")) -> int:
-    program = create_program(db, "Riverside ACT", actor="test", provider="North", model="ACT")
+    program = create_program(db, "Riverside ACT", actor=local_admin("test"), provider="North", model="ACT")
     return start_review(
-        db, program.id, "dacts", "1.0", dt.date(2026, 3, 2), "baseline", raters, actor="test"
+        db, program.id, "dacts", "1.0", dt.date(2026, 3, 2), "baseline", raters, actor=local_admin("test")
     ).id
 
 
@@ -54,7 +55,7 @@ def test_computed_item_from_numbers(db: Database) -> None:
     at.number_input(key=f"rate|{review_id}|Ana|H1|staff_fte").set_value(9.5).run()
     assert not at.exception
     assert any("rounded to 10 → rating **5**" in s.value for s in at.success)
-    saved = get_review(db, review_id).ratings["Ana"]["H1"]
+    saved = get_review(db, review_id, actor=local_admin()).ratings["Ana"]["H1"]
     assert (saved.rating, saved.source, saved.inputs) == (5, "computed", {"clients": 96, "staff_fte": 9.5})
 
 
@@ -62,11 +63,11 @@ def test_half_entered_numbers_are_kept_and_a_bad_one_is_refused_where_entered(db
     review_id = start(db)
     at = open_page("rate", review_id)
     at.number_input(key=f"rate|{review_id}|Ana|H1|clients").set_value(96).run()
-    assert get_review(db, review_id).ratings["Ana"]["H1"].inputs == {"clients": 96}
+    assert get_review(db, review_id, actor=local_admin()).ratings["Ana"]["H1"].inputs == {"clients": 96}
     at.number_input(key=f"rate|{review_id}|Ana|H1|staff_fte").set_value(0.0).run()
     assert any("staff_fte must be greater than 0" in e.value for e in at.error)
     assert not any("Saved at" in c.value for c in at.caption)  # an unsaved entry is never shown as saved
-    assert get_review(db, review_id).ratings["Ana"]["H1"].inputs == {"clients": 96}
+    assert get_review(db, review_id, actor=local_admin()).ratings["Ana"]["H1"].inputs == {"clients": 96}
 
 
 def test_judged_item_rating_note_and_sources(db: Database) -> None:
@@ -79,7 +80,7 @@ def test_judged_item_rating_note_and_sources(db: Database) -> None:
         "Observation of the daily team meeting"
     ).run()
     assert not at.exception
-    saved = get_review(db, review_id).ratings["Ana"]["H3"]
+    saved = get_review(db, review_id, actor=local_admin()).ratings["Ana"]["H3"]
     assert saved.rating == 4 and saved.note == "Meets four days a week"
     assert saved.data_sources == ["Observation of the daily team meeting"]
     assert any("Saved at" in c.value for c in at.caption)
@@ -91,14 +92,14 @@ def test_each_rater_rates_separately(db: Database) -> None:
     at = open_page("rate", review_id)
     at.radio(key=f"rater-{review_id}").set_value("Ben").run()
     at.radio(key=f"rate|{review_id}|Ben|H1|rating").set_value(2).run()
-    review = get_review(db, review_id)
+    review = get_review(db, review_id, actor=local_admin())
     assert review.ratings["Ben"]["H1"].rating == 2 and "H1" not in review.ratings.get("Ana", {})
 
 
 def test_a_change_from_another_window_shows_up(db: Database) -> None:
     review_id = start(db)
     at = open_page("rate", review_id)
-    save_rating(db, review_id, "Ana", "H1", actor="other window", rating=3)
+    save_rating(db, review_id, "Ana", "H1", actor=local_admin("other window"), rating=3)
     at.run()
     assert at.radio(key=f"rate|{review_id}|Ana|H1|rating").value == 3
 
@@ -107,21 +108,25 @@ def test_consensus_page_agrees_items_and_finalizes(db: Database) -> None:
     review_id = start(db)
     scale = db.registry.get("dacts", "1.0")
     for item_id in scale.item_ids:
-        save_rating(db, review_id, "Ana", item_id, actor="test", rating=4, note=f"Ana saw {item_id}")
-        save_rating(db, review_id, "Ben", item_id, actor="test", rating=2 if item_id == "S3" else 4)
+        save_rating(
+            db, review_id, "Ana", item_id, actor=local_admin("test"), rating=4, note=f"Ana saw {item_id}"
+        )
+        save_rating(
+            db, review_id, "Ben", item_id, actor=local_admin("test"), rating=2 if item_id == "S3" else 4
+        )
     at = open_page("consensus", review_id)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Differ by 2 or more"] == "1" and metrics["Items both rated"] == "28 / 28"
     assert at.selectbox(key=f"consensus-item|{review_id}").value == "S3"  # discrepancies first
     at.button[0].click().run()  # accept every agreed rating
-    review = get_review(db, review_id)
+    review = get_review(db, review_id, actor=local_admin())
     assert len(review.consensus) == 27 and review.consensus["H1"].evidence == "Ana: Ana saw H1"
     at.radio(key=f"consensus|{review_id}|S3|rating").set_value(3).run()
     at.text_area(key=f"consensus|{review_id}|S3|evidence").input("Outreach is used, not consistently").run()
-    assert get_review(db, review_id).consensus["S3"].rating == 3
+    assert get_review(db, review_id, actor=local_admin()).consensus["S3"].rating == 3
     next(b for b in at.button if b.label == "Finalize this review").click().run()
     assert not at.exception
-    assert get_review(db, review_id).status == "final"
+    assert get_review(db, review_id, actor=local_admin()).status == "final"
 
 
 def test_finalize_lists_what_is_missing(db: Database) -> None:
@@ -130,27 +135,29 @@ def test_finalize_lists_what_is_missing(db: Database) -> None:
     next(b for b in at.button if b.label == "Finalize this review").click().run()
     errors = [e.value for e in at.error]
     assert any("cannot be finalized yet" in e for e in errors) and any("item H1" in e for e in errors)
-    assert get_review(db, review_id).status != "final"
+    assert get_review(db, review_id, actor=local_admin()).status != "final"
 
 
 def test_a_stale_consensus_edit_is_refused_with_a_message(db: Database) -> None:
     review_id = start(db)
     at = open_page("consensus", review_id)
     item = at.selectbox(key=f"consensus-item|{review_id}").value
-    save_consensus(db, review_id, item, expected_version=0, actor="Ben in another tab", rating=5)
+    save_consensus(db, review_id, item, expected_version=0, actor=local_admin("Ben in another tab"), rating=5)
     at.radio(key=f"consensus|{review_id}|{item}|rating").set_value(2).run()
     assert any("since you loaded it" in e.value or "changed" in e.value for e in at.error)
-    assert get_review(db, review_id).consensus[item].rating == 5
+    assert get_review(db, review_id, actor=local_admin()).consensus[item].rating == 5
 
 
 def test_goi_rates_any_program_but_dacts_only_act(db: Database) -> None:
     from services.errors import ValidationProblem
 
-    act = create_program(db, "An ACT team", actor="test", model="ACT")
-    iddt = create_program(db, "An IDDT team", actor="test", model="IDDT")
+    act = create_program(db, "An ACT team", actor=local_admin("test"), model="ACT")
+    iddt = create_program(db, "An IDDT team", actor=local_admin("test"), model="IDDT")
     for program in (act, iddt):
         assert start_review(
-            db, program.id, "goi", None, dt.date(2026, 1, 5), "baseline", ["Ana"], actor="t"
+            db, program.id, "goi", None, dt.date(2026, 1, 5), "baseline", ["Ana"], actor=local_admin("t")
         ).id
     with pytest.raises(ValidationProblem, match="measures ACT"):
-        start_review(db, iddt.id, "dacts", None, dt.date(2026, 1, 5), "baseline", ["Ana"], actor="t")
+        start_review(
+            db, iddt.id, "dacts", None, dt.date(2026, 1, 5), "baseline", ["Ana"], actor=local_admin("t")
+        )

@@ -29,6 +29,7 @@ from reports.model import (
 from reports.pdf import DRAFT_LABEL, DRIFT_HEADING, plain, render_report
 from scales import Scale, ScaleRegistry
 from services import reviews as svc
+from services.access import local_admin
 from services.database import Database, open_database
 from services.review_file import ReviewFile, parse_review_data, read_review_file
 from services.review_import import import_review_file
@@ -110,7 +111,7 @@ def store_final_review(db: Database, review_file: ReviewFile, program_id: int) -
         review_file.date or dt.date(2026, 3, 14),
         "follow-up",
         review_file.raters,
-        actor="test",
+        actor=local_admin("test"),
     )
     for item_id, entry in review_file.entries.items():
         notes = review_file.notes[item_id]
@@ -120,7 +121,7 @@ def store_final_review(db: Database, review_file: ReviewFile, program_id: int) -
             review.id,
             item_id,
             expected_version=0,
-            actor="test",
+            actor=local_admin("test"),
             evidence=notes.evidence or notes.note,
             recommendation=notes.recommendation,
             **given,
@@ -128,12 +129,12 @@ def store_final_review(db: Database, review_file: ReviewFile, program_id: int) -
     svc.set_review_text(
         db,
         review.id,
-        actor="test",
+        actor=local_admin("test"),
         strengths=review_file.strengths,
         summary=review_file.summary,
         recommendations=review_file.recommendations,
     )
-    return svc.finalize(db, review.id, actor="test").id
+    return svc.finalize(db, review.id, actor=local_admin("test")).id
 
 
 @pytest.fixture
@@ -147,11 +148,18 @@ def db() -> Any:
 def seeded(db: Database, registry: ScaleRegistry) -> dict[str, int]:
     """A program with an earlier final review (imported) and a current one (rated and finalized)."""
     program = svc.create_program(
-        db, PROGRAM, actor="test", provider="Łódź Community Services", region="Nordøst", model="ACT"
+        db,
+        PROGRAM,
+        actor=local_admin("test"),
+        provider="Łódź Community Services",
+        region="Nordøst",
+        model="ACT",
     )
     early = variant(date="2025-03-10")
     early["items"].update(S7={"rating": 2}, S10={"rating": 2}, O4={"rating": 3})
-    earlier = import_review_file(db, parse_review_data(early, registry), actor="test", program=PROGRAM)
+    earlier = import_review_file(
+        db, parse_review_data(early, registry), actor=local_admin("test"), program=PROGRAM
+    )
     current = store_final_review(db, parse_review_data(variant(), registry), program.id)
     return {"program": program.id, "earlier": earlier.review.id, "current": current}
 
@@ -229,12 +237,36 @@ def test_pdftoppm_renders_the_expected_pages(file_report: tuple[ReviewFile, byte
     assert all(p.stat().st_size > 2_000 for p in pages)  # drawn pages, not blank ones
 
 
-def test_charts_are_images_and_can_be_left_out(file_report: tuple[ReviewFile, bytes]) -> None:
+def poppler_pages(pdf: bytes, tmp_path: Path) -> list[str]:
+    """Each page's text as pdftotext (poppler-utils) reads it, whitespace collapsed."""
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "pdftotext (poppler-utils) is needed to read the charts' text"
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    done = subprocess.run(
+        [pdftotext, "-enc", "UTF-8", str(tmp_path / "report.pdf"), "-"], capture_output=True, check=True
+    )
+    return [flat(page) for page in done.stdout.decode("utf-8").split("\f")]
+
+
+def test_charts_are_drawn_and_can_be_left_out(
+    file_report: tuple[ReviewFile, bytes], dacts: Scale, tmp_path: Path
+) -> None:
+    """The subscale chart is vector drawing (no image, no chart renderer): its title, band
+    thresholds, bar values and axis are text on page 1, after the subscale table."""
     review_file, with_charts = file_report
-    assert len(PdfReader(BytesIO(with_charts)).pages[0].images) == 1  # the subscale chart
+    assert not any(page.images for page in PdfReader(BytesIO(with_charts)).pages)
+    page = poppler_pages(with_charts, tmp_path)[0]
+    chart = page[page.index("Subscale means Dashed lines") :]
+    assert "where the total's bands start (Fair implementation ≥ 3.00; Full implementation ≥ 4.00)" in chart
+    for sub_id, sub in review_file.score.subscales.items():
+        assert sub.mean is not None
+        assert f"{sub_id} · {flat(sub.name)}" in chart
+        assert f"{float(sub.mean):.2f}" in chart  # the bar's value
+    assert len(review_file.score.subscales) == len(dacts.subscales)
+    assert "1 2 3 4 5 Mean item rating" in chart
     without = render_report(from_review_file(review_file), charts=False)
-    assert not any(page.images for page in PdfReader(BytesIO(without)).pages)
-    assert "Subscale means" not in pdf_text(without).replace("Subscale Items rated Mean rating", "")
+    text = " ".join(poppler_pages(without, tmp_path))
+    assert "Subscale means" not in text and "Mean item rating" not in text
 
 
 def test_an_over_long_note_is_cut_in_the_table_and_printed_in_full(registry: ScaleRegistry) -> None:
@@ -297,10 +329,12 @@ def test_plain_drops_control_characters_and_keeps_markup_literal() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_final_review_with_an_earlier_one_has_the_drift_chart(db: Database, seeded: dict[str, int]) -> None:
-    data = from_stored_review(db, seeded["current"])
+def test_final_review_with_an_earlier_one_has_the_drift_chart(
+    db: Database, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    data = from_stored_review(db, seeded["current"], actor=local_admin())
     assert data.status == "final" and data.drift is not None
-    assert data.score == svc.get_review(db, seeded["current"]).final_score
+    assert data.score == svc.get_review(db, seeded["current"], actor=local_admin()).final_score
     pdf = render_report(data)
     text = pdf_text(pdf)
     assert DRIFT_HEADING in text
@@ -308,10 +342,20 @@ def test_final_review_with_an_earlier_one_has_the_drift_chart(db: Database, seed
     assert "program's 1 earlier final review(s)" in text
     assert PROGRAM in text and "4.11" in text and "Full implementation" in text
     assert "Final — finalized by test" in text and DRAFT_LABEL not in text
-    images = sum(len(page.images) for page in PdfReader(BytesIO(pdf)).pages)
-    assert images == 2  # the subscale chart and the drift chart
+    assert not any(page.images for page in PdfReader(BytesIO(pdf)).pages)  # both charts are drawn
+    pages = poppler_pages(pdf, tmp_path)
+    assert sum("Mean item rating" in page for page in pages) == 1  # the subscale chart
+    drift = next(page for page in pages if DRIFT_HEADING in page)
+    chart = drift[drift.index("the value the bands read.") : drift.index("Review date Scale version")]
+    # the y axis, the band thresholds, the review dates on the x axis and the legend
+    y_axis = (
+        "Rating (total and subscale means) 5 4 Full implementation from 4 3 Fair implementation from 3 2 1"
+    )
+    assert y_axis in chart
+    assert "Mar 2025 Mar 2026 Review date" in chart
+    assert "Total mean" in chart and "H · Human resources" in chart and "S · Nature of services" in chart
 
-    first = from_stored_review(db, seeded["earlier"])
+    first = from_stored_review(db, seeded["earlier"], actor=local_admin())
     assert first.drift is None  # nothing earlier than the first review
     assert DRIFT_HEADING not in pdf_text(render_report(first, charts=False))
 
@@ -319,37 +363,48 @@ def test_final_review_with_an_earlier_one_has_the_drift_chart(db: Database, seed
 def test_drift_frame_from_the_service_api_matches_the_analytics_loader(
     db: Database, seeded: dict[str, int]
 ) -> None:
-    via_service = final_ratings_via_service(db)
-    loaded = load_final_ratings(db)
+    via_service = final_ratings_via_service(db, actor=local_admin())
+    loaded = load_final_ratings(db, actor=local_admin())
     assert set(via_service["review_id"]) == set(loaded["review_id"]) == {seeded["earlier"], seeded["current"]}
-    a = from_stored_review(db, seeded["current"], final_ratings=via_service).drift
-    b = from_stored_review(db, seeded["current"], final_ratings=loaded).drift
+    a = from_stored_review(db, seeded["current"], final_ratings=via_service, actor=local_admin()).drift
+    b = from_stored_review(db, seeded["current"], final_ratings=loaded, actor=local_admin()).drift
     assert a is not None and b is not None
     assert a.values["value"].round(6).tolist() == b.values["value"].round(6).tolist()
 
 
 def test_draft_and_amendment_reports_are_labelled(db: Database, seeded: dict[str, int]) -> None:
-    amendment = svc.amend(db, seeded["current"], "H1: wrong client count", actor="test")
-    draft = from_stored_review(db, amendment.id)
+    amendment = svc.amend(db, seeded["current"], "H1: wrong client count", actor=local_admin("test"))
+    draft = from_stored_review(db, amendment.id, actor=local_admin())
     assert draft.is_draft
     text = pdf_text(render_report(draft, charts=False))
     assert DRAFT_LABEL in text and "not final" in text
     assert f"Amendment 1 of review #{seeded['current']} — reason: H1: wrong client count" in text
 
-    svc.finalize(db, amendment.id, actor="test")
-    replaced = pdf_text(render_report(from_stored_review(db, seeded["current"]), charts=False))
+    svc.finalize(db, amendment.id, actor=local_admin("test"))
+    replaced = pdf_text(
+        render_report(from_stored_review(db, seeded["current"], actor=local_admin()), charts=False)
+    )
     assert f"review #{amendment.id} corrects it and replaces it" in replaced
 
 
 def test_a_draft_lists_what_is_not_rated_yet(db: Database, seeded: dict[str, int]) -> None:
     draft = svc.start_review(
-        db, seeded["program"], "dacts", "1.0", dt.date(2026, 9, 1), "follow-up", ["Zoë Núñez"], actor="test"
+        db,
+        seeded["program"],
+        "dacts",
+        "1.0",
+        dt.date(2026, 9, 1),
+        "follow-up",
+        ["Zoë Núñez"],
+        actor=local_admin("test"),
     )
     svc.save_consensus(
-        db, draft.id, "H2", expected_version=0, actor="test", rating=4, evidence="Seen in charts"
+        db, draft.id, "H2", expected_version=0, actor=local_admin("test"), rating=4, evidence="Seen in charts"
     )
-    svc.mark_not_rated(db, draft.id, "S3", reason="No records available", actor="test", expected_version=0)
-    pdf = stored_review_pdf(db, draft.id)
+    svc.mark_not_rated(
+        db, draft.id, "S3", reason="No records available", actor=local_admin("test"), expected_version=0
+    )
+    pdf = stored_review_pdf(db, draft.id, actor=local_admin())
     text = pdf_text(pdf)
     assert DRAFT_LABEL in text and "Consensus — not final" in text
     assert "S3 Assertive engagement mechanisms — Not rated: No records available" in text
@@ -367,7 +422,9 @@ def test_results_page_offers_the_pdf_download(db: Database, seeded: dict[str, in
     assert not at.exception, at.exception
     labels = [element.proto.label for element in at.get("download_button")]
     assert "Download PDF report" in labels
-    pdf = stored_review_pdf(db, seeded["current"], charts=False)  # what the button's callable returns
+    pdf = stored_review_pdf(
+        db, seeded["current"], charts=False, actor=local_admin()
+    )  # what the button's callable returns
     assert PROGRAM in pdf_text(pdf)
 
 

@@ -10,11 +10,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("FIDELITY_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -107,6 +107,23 @@ def page(browser: Browser) -> Iterator[Page]:
     page.set_default_timeout(20_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
+    """Open more browser contexts (separate cookies and storage: another person or browser),
+    set up like `page`'s; all are closed at the end of the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_context() -> BrowserContext:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()
 
 
 def wait_for_app(page: Page) -> None:

@@ -29,6 +29,8 @@ def test_drift_and_compare_show_the_demo_agency(app_server: AppServer, page: Pag
     wait_for_app(page)
     expect(page.get_by_text(f"Band fell: {DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}").first).to_be_visible()
     expect(page.get_by_text("6 items fell").first).to_be_visible()
+    # Tables: the agency, the falls and the low items with both reviews' evidence, every fall.
+    expect(page.locator("[data-testid='stDataFrame']")).to_have_count(4)
     expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(2)
     page.wait_for_timeout(500)  # let the charts finish drawing
     screenshot(page, "drift")

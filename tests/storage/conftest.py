@@ -15,6 +15,7 @@ import pytest
 
 from scales import ScaleRegistry
 from services import reviews as svc
+from services.access import local_admin
 from services.database import Database
 from storage.testing import SqliteTemplate, postgres_required, postgres_schema, postgres_test_url
 
@@ -86,7 +87,12 @@ def db(open_db: Callable[..., Database]) -> Database:
 @pytest.fixture
 def program(db: Database) -> svc.ProgramView:
     return svc.create_program(
-        db, "Riverside ACT Team", provider="Riverside Health", region="North", model="ACT", actor="admin"
+        db,
+        "Riverside ACT Team",
+        provider="Riverside Health",
+        region="North",
+        model="ACT",
+        actor=local_admin("admin"),
     )
 
 
@@ -94,5 +100,5 @@ def program(db: Database) -> svc.ProgramView:
 def review(db: Database, program: svc.ProgramView) -> svc.ReviewView:
     """A draft DACTS 1.0 review with two raters, ana and ben."""
     return svc.start_review(
-        db, program.id, "dacts", "1.0", REVIEW_DATE, "baseline", ["ana", "ben"], actor="lead"
+        db, program.id, "dacts", "1.0", REVIEW_DATE, "baseline", ["ana", "ben"], actor=local_admin("lead")
     )

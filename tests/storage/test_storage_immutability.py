@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from services import reviews as svc
+from services.access import local_admin
 from services.database import Database
 from services.errors import ReviewFinalizedError
 
@@ -17,10 +18,10 @@ DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{
 
 @pytest.fixture
 def final_review(db: Database, review: svc.ReviewView) -> svc.ReviewView:
-    svc.save_rating(db, review.id, "ana", "H2", rating=4, note="charts", actor="ana")
+    svc.save_rating(db, review.id, "ana", "H2", rating=4, note="charts", actor=local_admin("ana"))
     for item_id in DACTS:
-        svc.save_consensus(db, review.id, item_id, rating=4, expected_version=0, actor="lead")
-    return svc.finalize(db, review.id, actor="lead")
+        svc.save_consensus(db, review.id, item_id, rating=4, expected_version=0, actor=local_admin("lead"))
+    return svc.finalize(db, review.id, actor=local_admin("lead"))
 
 
 RAW_CHANGES = [
@@ -54,23 +55,23 @@ def test_the_database_refuses_raw_changes_to_a_final_review(
         for table in ("audit_log", "reviews", "consensus_ratings", "rater_ratings", "review_raters"):
             with pytest.raises(DBAPIError, match="cannot be truncated"), db.engine.begin() as conn:
                 conn.execute(text(f"TRUNCATE {table} CASCADE"))
-    assert svc.get_review(db, final_review.id) == final_review
+    assert svc.get_review(db, final_review.id, actor=local_admin()) == final_review
 
 
 def test_the_audit_log_is_append_only(db: Database, final_review: svc.ReviewView) -> None:
-    before = svc.audit_trail(db, final_review.id)
+    before = svc.audit_trail(db, final_review.id, actor=local_admin())
     for statement in ("UPDATE audit_log SET new_value = 'forged'", "DELETE FROM audit_log"):
         with pytest.raises(DBAPIError, match="audit log is append-only"), db.engine.begin() as conn:
             conn.execute(text(statement))
-    assert svc.audit_trail(db, final_review.id) == before
+    assert svc.audit_trail(db, final_review.id, actor=local_admin()) == before
 
 
 def test_a_draft_review_can_still_be_changed_with_sql(db: Database, review: svc.ReviewView) -> None:
-    svc.save_rating(db, review.id, "ana", "H2", rating=4, actor="ana")
+    svc.save_rating(db, review.id, "ana", "H2", rating=4, actor=local_admin("ana"))
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE reviews SET summary = 'ok' WHERE id = :id"), {"id": review.id})
         conn.execute(text("UPDATE rater_ratings SET note = 'ok' WHERE review_id = :id"), {"id": review.id})
-    assert svc.get_review(db, review.id).summary == "ok"
+    assert svc.get_review(db, review.id, actor=local_admin()).summary == "ok"
 
 
 def test_a_trigger_refusal_reaches_the_caller_as_a_domain_error(
@@ -105,7 +106,7 @@ def test_amending_leaves_the_final_review_and_its_rows_as_they_were(
             ]
 
     before = snapshot()
-    amendment = svc.amend(db, final_review.id, "recount of H1", actor="lead")
-    svc.save_consensus(db, amendment.id, "H1", rating=5, expected_version=1, actor="lead")
-    svc.update_review(db, amendment.id, review_end_date=dt.date(2026, 3, 20), actor="lead")
+    amendment = svc.amend(db, final_review.id, "recount of H1", actor=local_admin("lead"))
+    svc.save_consensus(db, amendment.id, "H1", rating=5, expected_version=1, actor=local_admin("lead"))
+    svc.update_review(db, amendment.id, review_end_date=dt.date(2026, 3, 20), actor=local_admin("lead"))
     assert snapshot() == before

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from exchange.export import item_ratings_table, review_export_json, reviews_table, wide_table
 from services import reviews as svc
+from services.access import local_admin
 from services.database import Database
 from services.errors import IntegrityFailure
 from storage.db import make_engine
@@ -45,14 +46,16 @@ TAMPERING = [
 
 @pytest.fixture
 def final_review(db: Database, review: svc.ReviewView) -> svc.ReviewView:
-    svc.save_rating(db, review.id, "ana", "H2", rating=4, note="charts", actor="ana")
+    svc.save_rating(db, review.id, "ana", "H2", rating=4, note="charts", actor=local_admin("ana"))
     for item_id in DACTS:
         rating = 3 if item_id == "S3" else 4
-        svc.save_consensus(db, review.id, item_id, rating=rating, expected_version=0, actor="lead")
+        svc.save_consensus(
+            db, review.id, item_id, rating=rating, expected_version=0, actor=local_admin("lead")
+        )
     svc.save_consensus(
-        db, review.id, "H1", rating=4, evidence="caseload list", expected_version=1, actor="lead"
+        db, review.id, "H1", rating=4, evidence="caseload list", expected_version=1, actor=local_admin("lead")
     )
-    return svc.finalize(db, review.id, actor="lead")
+    return svc.finalize(db, review.id, actor=local_admin("lead"))
 
 
 def tamper(db: Database, table: str, statement: str) -> None:
@@ -84,10 +87,13 @@ def test_finalizing_stores_a_checksum_and_the_review_shows_and_exports(
 ) -> None:
     checksum = stored_checksum(db, final_review.id)
     assert checksum is not None and checksum.startswith(PREFIX) and len(checksum) == len(PREFIX) + 64
-    assert svc.get_review(db, final_review.id) == final_review
-    assert svc.review_json(db, final_review.id)["total"]["sum"] == 27 * 4 + 3
-    assert review_export_json(db, final_review.id)["items"]["H1"]["evidence"] == "caseload list"
-    assert len(reviews_table(db)) == 1
+    assert svc.get_review(db, final_review.id, actor=local_admin()) == final_review
+    assert svc.review_json(db, final_review.id, actor=local_admin())["total"]["sum"] == 27 * 4 + 3
+    assert (
+        review_export_json(db, final_review.id, actor=local_admin())["items"]["H1"]["evidence"]
+        == "caseload list"
+    )
+    assert len(reviews_table(db, actor=local_admin())) == 1
 
 
 @pytest.mark.parametrize(("table", "statement"), TAMPERING)
@@ -97,22 +103,22 @@ def test_a_final_review_changed_outside_the_application_is_not_shown_or_exported
     tamper(db, table, statement)
     message = f"review {final_review.id}: its stored content does not match the checksum"
     for show in (
-        lambda: svc.get_review(db, final_review.id),
-        lambda: svc.review_json(db, final_review.id),
-        lambda: review_export_json(db, final_review.id),
-        lambda: reviews_table(db),
-        lambda: item_ratings_table(db),
-        lambda: wide_table(db),
+        lambda: svc.get_review(db, final_review.id, actor=local_admin()),
+        lambda: svc.review_json(db, final_review.id, actor=local_admin()),
+        lambda: review_export_json(db, final_review.id, actor=local_admin()),
+        lambda: reviews_table(db, actor=local_admin()),
+        lambda: item_ratings_table(db, actor=local_admin()),
+        lambda: wide_table(db, actor=local_admin()),
     ):
         with pytest.raises(IntegrityFailure, match=message):
             show()
 
 
 def test_open_reviews_have_no_checksum_and_are_shown(db: Database, review: svc.ReviewView) -> None:
-    svc.save_consensus(db, review.id, "H1", rating=4, expected_version=0, actor="lead")
+    svc.save_consensus(db, review.id, "H1", rating=4, expected_version=0, actor=local_admin("lead"))
     assert stored_checksum(db, review.id) is None
-    assert svc.get_review(db, review.id).consensus["H1"].rating == 4
-    assert len(reviews_table(db, status=None)) == 1
+    assert svc.get_review(db, review.id, actor=local_admin()).consensus["H1"].rating == 4
+    assert len(reviews_table(db, status=None, actor=local_admin())) == 1
 
 
 def test_the_checksum_covers_every_part_of_the_content() -> None:
@@ -151,7 +157,7 @@ def test_upgrading_an_older_database_checksums_its_final_reviews(
     reopened = Database(db_url, registry=db.registry)
     try:
         assert stored_checksum(reopened, final_review.id) == expected
-        assert svc.get_review(reopened, final_review.id) == final_review
+        assert svc.get_review(reopened, final_review.id, actor=local_admin()) == final_review
         with (
             pytest.raises(Exception, match="review is final and cannot be changed"),
             reopened.engine.begin() as c,

@@ -8,6 +8,7 @@ from sqlalchemy import inspect, text
 
 from scales import ScaleRegistry
 from services import reviews as svc
+from services.access import local_admin
 from services.database import Database
 from services.errors import DatabaseError
 from storage.db import make_engine
@@ -69,8 +70,8 @@ def test_alembic_check_notices_when_models_and_database_differ(db_url: str) -> N
 def test_opening_an_empty_database_migrates_it(empty_db_url: str, registry: ScaleRegistry) -> None:
     with Database(empty_db_url, registry=registry) as db:
         assert db.revision == head_revision()
-        program = svc.create_program(db, "New Team", actor="admin")
-        assert svc.list_programs(db) == [program]
+        program = svc.create_program(db, "New Team", actor=local_admin("admin"))
+        assert svc.list_programs(db, actor=local_admin()) == [program]
 
 
 def test_a_database_from_a_newer_version_is_refused(db_url: str, registry: ScaleRegistry) -> None:

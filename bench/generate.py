@@ -1,0 +1,525 @@
+"""A seeded, agency-sized database for the benchmarks.
+
+`python -m bench.generate --programs 1000 --reviews-per-program 20 --db both` fills a fresh
+SQLite file and a fresh PostgreSQL schema (see bench/targets.py) with `programs` ACT teams
+(spread over providers and regions), each with `reviews-per-program` final DACTS reviews:
+two raters per review and 28 consensus item ratings, with the inputs of the computed items
+(H1's clients and staff FTE, ...), evidence text, and now and then an item left unrated with
+a reason. Each review's `final_score` is what `scoring.score_ratings` gives, exactly as a
+finalized review stores it. Reviews are stored the way the historical import stores them:
+consensus ratings, no per-rater ratings, and no audit rows (the benchmarks do not read them).
+
+Everything is written with bulk statements (executemany on SQLite, COPY on PostgreSQL) in
+one transaction. The immutability triggers stay on: reviews are inserted as `consensus` (with
+their final score already set), their ratings next, and then the statement that makes them
+final also stores each one's content checksum (`storage.integrity.content_checksum`, computed
+here from the same values), so the app and the exports treat them as verified final reviews.
+The same arguments and seed give the same database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.targets import DIALECTS, Target, dbapi_connect, default_target
+from scales import Scale, ScaleRegistry, load_registry
+from scales.schema import Item
+from scoring.items import ItemEntry, ItemRatingError, ItemScore, rate_item
+from scoring.review import score_ratings
+from storage.integrity import content_checksum
+from storage.migrate import upgrade_to_head
+
+DEFAULT_PROGRAMS = 1000
+DEFAULT_REVIEWS = 20
+DEFAULT_SEED = 7
+SCALE_ID = "dacts"
+LAST_DAY = dt.date(2026, 6, 1)  # fixed, so a seed always gives the same dates
+ACTOR = "bench generator"
+PROGRAMS_PER_PROVIDER = 10
+REGIONS = tuple(
+    f"Region {name}"
+    for name in (
+        "North",
+        "South",
+        "East",
+        "West",
+        "Central",
+        "Coast",
+        "Valley",
+        "Highlands",
+        "Lakes",
+        "Plains",
+        "Metro",
+        "Delta",
+    )
+)
+RATERS = tuple(f"Bench Rater {i:02d}" for i in range(1, 41))
+NOT_RATED_SHARE = 0.005
+NOT_RATED_REASON = "No records for this item were available on the visit days."
+FINAL = "final"  # the rows key of (review id, checksum) pairs
+INPUT_VARIANTS = 6  # input sets per (computed item, rating): enough variety, cheap to score
+
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "providers": ("id", "name", "created_at"),
+    "programs": (
+        "id",
+        "name",
+        "provider_id",
+        "region",
+        "model",
+        "active_from",
+        "active_to",
+        "created_at",
+        "updated_at",
+    ),
+    "reviews": (
+        "id",
+        "program_id",
+        "scale_id",
+        "scale_version",
+        "scale_hash",
+        "review_date",
+        "review_type",
+        "status",
+        "summary",
+        "amendment_number",
+        "final_score",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "finalized_at",
+        "finalized_by",
+        "version",
+    ),
+    "review_raters": ("id", "review_id", "rater", "added_at", "added_by"),
+    "consensus_ratings": (
+        "id",
+        "review_id",
+        "item_id",
+        "rating",
+        "rating_source",
+        "inputs",
+        "evidence",
+        "not_rated_reason",
+        "updated_at",
+        "updated_by",
+        "version",
+    ),
+}
+
+
+@dataclass
+class Summary:
+    target: str
+    programs: int
+    reviews: int
+    ratings: int
+    seconds: float
+    build_seconds: float = 0.0
+    write_seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return (
+            f"generated {self.target}: {self.programs} programs, {self.reviews} final reviews, "
+            f"{self.ratings} item ratings in {self.seconds:.1f} s "
+            f"(build {self.build_seconds:.1f} s, write {self.write_seconds:.1f} s)"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Building the rows
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """One way to record an item at one rating: the stored fields and the score it gives."""
+
+    rating: int | None
+    source: str | None
+    inputs: str | None  # JSON text
+    evidence: str | None
+    score: ItemScore
+
+    @property
+    def inputs_value(self) -> dict[str, Any] | None:
+        """The inputs as the JSON column gives them back."""
+        return None if self.inputs is None else _parsed(self.inputs)
+
+
+class _ItemPool:
+    """Prepared choices per (item, rating), so a review is assembled by picking, not computing."""
+
+    def __init__(self, scale: Scale, rng: random.Random):
+        self.scale = scale
+        self.choices: dict[str, dict[int, list[_Choice]]] = {}
+        for item in scale.items:
+            per_rating: dict[int, list[_Choice]] = {}
+            for rating in range(scale.rating.min, scale.rating.max + 1):
+                anchor = item.anchors.get(rating, f"Rated {rating}.")
+                rated = _Choice(rating, "rated", None, anchor, ItemScore(item.id, rating, "rated"))
+                computed = _computed_choices(item, rating, scale, rng, anchor)
+                per_rating[rating] = computed or [rated]
+            self.choices[item.id] = per_rating
+        self.missing = {
+            item.id: _Choice(None, None, None, None, ItemScore(item.id, None, "missing"))
+            for item in scale.items
+        }
+
+
+def _computed_choices(
+    item: Item, rating: int, scale: Scale, rng: random.Random, anchor: str
+) -> list[_Choice]:
+    """Up to INPUT_VARIANTS input sets that give `rating` (none for a plain item)."""
+    rule = item.compute
+    if rule is None:
+        return []
+    band = next((b for b in rule.bands if b.rating == rating), None)
+    if band is None:
+        return []
+    specs = {spec.name: spec for spec in rule.inputs}
+    numerator = specs[rule.value.numerator]
+    denominator = specs.get(rule.value.denominator) if rule.value.denominator else None
+    low = band.min if band.min is not None else 0.0
+    high = band.max if band.max is not None else low * 1.5 + 1.0
+    if numerator.max is not None and rule.value.denominator is None:
+        high = min(high, numerator.max / rule.value.per)
+    choices: list[_Choice] = []
+    seen: set[str] = set()
+    for _attempt in range(400):
+        target = rng.uniform(low, high)
+        inputs: dict[str, float | int] = {}
+        if denominator is not None:
+            d = rng.randint(40, 120) if denominator.integer else round(rng.uniform(6.0, 12.0), 1)
+            inputs[denominator.name] = d
+            value = target * d / rule.value.per
+        else:
+            value = target / rule.value.per
+        inputs[numerator.name] = round(value) if numerator.integer else round(value, 1)
+        judged = rule.decides is not None
+        try:
+            score = rate_item(item, ItemEntry(rating=rating if judged else None, inputs=inputs), scale.rating)
+        except ItemRatingError:
+            continue
+        text = json.dumps(inputs, sort_keys=True)
+        if score.rating != rating or text in seen:
+            continue
+        seen.add(text)
+        words = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in inputs.items())
+        choices.append(_Choice(rating, score.source, text, f"{words}. {anchor}", score))
+        if len(choices) == INPUT_VARIANTS:
+            break
+    return choices
+
+
+_PARSED: dict[str, dict[str, Any]] = {}
+
+
+def _parsed(text: str) -> dict[str, Any]:
+    """json.loads(text), once per distinct text (there are a few hundred)."""
+    found = _PARSED.get(text)
+    if found is None:
+        found = _PARSED[text] = json.loads(text)
+    return found
+
+
+def _clip(value: float, low: int, high: int) -> int:
+    return max(low, min(high, math.floor(value + 0.5)))
+
+
+def _iso(value: dt.datetime, dialect: str) -> Any:
+    """A UTC timestamp as the column stores it: naive text on SQLite (as UTCDateTime writes it)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else value
+
+
+def _day(value: dt.date, dialect: str) -> Any:
+    return value.isoformat() if dialect == "sqlite" else value
+
+
+def build_rows(
+    scale: Scale, programs: int, reviews_per_program: int, seed: int, dialect: str
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows, in TABLE_COLUMNS order, with explicit ids from 1."""
+    rng = random.Random(seed)
+    pool = _ItemPool(scale, rng)
+    low, high = scale.rating.min, scale.rating.max
+    item_ids = [item.id for item in scale.items]
+    stamp = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+    n_providers = max(1, math.ceil(programs / PROGRAMS_PER_PROVIDER))
+    rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in TABLE_COLUMNS}
+    rows["providers"] = [
+        (p, f"Bench Provider {p:04d}", _iso(stamp, dialect)) for p in range(1, n_providers + 1)
+    ]
+    review_id = rater_id = rating_id = 0
+    reviews, raters, ratings = rows["reviews"], rows["review_raters"], rows["consensus_ratings"]
+    checksums = rows[FINAL] = []  # (review id, content checksum): written when the review becomes final
+    for program_id in range(1, programs + 1):
+        dates = [LAST_DAY - dt.timedelta(days=rng.randint(14, 200))]
+        for _ in range(reviews_per_program - 1):
+            dates.append(dates[-1] - dt.timedelta(days=rng.randint(150, 300)))
+        dates.reverse()
+        rows["programs"].append(
+            (
+                program_id,
+                f"Bench ACT Team {program_id:04d}",
+                (program_id - 1) % n_providers + 1,
+                REGIONS[rng.randrange(len(REGIONS))],
+                "ACT",
+                _day(dates[0] - dt.timedelta(days=rng.randint(60, 400)), dialect),
+                None,
+                _iso(stamp, dialect),
+                _iso(stamp, dialect),
+            )
+        )
+        level = rng.uniform(2.2, 4.6)
+        trend = rng.uniform(-0.04, 0.05)
+        ease = [rng.gauss(0.0, 0.6) for _ in item_ids]
+        team = list(rng.sample(RATERS, 2))
+        for k, when in enumerate(dates):
+            review_id += 1
+            if rng.random() < 0.25:
+                team = [team[0], rng.choice([r for r in RATERS if r not in team])]
+            at = dt.datetime.combine(when + dt.timedelta(days=rng.randint(3, 30)), dt.time(15), tzinfo=dt.UTC)
+            stamp_at = _iso(at, dialect)
+            mood = level + trend * k + rng.gauss(0.0, 0.15)
+            chosen: dict[str, _Choice] = {}
+            for item_id, offset in zip(item_ids, ease, strict=True):
+                if rng.random() < NOT_RATED_SHARE:
+                    chosen[item_id] = pool.missing[item_id]
+                    continue
+                rating = _clip(mood + offset + rng.gauss(0.0, 0.45), low, high)
+                options = pool.choices[item_id][rating]
+                chosen[item_id] = options[rng.randrange(len(options))] if len(options) > 1 else options[0]
+            score = score_ratings(scale, {i: c.score for i, c in chosen.items()})
+            final_score = json.loads(json.dumps(score.to_dict()))  # exactly as the column gives it back
+            summary = f"Synthetic benchmark review (bench/generate.py, seed {seed}). Not real data."
+            reviews.append(
+                (
+                    review_id,
+                    program_id,
+                    scale.id,
+                    scale.version,
+                    scale.content_hash,
+                    _day(when, dialect),
+                    "baseline" if k == 0 else "follow-up",
+                    "consensus",  # made final after the ratings are in: see write_rows
+                    summary,
+                    0,
+                    json.dumps(final_score),
+                    stamp_at,
+                    ACTOR,
+                    stamp_at,
+                    stamp_at,
+                    ACTOR,
+                    1,
+                )
+            )
+            for rater in team:
+                rater_id += 1
+                raters.append((rater_id, review_id, rater, stamp_at, ACTOR))
+            for item_id, c in chosen.items():
+                rating_id += 1
+                reason = NOT_RATED_REASON if c.rating is None else None
+                ratings.append(
+                    (
+                        rating_id,
+                        review_id,
+                        item_id,
+                        c.rating,
+                        c.source,
+                        c.inputs,
+                        c.evidence,
+                        reason,
+                        stamp_at,
+                        ACTOR,
+                        1,
+                    )
+                )
+            checksum = _checksum(
+                review_id, program_id, scale, when, k, summary, final_score, at, team, chosen
+            )
+            checksums.append((review_id, checksum))
+    return rows
+
+
+def _checksum(
+    review_id: int,
+    program_id: int,
+    scale: Scale,
+    when: dt.date,
+    k: int,
+    summary: str,
+    final_score: dict[str, Any],
+    at: dt.datetime,
+    team: list[str],
+    chosen: dict[str, _Choice],
+) -> str:
+    """The review's content checksum, as storage.integrity takes it when a review is finalized
+    (the same values the ORM would read back from the rows written here)."""
+    review = {
+        "id": review_id,
+        "program_id": program_id,
+        "scale_id": scale.id,
+        "scale_version": scale.version,
+        "scale_hash": scale.content_hash,
+        "review_date": when,
+        "review_type": "baseline" if k == 0 else "follow-up",
+        "summary": summary,
+        "amendment_number": 0,
+        "final_score": final_score,
+        "finalized_at": at,
+        "finalized_by": ACTOR,
+    }
+    consensus = [
+        {
+            "item_id": item_id,
+            "rating": c.rating,
+            "rating_source": c.source,
+            "inputs": c.inputs_value,
+            "evidence": c.evidence,
+            "not_rated_reason": NOT_RATED_REASON if c.rating is None else None,
+        }
+        for item_id, c in chosen.items()
+    ]
+    return content_checksum(review, team, consensus)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing them
+# --------------------------------------------------------------------------------------------
+
+
+def write_rows(target: Target, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+    """All rows in one transaction, then every review made final, with its content checksum, in
+    the statement that makes it final (as the services do)."""
+    conn = dbapi_connect(target.url)
+    try:
+        if target.dialect == "sqlite":
+            conn.isolation_level = None
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("BEGIN IMMEDIATE")
+            for table, columns in TABLE_COLUMNS.items():
+                marks = ", ".join("?" for _ in columns)
+                conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows[table])
+            conn.executemany(
+                "UPDATE reviews SET status = 'final', content_checksum = ? WHERE id = ?",
+                [(checksum, review_id) for review_id, checksum in rows[FINAL]],
+            )
+            conn.execute("COMMIT")
+            conn.execute("ANALYZE")
+        else:
+            with conn.transaction(), conn.cursor() as cur:
+                for table, columns in TABLE_COLUMNS.items():
+                    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                        for row in rows[table]:
+                            copy.write_row(row)
+                cur.execute("CREATE TEMPORARY TABLE bench_final (id integer, checksum text) ON COMMIT DROP")
+                with cur.copy("COPY bench_final (id, checksum) FROM STDIN") as copy:
+                    for row in rows[FINAL]:
+                        copy.write_row(row)
+                cur.execute(
+                    "UPDATE reviews SET status = 'final', content_checksum = f.checksum "
+                    "FROM bench_final f WHERE reviews.id = f.id"
+                )
+                for table in TABLE_COLUMNS:
+                    cur.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+                    )
+            conn.autocommit = True
+            conn.execute("VACUUM ANALYZE")  # as autovacuum would soon: statistics and the visibility map
+    finally:
+        conn.close()
+
+
+def count_rows(target: Target) -> dict[str, int]:
+    conn = dbapi_connect(target.url)
+    try:
+        counts = {}
+        for table in (*TABLE_COLUMNS, "rater_ratings", "audit_log"):
+            counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        counts["final_reviews"] = conn.execute(
+            "SELECT count(*) FROM reviews WHERE status = 'final'"
+        ).fetchone()[0]
+        return counts
+    finally:
+        conn.close()
+
+
+def generate(
+    target: Target,
+    *,
+    programs: int = DEFAULT_PROGRAMS,
+    reviews_per_program: int = DEFAULT_REVIEWS,
+    seed: int = DEFAULT_SEED,
+    registry: ScaleRegistry | None = None,
+    reset: bool = True,
+) -> Summary:
+    """Fill `target` (emptied first unless `reset` is False: then it must be empty)."""
+    if programs < 1 or reviews_per_program < 1:
+        raise ValueError("programs and reviews per program must be at least 1")
+    started = time.perf_counter()
+    if reset:
+        target.reset()
+    upgrade_to_head(target.url)
+    scale = (registry or load_registry()).get(SCALE_ID)
+    built = time.perf_counter()
+    rows = build_rows(scale, programs, reviews_per_program, seed, target.dialect)
+    written = time.perf_counter()
+    write_rows(target, rows)
+    done = time.perf_counter()
+    return Summary(
+        target=target.label,
+        programs=programs,
+        reviews=len(rows["reviews"]),
+        ratings=len(rows["consensus_ratings"]),
+        seconds=done - started,
+        build_seconds=written - built,
+        write_seconds=done - written,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--programs", type=int, default=DEFAULT_PROGRAMS)
+    parser.add_argument("--reviews-per-program", type=int, default=DEFAULT_REVIEWS)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--db", default="sqlite", help="sqlite, postgresql, both, or a comma-separated list")
+    args = parser.parse_args(argv)
+    for dialect in parse_dialects(args.db):
+        target = default_target(dialect, args.programs, args.reviews_per_program, args.seed)
+        summary = generate(
+            target, programs=args.programs, reviews_per_program=args.reviews_per_program, seed=args.seed
+        )
+        print(summary.line())
+    return 0
+
+
+def parse_dialects(value: str | Iterable[str]) -> list[str]:
+    words = value.split(",") if isinstance(value, str) else list(value)
+    chosen: list[str] = []
+    for word in (w.strip().lower() for w in words):
+        names = (
+            DIALECTS if word in ("both", "all") else ("postgresql" if word in ("pg", "postgres") else word,)
+        )
+        for name in names:
+            if name not in DIALECTS:
+                raise SystemExit(f"unknown --db {word!r}: use sqlite, postgresql or both")
+            if name not in chosen:
+                chosen.append(name)
+    return chosen
+
+
+if __name__ == "__main__":
+    sys.exit(main())

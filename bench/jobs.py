@@ -1,0 +1,216 @@
+"""Benchmark work that runs in a fresh process, so its CPU time and peak memory are its own.
+
+`python -m bench.jobs pdf URL REVIEW_ID`, `... import URL CSV`, `... import-floor URL CSV`; each
+prints one JSON line. Peak memory is the process's peak resident set (ru_maxrss), which
+includes the interpreter and the libraries (VmHWM); `baseline_mb` is the resident set before
+the measured work starts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import random
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scales import Scale
+
+PROVIDERS = 25
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def _peak_mb() -> float:
+    """The process's peak resident set: VmHWM, which starts afresh at exec (ru_maxrss does not:
+    on Linux it carries over the high-water mark of the parent that forked us)."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pdf_job(url: str, review_id: int, first_review_id: int) -> dict[str, Any]:
+    """Stored reviews' PDFs with their charts, as `fidelity report --review ID` makes them: the
+    first report in a fresh process, then the report measured, of another program's review, as
+    any later report in that process."""
+    from services.access import LOCAL_ADMIN
+    from services.database import Database
+
+    db = Database(url)
+    baseline = _rss_mb()
+    cpu = time.process_time()
+    # What `fidelity report` imports before its first report (fpdf2, pandas): timed apart.
+    import reports.drawing
+    import reports.model
+    import reports.pdf
+    from reports import stored_review_pdf
+
+    del reports
+    import_cpu = time.process_time() - cpu
+    cpu = time.process_time()
+    stored_review_pdf(db, first_review_id, actor=LOCAL_ADMIN)
+    first_cpu = time.process_time() - cpu
+    first_peak = _peak_mb()
+    cpu, wall = time.process_time(), time.perf_counter()
+    document = stored_review_pdf(db, review_id, actor=LOCAL_ADMIN)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    db.dispose()
+    pages = document.count(b"/Type /Page\n") or document.count(b"/Type /Page")
+    return {
+        "cpu_s": cpu,
+        "seconds": wall,
+        "peak_mb": _peak_mb(),
+        "baseline_mb": baseline,
+        "first_cpu_s": first_cpu,
+        "import_cpu_s": import_cpu,
+        "first_peak_mb": first_peak,
+        "bytes": len(document),
+        "pages": pages,
+    }
+
+
+def import_job(url: str, path: str) -> dict[str, Any]:
+    """`fidelity import FILE.csv` into an empty, migrated database."""
+    from exchange.historical import import_wide, read_wide_file
+    from services.access import LOCAL_ADMIN
+    from services.database import Database
+
+    db = Database(url)
+    baseline = _rss_mb()
+    cpu, wall = time.process_time(), time.perf_counter()
+    frame = read_wide_file(Path(path))
+    summary = import_wide(db, frame, actor=LOCAL_ADMIN, source=Path(path).name)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    db.dispose()
+    return {
+        "rows": len(frame),
+        "stored": summary.created,
+        "seconds": wall,
+        "cpu_s": cpu,
+        "peak_mb": _peak_mb(),
+        "baseline_mb": baseline,
+    }
+
+
+def import_floor_job(url: str, path: str) -> dict[str, Any]:
+    """The floor of an import: the same CSV read with the csv module and its programs, reviews
+    and consensus ratings written with the driver alone, in one transaction."""
+    from bench.targets import dbapi_connect
+    from services.settings import get_registry
+
+    scale = get_registry().get("dacts")
+    stamp = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+    conn = dbapi_connect(url)
+    sqlite = isinstance(conn, __import__("sqlite3").Connection)
+    mark = "?" if sqlite else "%s"
+    when: Any = stamp.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else stamp
+    started = time.perf_counter()
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    programs: dict[str, int] = {}
+    reviews: list[tuple[Any, ...]] = []
+    ratings: list[tuple[Any, ...]] = []
+    for review_id, row in enumerate(rows, start=1):
+        program_id = programs.setdefault(row["program"], len(programs) + 1)
+        reviews.append(
+            (review_id, program_id, scale.id, scale.version, scale.content_hash, row["date"], "follow-up",
+             "final", 0, when, "bench", when, when, "bench", 1)
+        )  # fmt: skip
+        for item in scale.items:
+            value = row[item.id].strip()
+            rating = int(value) if value else None
+            reason = None if rating is not None else "not rated in the imported file"
+            ratings.append(
+                (
+                    review_id,
+                    item.id,
+                    rating,
+                    "rated" if rating is not None else None,
+                    reason,
+                    when,
+                    "bench",
+                    1,
+                )
+            )
+    review_columns = (
+        "id, program_id, scale_id, scale_version, scale_hash, review_date, review_type, status, "
+        "amendment_number, created_at, created_by, updated_at, finalized_at, finalized_by, version"
+    )
+    rating_columns = (
+        "review_id, item_id, rating, rating_source, not_rated_reason, updated_at, updated_by, version"
+    )
+    program_rows = [(pid, name, "ACT", when, when) for name, pid in programs.items()]
+    statements = [
+        (f"INSERT INTO programs (id, name, model, created_at, updated_at) VALUES ({', '.join([mark] * 5)})",
+         program_rows),
+        # Ratings go in while the reviews are still open (the triggers refuse rows of final reviews).
+        (f"INSERT INTO reviews ({review_columns}) VALUES ({', '.join([mark] * 15)})",
+         [(*r[:7], "consensus", *r[8:]) for r in reviews]),
+        (f"INSERT INTO consensus_ratings ({rating_columns}) VALUES ({', '.join([mark] * 8)})", ratings),
+    ]  # fmt: skip
+    try:
+        if sqlite:
+            conn.isolation_level = None
+            conn.execute("BEGIN IMMEDIATE")
+            for sql, values in statements:
+                conn.executemany(sql, values)
+            conn.execute("UPDATE reviews SET status = 'final'")
+            conn.execute("COMMIT")
+        else:
+            with conn.transaction(), conn.cursor() as cur:
+                for sql, values in statements:
+                    cur.executemany(sql, values)
+                cur.execute("UPDATE reviews SET status = 'final'")
+    finally:
+        conn.close()
+    return {"rows": len(rows), "seconds": time.perf_counter() - started}
+
+
+def write_import_csv(path: Path, scale: Scale, reviews: int, per_program: int, seed: int) -> None:
+    """A historical wide CSV of `reviews` DACTS reviews, `per_program` per program (seeded)."""
+    rng = random.Random(seed)
+    items = [item.id for item in scale.items]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["program", "provider", "region", "date", "scale", "version", *items])
+        for n in range(reviews):
+            program = n // per_program + 1
+            level = 2.5 + (program * 7919 % 200) / 100
+            day = dt.date(2005, 1, 1) + dt.timedelta(days=182 * (n % per_program) + program % 90)
+            ratings = []
+            for _ in items:
+                value = max(1, min(5, round(level + rng.gauss(0, 0.8))))
+                ratings.append("" if rng.random() < 0.01 else str(value))
+            out.writerow(
+                [f"Historical Team {program:04d}", f"Historical Provider {program % PROVIDERS + 1:02d}",
+                 f"Region {program % 7 + 1}", day.isoformat(), scale.id, scale.version, *ratings]
+            )  # fmt: skip
+
+
+def main(argv: Sequence[str]) -> int:
+    kind, url, arg, *more = argv
+    if kind == "pdf":
+        result = pdf_job(url, int(arg), int(more[0]))
+    elif kind == "import":
+        result = import_job(url, arg)
+    elif kind == "import-floor":
+        result = import_floor_job(url, arg)
+    else:
+        raise SystemExit(f"unknown job {kind!r}")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,142 @@
+"""Run every benchmark on SQLite and PostgreSQL and print one line each (see bench/cases.py).
+
+    python -m bench                       # 1,000 programs x 20 reviews, SQLite and PostgreSQL
+    python -m bench --db sqlite --only dashboard,scoring
+    python -m bench --programs 20         # tiny: CI keeps the benchmarks working with this
+
+The agency database is generated once per size and seed (bench/generate.py) and reused;
+--regenerate builds it again and times it against its one-minute goal. The exit status is 0
+when every benchmark met its goal, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.cases import BENCHMARKS, Context
+from bench.generate import (
+    DEFAULT_PROGRAMS,
+    DEFAULT_REVIEWS,
+    DEFAULT_SEED,
+    count_rows,
+    generate,
+    parse_dialects,
+)
+from bench.measure import Result
+from bench.targets import Target, default_target
+from services.database import Database
+from services.settings import get_registry
+
+GENERATE_GOAL_S = 60.0
+
+
+def machine() -> str:
+    """CPU model, cores and memory, for the report."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines()
+            if line.startswith("MemTotal")
+        )
+        memory = f"{mem_kb / 2**20:.0f} GiB RAM"
+    except (OSError, StopIteration):
+        memory = "RAM unknown"
+    import os
+
+    return f"{model}, {os.cpu_count()} cores, {memory}, Python {platform.python_version()}"
+
+
+def ensure_database(
+    target: Target, programs: int, reviews: int, seed: int, *, regenerate: bool
+) -> Result | None:
+    """Generate the agency database unless an identical one is there; the generation's result
+    line when it ran."""
+    if not regenerate:
+        try:
+            counts = count_rows(target)
+        except Exception:  # no file, no schema, no tables yet
+            counts = {}
+        if counts.get("programs") == programs and counts.get("final_reviews") == programs * reviews:
+            return None
+    summary = generate(target, programs=programs, reviews_per_program=reviews, seed=seed)
+    return Result(
+        target.dialect,
+        "generate the agency database",
+        f"{summary.programs} programs, {summary.reviews} final reviews, {summary.ratings} item ratings in "
+        f"{summary.seconds:.1f} s (build {summary.build_seconds:.1f} s, write {summary.write_seconds:.1f} s)",
+        summary.seconds / GENERATE_GOAL_S,
+        1.0,
+        f"< {GENERATE_GOAL_S:.0f} s: ratio = seconds / {GENERATE_GOAL_S:.0f}",
+        figures={"seconds": summary.seconds},
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--programs", type=int, default=DEFAULT_PROGRAMS)
+    parser.add_argument("--reviews-per-program", type=int, default=DEFAULT_REVIEWS)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--db", default="both", help="sqlite, postgresql or both (default)")
+    parser.add_argument("--only", default="", help=f"comma-separated: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--regenerate", action="store_true", help="build the agency database again (timed)")
+    parser.add_argument("--rounds", type=int, default=12, help="interleaved rounds of the fast benchmarks")
+    parser.add_argument("--json", type=Path, help="also write every result to this JSON file")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
+    unknown = [name for name in chosen if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+
+    print(f"machine: {machine()}", flush=True)
+    registry = get_registry()
+    results: list[Result] = []
+    started = time.perf_counter()
+    for dialect in parse_dialects(args.db):
+        target = default_target(dialect, args.programs, args.reviews_per_program, args.seed)
+        made = ensure_database(
+            target, args.programs, args.reviews_per_program, args.seed, regenerate=args.regenerate
+        )
+        if made is not None:
+            results.append(made)
+            print(made.line(), flush=True)
+        db = Database(target.url, registry=registry)
+        ctx = Context(
+            target, db, registry, args.programs, args.reviews_per_program, args.seed, rounds=args.rounds
+        )
+        try:
+            for name in chosen:
+                outcome = BENCHMARKS[name](ctx)
+                for result in outcome if isinstance(outcome, list) else [outcome]:
+                    results.append(result)
+                    print(result.line(), flush=True)
+        finally:
+            db.dispose()
+    failed = [r for r in results if not r.passed]
+    print(
+        f"{len(results) - len(failed)} of {len(results)} benchmarks within their goals "
+        f"in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"machine": machine(), "results": [r.as_json() for r in results]}, indent=2, default=str
+            ),
+            encoding="utf-8",
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

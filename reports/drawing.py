@@ -1,0 +1,327 @@
+"""The report's charts, drawn with fpdf2's own vector drawing (lines, rectangles, text).
+
+Drawn in the PDF instead of rendered to images, a report needs no chart renderer: no
+JavaScript engine to start (vl-convert took about 1.3 CPU s for its first chart and 200 MB),
+and the charts' text is real text (it prints sharp, and can be searched and read aloud).
+Colours are colour-blind safe (Okabe-Ito) and every series also differs by dash pattern and
+point shape, so a black and white print still reads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+    from scales.schema import Scale
+    from scoring.analytics import ProgramSeries
+
+RGB = tuple[int, int, int]
+
+INK: Final[RGB] = (34, 34, 34)
+MUTED: Final[RGB] = (85, 85, 85)
+AXIS: Final[RGB] = (136, 136, 136)
+GRID: Final[RGB] = (221, 221, 221)
+RULE: Final[RGB] = (119, 119, 119)
+BAR: Final[RGB] = (76, 120, 168)
+OKABE_ITO: Final[tuple[RGB, ...]] = (
+    (0, 114, 178),
+    (230, 159, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (86, 180, 233),
+    (213, 94, 0),
+    (0, 0, 0),
+)
+DASHES: Final = ((0.0, 0.0), (1.8, 0.9), (0.6, 0.6), (2.4, 0.9), (1.2, 1.2), (0.3, 0.9))  # mm: dash, gap
+SHAPES: Final = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down")
+
+# Sizes (mm and pt)
+TITLE_PT: Final = 11.0
+LABEL_PT: Final = 8.0
+SMALL_PT: Final = 6.8
+ROW: Final = 7.5  # one subscale's row
+PLOT_H: Final = 62.0  # the drift chart's plot area
+LEGEND_ROW: Final = 4.6
+
+
+def band_rules(scale: Scale) -> list[tuple[str, float]]:
+    """(label, lower edge) of the bands that start inside the rating range: the thresholds a
+    chart of means can mark. Empty when the bands read a sum."""
+    from scales.schema import TotalMethod
+
+    if scale.scoring.method is TotalMethod.SUM:
+        return []
+    low, high = scale.rating.min, scale.rating.max
+    return [(b.label, float(b.min)) for b in scale.scoring.bands if b.min is not None and low < b.min <= high]
+
+
+def subscale_chart(pdf: FPDF, family: str, scale: Scale, score: Mapping[str, Any]) -> bool:
+    """Subscale means as horizontal bars on the rating axis, with dashed lines where the bands
+    start when they read a mean, drawn at the current position. False (nothing drawn) when
+    fewer than two subscales have a mean."""
+    rows = [
+        (f"{sub_id} · {sub['name']}", float(sub["mean"]))
+        for sub_id, sub in score.get("subscales", {}).items()
+        if sub.get("mean") is not None
+    ]
+    if len(rows) < 2:
+        return False
+    low, high = scale.rating.min, scale.rating.max
+    rules = band_rules(scale)
+    subtitle = ""
+    if rules:
+        places = scale.scoring.precision
+        subtitle = "Dashed lines: where the total's bands start (" + "; ".join(
+            f"{label} ≥ {value:.{places}f}" for label, value in rules
+        )
+        subtitle += ")"
+    left, width = pdf.l_margin, pdf.epw
+    pdf.set_font(family, size=SMALL_PT + 1)
+    sub_lines = pdf.multi_cell(width, 3.6, subtitle, dry_run=True, output="LINES") if subtitle else []
+    height = 6.5 + 3.6 * len(sub_lines) + 2 + ROW * len(rows) + 11
+    if pdf.will_page_break(height):
+        pdf.add_page()
+    top = pdf.get_y()
+    with pdf.local_context():
+        pdf.set_font(family, "B", TITLE_PT)
+        pdf.set_text_color(*INK)
+        pdf.text(left, top + 4.2, "Subscale means")
+        y = top + 6.5
+        if sub_lines:
+            pdf.set_font(family, size=SMALL_PT + 1)
+            pdf.set_text_color(*MUTED)
+            for line in sub_lines:
+                pdf.text(left, y + 2.6, line)
+                y += 3.6
+        y0 = y + 2
+        y1 = y0 + ROW * len(rows)
+
+        pdf.set_font(family, size=LABEL_PT)
+        label_w = min(max(pdf.get_string_width(label) for label, _ in rows) + 3, width * 0.45)
+        x0, x1 = left + label_w, left + width - 12  # room for the last bar's value
+
+        def xpos(value: float) -> float:
+            return x0 + (value - low) / (high - low) * (x1 - x0)
+
+        pdf.set_line_width(0.2)
+        pdf.set_draw_color(*GRID)
+        for tick in range(low, high + 1):
+            pdf.line(xpos(tick), y0, xpos(tick), y1)
+        pdf.set_fill_color(*BAR)
+        for i, (label, mean) in enumerate(rows):
+            middle = y0 + (i + 0.5) * ROW
+            pdf.rect(xpos(low), middle - ROW * 0.3, max(xpos(mean) - xpos(low), 0.0), ROW * 0.6, style="F")
+            pdf.set_text_color(*INK)
+            pdf.text(xpos(mean) + 1.2, middle + 1.1, f"{mean:.2f}")
+            text = _fit(pdf, label, label_w - 3)
+            pdf.text(x0 - 2 - pdf.get_string_width(text), middle + 1.1, text)
+        if rules:
+            pdf.set_draw_color(*MUTED)
+            pdf.set_line_width(0.35)
+            pdf.set_dash_pattern(dash=1.5, gap=1.2)
+            for _label, value in rules:
+                pdf.line(xpos(value), y0, xpos(value), y1)
+            pdf.set_dash_pattern()
+        _x_axis(pdf, x0, x1, y1, [(xpos(t), str(t)) for t in range(low, high + 1)], "Mean item rating")
+    pdf.set_xy(left, y1 + 12)
+    return True
+
+
+def drift_chart(pdf: FPDF, family: str, series: ProgramSeries, scale: Scale) -> None:
+    """The total (as the bands read it) and the subscale means over the program's reviews, with
+    the band thresholds as dashed lines, drawn at the current position."""
+    data = series.values
+    values = pd.to_numeric(data["value"], errors="coerce").to_numpy(dtype="float64")
+    dates = pd.to_datetime(data["review_date"])
+    measures = data["measure"].tolist()
+    labels = [
+        series.total_measure if m == "Total" else f"{m} · {name}"
+        for m, name in zip(measures, data["measure_name"], strict=True)
+    ]
+    points: dict[str, list[tuple[pd.Timestamp, float]]] = {}
+    for label, measure, date, value in zip(labels, measures, dates, values, strict=True):
+        if math.isnan(value) or pd.isna(date):
+            continue
+        if not series.total_is_mean and measure != "Total":
+            continue  # a sum has its own axis: the subscale means are in the table instead
+        points.setdefault(label, []).append((date, float(value)))
+    names = list(points)
+    thresholds = [
+        (float(value), f"{label} from {value:g}")
+        for label, value in zip(series.thresholds["label"], series.thresholds["min"], strict=True)
+        if value is not None and not pd.isna(value)
+    ]
+    low, high = float(scale.rating.min), float(scale.rating.max)
+    if series.total_is_mean:
+        domain = (low, high)
+        y_title = "Rating (total and subscale means)"
+        y_ticks = [float(t) for t in range(int(low), int(high) + 1)]
+    else:
+        every = [v for _d, v in points.get(series.total_measure, [])] + [t for t, _ in thresholds]
+        lo, hi = min(every, default=0.0), max(every, default=1.0)
+        pad = max((hi - lo) * 0.1, 1.0)
+        domain = (max(0.0, lo - pad), hi + pad)
+        y_title = series.total_measure
+        y_ticks = _nice_ticks(*domain)
+
+    left, width = pdf.l_margin, pdf.epw
+    columns = 2
+    legend_rows = math.ceil(len(names) / columns)
+    height = PLOT_H + 12 + LEGEND_ROW * legend_rows + 3
+    if pdf.will_page_break(height):
+        pdf.add_page()
+    top = pdf.get_y() + 1
+    x0, x1 = left + 15, left + width - 1
+    y0, y1 = top, top + PLOT_H
+    pad = 7.0  # between the plot's edges and the first and last review
+    days = sorted({d for pts in points.values() for d, _v in pts})
+    first, last = (days[0], days[-1]) if days else (None, None)
+
+    def xpos(date: pd.Timestamp) -> float:
+        if first is None or last is None or last == first:
+            return (x0 + x1) / 2
+        return x0 + pad + (date - first) / (last - first) * (x1 - x0 - 2 * pad)
+
+    def ypos(value: float) -> float:
+        return y1 - (value - domain[0]) / (domain[1] - domain[0]) * (y1 - y0)
+
+    with pdf.local_context():
+        pdf.set_line_width(0.2)
+        pdf.set_draw_color(*GRID)
+        pdf.set_font(family, size=LABEL_PT)
+        pdf.set_text_color(*INK)
+        for tick in y_ticks:
+            pdf.line(x0, ypos(tick), x1, ypos(tick))
+            text = f"{tick:.0f}"
+            pdf.text(x0 - 1.5 - pdf.get_string_width(text), ypos(tick) + 1.1, text)
+        pdf.set_draw_color(*AXIS)
+        pdf.line(x0, y0, x0, y1)
+        with pdf.rotation(angle=90, x=left + 2.5, y=(y0 + y1) / 2):
+            text = _fit(pdf, y_title, PLOT_H)
+            pdf.text(left + 2.5 - pdf.get_string_width(text) / 2, (y0 + y1) / 2 + 1, text)
+
+        if thresholds:
+            pdf.set_draw_color(*RULE)
+            pdf.set_line_width(0.25)
+            pdf.set_font(family, size=SMALL_PT)
+            pdf.set_text_color(*MUTED)
+            for value, text in thresholds:
+                if not domain[0] <= value <= domain[1]:
+                    continue
+                pdf.set_dash_pattern(dash=1.5, gap=1.2)
+                pdf.line(x0, ypos(value), x1, ypos(value))
+                pdf.set_dash_pattern()
+                pdf.text(x1 - 0.6 - pdf.get_string_width(text), ypos(value) + 2.8, text)
+
+        styles = {name: _style(i, name == series.total_measure) for i, name in enumerate(names)}
+        for name in names:
+            color, dash, shape, line_w = styles[name]
+            xy = [(xpos(d), ypos(v)) for d, v in sorted(points[name], key=lambda p: p[0])]
+            pdf.set_draw_color(*color)
+            pdf.set_line_width(line_w)
+            if dash[0]:
+                pdf.set_dash_pattern(dash=dash[0], gap=dash[1])
+            if len(xy) > 1:
+                pdf.polyline(xy)
+            pdf.set_dash_pattern()
+            for x, y in xy:
+                _marker(pdf, shape, x, y, color)
+        if len(names) == 1:
+            pdf.set_font(family, size=LABEL_PT - 0.5)
+            pdf.set_text_color(*INK)
+            for date, value in points[names[0]]:
+                text = f"{value:.2f}" if series.total_is_mean else f"{value:.0f}"
+                pdf.text(xpos(date) - pdf.get_string_width(text) / 2, ypos(value) - 2.2, text)
+
+        pdf.set_font(family, size=LABEL_PT)
+        ticks = [(xpos(d), f"{d:%b %Y}") for d in days]
+        _x_axis(pdf, x0, x1, y1, ticks, "Review date")
+
+        # The legend: each series' line, dash and point shape, then its name.
+        pdf.set_font(family, size=LABEL_PT - 0.5)
+        pdf.set_text_color(*INK)
+        column_w = (x1 - x0) / columns
+        for i, name in enumerate(names):
+            color, dash, shape, line_w = styles[name]
+            lx = x0 + (i % columns) * column_w
+            ly = y1 + 13 + (i // columns) * LEGEND_ROW
+            pdf.set_draw_color(*color)
+            pdf.set_line_width(line_w)
+            if dash[0]:
+                pdf.set_dash_pattern(dash=dash[0], gap=dash[1])
+            pdf.line(lx, ly, lx + 8, ly)
+            pdf.set_dash_pattern()
+            _marker(pdf, shape, lx + 4, ly, color)
+            pdf.text(lx + 10, ly + 1.1, _fit(pdf, name, column_w - 12))
+    pdf.set_xy(left, y1 + 13 + LEGEND_ROW * legend_rows + 1)
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _style(i: int, total: bool) -> tuple[RGB, tuple[float, float], str, float]:
+    """(colour, dash, point shape, line width) of the i-th series; the total is dark and thick."""
+    color = INK if total else OKABE_ITO[i % len(OKABE_ITO)]
+    return color, DASHES[i % len(DASHES)], SHAPES[i % len(SHAPES)], 0.8 if total else 0.45
+
+
+def _marker(pdf: FPDF, shape: str, x: float, y: float, color: RGB, r: float = 1.1) -> None:
+    pdf.set_fill_color(*color)
+    if shape == "circle":
+        pdf.circle(x, y, r, style="F")
+    elif shape == "square":
+        pdf.rect(x - r * 0.9, y - r * 0.9, r * 1.8, r * 1.8, style="F")
+    elif shape == "cross":
+        arm = r * 0.35
+        pdf.rect(x - r, y - arm, 2 * r, 2 * arm, style="F")
+        pdf.rect(x - arm, y - r, 2 * arm, 2 * r, style="F")
+    else:
+        corners: dict[str, Sequence[tuple[float, float]]] = {
+            "triangle-up": ((x, y - r * 1.2), (x + r * 1.1, y + r * 0.8), (x - r * 1.1, y + r * 0.8)),
+            "triangle-down": ((x, y + r * 1.2), (x + r * 1.1, y - r * 0.8), (x - r * 1.1, y - r * 0.8)),
+            "diamond": ((x, y - r * 1.3), (x + r, y), (x, y + r * 1.3), (x - r, y)),
+        }
+        pdf.polygon(corners[shape], style="F")
+
+
+def _x_axis(
+    pdf: FPDF, x0: float, x1: float, y: float, ticks: Sequence[tuple[float, str]], title: str
+) -> None:
+    """A horizontal axis at y: its line, ticks, labels (a label that would overlap the one
+    before is left out) and title. Uses the current font."""
+    pdf.set_draw_color(*AXIS)
+    pdf.set_line_width(0.2)
+    pdf.line(x0, y, x1, y)
+    pdf.set_text_color(*INK)
+    drawn_to = -math.inf
+    for x, text in ticks:
+        pdf.line(x, y, x, y + 1.3)
+        half = pdf.get_string_width(text) / 2
+        if x - half > drawn_to + 1.5:
+            pdf.text(x - half, y + 4.6, text)
+            drawn_to = x + half
+    pdf.text((x0 + x1) / 2 - pdf.get_string_width(title) / 2, y + 9.2, title)
+
+
+def _fit(pdf: FPDF, text: str, width: float) -> str:
+    """The text, cut with an ellipsis to fit the width in the current font."""
+    if pdf.get_string_width(text) <= width:
+        return text
+    while text and pdf.get_string_width(text + "…") > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round whole-number ticks (steps of 1, 2 or 5 times a power of ten) within [low, high]."""
+    raw = max((high - low) / count, 1.0)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(low / step) * step
+    return [float(first + k * step) for k in range(int((high - first) // step) + 1)]
