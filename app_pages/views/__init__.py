@@ -1,0 +1,1 @@
+"""Bodies of the heavier pages, as functions (see app_pages/drift.py)."""

@@ -1,0 +1,456 @@
+"""Compare: every program's latest final review of one scale, side by side.
+
+Filters (scale, region, provider, date window) choose the reviews; each program's latest
+review among them is ranked against the band thresholds, counted by band, and shown item by
+item, with the programs and providers below the scale's top band. Clicking a program's bar,
+or choosing it below the charts, opens its Drift view. Every table downloads as CSV.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app_pages.charts import arrow_spec, band_distribution, item_heatmap, program_ranking
+from app_pages.shared import (
+    actor,
+    analytics_version,
+    csv_download,
+    database,
+    final_ratings,
+    identity_banner,
+    page_rows,
+)
+from scales import Scale, ScaleRegistry, TotalMethod
+from scoring.analytics import LOW_RATING, AgencyOverview, agency_overview
+from services.analytics_data import review_date_spans
+from services.database import Database
+
+DRIFT_PAGE = "app_pages/drift.py"
+PICK = "program_pick"  # the ranking chart's selection parameter
+PAGE = 25  # programs per page of the ranking, its table and the heatmap: what a reader takes in
+LOWEST, HIGHEST = "Lowest totals first", "Highest totals first"
+
+
+@dataclass(frozen=True, eq=False)
+class Drawn:
+    """What the page draws of one comparison, made once per choice of filters (not on every
+    rerun): the band chart's Vega-Lite spec, the tables as shown, the program choices."""
+
+    distribution: dict[str, Any]
+    ranking_table: pd.DataFrame
+    below_programs: pd.DataFrame
+    below_providers: pd.DataFrame
+    item_table: pd.DataFrame  # the item x program ratings download, every program
+    item_means: pd.DataFrame
+    names: dict[int, str]
+
+
+@st.cache_resource(show_spinner="Comparing the programs…", max_entries=32)
+def overview_for(
+    url: str,
+    version: str,
+    scale_id: str,
+    regions: tuple[str, ...],
+    providers: tuple[str, ...],
+    window: tuple[dt.date, dt.date] | None,
+    _db: Database,
+) -> tuple[AgencyOverview, Drawn | None]:
+    """The comparison and what the page draws of it, for one choice of filters: from each
+    program's latest final review of the scale in the window, read in one query. Cached as a
+    resource (shared, not copied on every rerun; the page only reads it)."""
+    ratings, _problems = final_ratings(
+        url,
+        version,
+        _db,
+        scale_id=scale_id,
+        latest=1,
+        evidence=False,
+        reviewed_from=window[0] if window else None,
+        reviewed_to=window[1] if window else None,
+    )
+    overview = agency_overview(
+        ratings, _db.registry, scale_id, region=list(regions) or None, provider=list(providers) or None
+    )
+    if overview.programs.empty:
+        return overview, None
+    scale = _db.registry.get(scale_id, overview.versions[-1])
+    programs = overview.programs
+    ids = [int(i) for i in programs["program_id"]]
+    return overview, Drawn(
+        distribution=arrow_spec(
+            band_distribution(
+                overview.distribution, f"Programs by band of their latest {scale.id.upper()} review"
+            )
+        ),
+        ranking_table=ranking_table(programs),
+        below_programs=below_programs(overview),
+        below_providers=below_providers(overview, below_programs(overview)),
+        item_table=item_table(overview),
+        item_means=overview.item_means.assign(mean=overview.item_means["mean"].round(2)).rename(
+            columns={"n": "programs rated", "low": f"programs below {LOW_RATING}"}
+        ),
+        names=dict(zip(ids, programs["program"], strict=True)),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def page_charts(
+    url: str,
+    version: str,
+    scale_id: str,
+    regions: tuple[str, ...],
+    providers: tuple[str, ...],
+    window: tuple[dt.date, dt.date] | None,
+    program_ids: tuple[int, ...],
+    _overview: AgencyOverview,
+    _scale: Scale,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ranking and the item heatmap of one page of programs, as Vega-Lite specs: a few
+    dozen bars and columns a reader can take in (not 1,000), made once per page."""
+    shown = _overview.programs.loc[_overview.programs["program_id"].isin(program_ids)]
+    return arrow_spec(ranking_chart(shown, _scale)), arrow_spec(items_chart(_overview, shown, _scale))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def scale_choices(
+    url: str, version: str, _db: Database
+) -> tuple[pd.DataFrame, dict[str, tuple[dt.date, dt.date]], list[str]]:
+    """Each program's latest review of each scale (for the filters' choices), each scale's
+    first and last review date, and the problems of the reviews left out. A resource: the
+    page only reads it, and a rerun does not unpickle a copy."""
+    ratings, problems = final_ratings(url, version, _db, latest=1, evidence=False)
+    reviews = ratings.drop_duplicates("review_id").loc[:, ["program_id", "provider", "region", "scale_id"]]
+    return reviews.reset_index(drop=True), review_date_spans(_db, actor=actor()), problems
+
+
+def days(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%d").astype(object).fillna("—")
+
+
+def open_drift(program_id: int) -> None:
+    """Go to the program's drift view; the next visit here gets a fresh, unselected chart."""
+    st.session_state["compare_chart_round"] = st.session_state.get("compare_chart_round", 0) + 1
+    st.switch_page(DRIFT_PAGE, query_params={"program": str(program_id)})
+
+
+# ---- filters ------------------------------------------------------------------------------------
+
+
+def filters(
+    ratings: pd.DataFrame, registry: ScaleRegistry, spans: dict[str, tuple[dt.date, dt.date]]
+) -> tuple[str, tuple[str, ...], tuple[str, ...], Any]:
+    programs_per_scale = ratings.groupby("scale_id")["program_id"].nunique().sort_values(ascending=False)
+    scales = list(programs_per_scale.index)
+    titles = {s: registry.get(s).title for s in scales}
+    scale_col, region_col, provider_col, window_col = st.columns([3, 2, 3, 3])
+    scale_id = scale_col.selectbox(
+        "Scale",
+        scales,
+        format_func=lambda s: f"{titles[s]} · {programs_per_scale[s]} programs",
+        key="compare_scale",
+    )
+    rows = ratings.loc[ratings["scale_id"] == scale_id]
+    region_options = sorted(r for r in rows["region"].dropna().unique())
+    provider_options = sorted(p for p in rows["provider"].dropna().unique())
+    regions = region_col.multiselect(
+        "Region", region_options, placeholder="All regions", key=f"compare_regions_{scale_id}"
+    )
+    providers = provider_col.multiselect(
+        "Provider", provider_options, placeholder="All providers", key=f"compare_providers_{scale_id}"
+    )
+    first, last = spans[scale_id]
+    chosen = window_col.date_input(
+        "Review dates",
+        value=(first, last),
+        min_value=first,
+        max_value=last,
+        key=f"compare_window_{scale_id}",
+        help="Only reviews in this window count: each program's latest review in it is compared.",
+    )
+    window = None
+    if isinstance(chosen, tuple) and len(chosen) == 2 and (chosen[0], chosen[1]) != (first, last):
+        window = (chosen[0], chosen[1])
+    return scale_id, tuple(regions), tuple(providers), window
+
+
+# ---- sections -----------------------------------------------------------------------------------
+
+
+def headline(overview: AgencyOverview, scale: Scale) -> None:
+    top = scale.scoring.bands[-1].label
+    programs = overview.programs
+    below = overview.below_full
+    weakest = overview.item_means.iloc[0] if not overview.item_means.empty else None
+    a, b, c, d = st.columns(4)
+    a.metric("Programs", len(programs), border=True)
+    b.metric(f"In {top}", len(programs) - len(below), border=True)
+    c.metric(f"Below {top}", len(below), border=True)
+    if weakest is not None and pd.notna(weakest["mean"]):
+        d.metric(
+            "Weakest item",
+            f"{weakest['item_id']} · {weakest['mean']:.2f}",
+            help=f"{weakest['item_name']}: the lowest mean rating across the programs' latest reviews.",
+            border=True,
+        )
+    if overview.note:
+        st.info(overview.note, icon=":material/difference:")
+
+
+def thresholds(scale: Scale) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(b.label, b.min, b.max) for b in scale.scoring.bands], columns=["label", "min", "max"]
+    )
+
+
+def value_axis(scale: Scale) -> tuple[str, tuple[float, float]]:
+    low, high = scale.rating.min, scale.rating.max
+    if scale.scoring.method is TotalMethod.SUM:
+        n = len(scale.items)
+        return "Total (sum of item ratings)", (n * low, n * high)
+    title = "Total mean" if scale.scoring.method is TotalMethod.MEAN_OF_ITEMS else "Mean of subscale means"
+    return title, (low, high)
+
+
+def ranking_chart(programs: pd.DataFrame, scale: Scale) -> alt.TopLevelMixin:
+    value_title, value_range = value_axis(scale)
+    pick = alt.selection_point(name=PICK, fields=["program_id"], on="click", clear="dblclick")
+    return program_ranking(
+        programs,
+        thresholds(scale),
+        f"Latest {scale.id.upper()} total by program",
+        value_title=value_title,
+        value_range=value_range,
+        precision=scale.scoring.precision,
+        selection=pick,
+    )
+
+
+def ranking_table(programs: pd.DataFrame) -> pd.DataFrame:
+    table = programs.loc[
+        :, ["rank", "program", "provider", "region", "review_date", "scale_version", "rated", "items"]
+    ].copy()
+    table["review_date"] = days(table["review_date"])
+    table["total mean"] = programs["total_mean"].round(2)
+    table["total sum"] = programs["total_sum"]
+    table["band"] = programs["band"].fillna("no band")
+    return table
+
+
+def programs_shown(overview: AgencyOverview) -> pd.DataFrame:
+    """The page of programs the ranking, its table and the heatmap show: the lowest totals
+    first by default (the ones to act on), a page at a time; the downloads have them all."""
+    programs = overview.programs
+    if len(programs) <= PAGE:
+        return programs
+    order = st.radio("Order", [LOWEST, HIGHEST], horizontal=True, key="compare_order")
+    ordered = programs.iloc[::-1] if order == LOWEST else programs
+    return page_rows(ordered, PAGE, "compare_page", "programs").sort_values("rank")
+
+
+def ranking(
+    overview: AgencyOverview, scale: Scale, shown: pd.DataFrame, spec: dict[str, Any], drawn: Drawn
+) -> None:
+    round_ = st.session_state.get("compare_chart_round", 0)
+    event = st.vega_lite_chart(
+        spec=spec, width="stretch", on_select="rerun", selection_mode=PICK, key=f"compare_ranking_{round_}"
+    )
+    st.caption("Click a program's bar to open its drift view.")
+    picked = (event.selection.get(PICK) if event is not None else None) or []
+    if picked and picked[0].get("program_id") is not None:
+        open_drift(int(picked[0]["program_id"]))
+    with st.expander("Ranking as a table"):
+        st.dataframe(
+            drawn.ranking_table.loc[shown.index],
+            hide_index=True,
+            width="stretch",
+            key="compare_ranking_table",
+        )
+    csv_download(
+        overview.programs, "Download the ranking (CSV)", f"ranking-{scale.id}.csv", "compare_ranking_csv"
+    )
+
+
+def below_programs(overview: AgencyOverview) -> pd.DataFrame:
+    below = overview.below_full
+    return pd.DataFrame(
+        {
+            "program": below["program"],
+            "provider": below["provider"].fillna("—"),
+            "region": below["region"].fillna("—"),
+            "latest review": days(below["review_date"]),
+            "total": below["banded_value"],
+            "band": below["band"].fillna("no band"),
+        }
+    )
+
+
+def below_providers(overview: AgencyOverview, programs: pd.DataFrame) -> pd.DataFrame:
+    everyone = overview.programs.assign(provider=overview.programs["provider"].fillna("—"))
+    counts = everyone.groupby("provider")["program_id"].nunique()
+    below_by = programs.groupby("provider")["program"].agg(list)
+    providers = pd.DataFrame(
+        {
+            "provider": below_by.index,
+            "below": [len(v) for v in below_by],
+            "of programs": [int(counts.get(p, 0)) for p in below_by.index],
+            "which": [", ".join(v) for v in below_by],
+        }
+    ).sort_values(["below", "provider"], ascending=[False, True])
+    return providers.reset_index(drop=True)
+
+
+def below_top(overview: AgencyOverview, scale: Scale, drawn: Drawn) -> None:
+    top = scale.scoring.bands[-1].label
+    st.subheader(f"Below {top}")
+    if overview.below_full.empty:
+        st.success(f"Every program's latest review is in {top}.", icon=":material/verified:")
+        return
+    providers, programs = drawn.below_providers, drawn.below_programs
+    st.markdown(f"**Providers** with programs below {top}")
+    st.dataframe(
+        page_rows(providers, PAGE, "compare_providers_page", "providers"),
+        hide_index=True,
+        width="stretch",
+        key="compare_below_providers",
+        column_config={"which": st.column_config.TextColumn("programs below", width="large")},
+    )
+    csv_download(
+        providers, "Download (CSV)", f"providers-below-top-band-{scale.id}.csv", "compare_providers_csv"
+    )
+    st.markdown(f"**Programs** whose latest review is below {top}, best total first")
+    st.dataframe(
+        page_rows(programs, PAGE, "compare_below_page", "programs"),
+        hide_index=True,
+        width="stretch",
+        key="compare_below_programs",
+        column_config={
+            "total": st.column_config.NumberColumn("total", format=f"%.{scale.scoring.precision}f")
+        },
+    )
+    csv_download(programs, "Download (CSV)", f"below-top-band-{scale.id}.csv", "compare_below_csv")
+
+
+def distribution(overview: AgencyOverview, scale: Scale, spec: dict[str, Any]) -> None:
+    st.vega_lite_chart(spec=spec, width="stretch", key="compare_distribution")  # a bar per band
+    table = overview.distribution.assign(
+        band=overview.distribution["band"].fillna("no band"), share=overview.distribution["share"].round(3)
+    )
+    csv_download(
+        table, "Download the distribution (CSV)", f"bands-{scale.id}.csv", "compare_distribution_csv"
+    )
+
+
+def item_matrix(overview: AgencyOverview, programs: pd.DataFrame) -> pd.DataFrame:
+    """The item x program matrix of these programs (in rank order), by program name."""
+    matrix = overview.item_matrix.loc[:, list(programs["program_id"])].copy()
+    matrix.columns = list(programs["program"])
+    return matrix
+
+
+def item_names(overview: AgencyOverview) -> dict[str, str]:
+    return dict(zip(overview.item_means["item_id"], overview.item_means["item_name"], strict=True))
+
+
+def item_table(overview: AgencyOverview) -> pd.DataFrame:
+    names = item_names(overview)
+    table = item_matrix(overview, overview.programs).rename_axis("item").reset_index()
+    table.insert(1, "name", [names.get(i, "") for i in table["item"]])
+    return table
+
+
+def items_chart(overview: AgencyOverview, programs: pd.DataFrame, scale: Scale) -> alt.TopLevelMixin:
+    return item_heatmap(
+        item_matrix(overview, programs),
+        "Item ratings of each program's latest review",
+        item_names=item_names(overview),
+        column_title="Program (best total first)",
+        rating_range=(scale.rating.min, scale.rating.max),
+    )
+
+
+def items(
+    overview: AgencyOverview, scale: Scale, shown: pd.DataFrame, spec: dict[str, Any], drawn: Drawn
+) -> None:
+    st.vega_lite_chart(spec=spec, width="content", key="compare_item_heatmap")
+    if len(shown) < len(overview.programs):
+        st.caption(
+            f"The {len(shown)} programs of the ranking's page, of {len(overview.programs):,}; "
+            "the download has them all."
+        )
+    csv_download(
+        drawn.item_table,
+        "Download the item ratings (CSV)",
+        f"items-by-program-{scale.id}.csv",
+        "compare_items_csv",
+    )
+    st.markdown("**Weak spots:** items by mean rating across the programs, lowest first")
+    means = drawn.item_means
+    st.dataframe(means, hide_index=True, width="stretch", key="compare_item_means")
+    csv_download(
+        means, "Download the item means (CSV)", f"item-means-{scale.id}.csv", "compare_item_means_csv"
+    )
+
+
+def drift_link(drawn: Drawn) -> None:
+    names = drawn.names
+    ids = list(names)
+    choice, button = st.columns([4, 1], vertical_alignment="bottom")
+    chosen = choice.selectbox(
+        "Open a program's drift",
+        ids,
+        index=None,
+        placeholder="Choose a program",
+        format_func=names.__getitem__,
+        key="compare_open_drift",
+    )
+    if button.button(
+        "Open drift", icon=":material/trending_down:", disabled=chosen is None, key="compare_open"
+    ):
+        open_drift(int(chosen))
+
+
+# ---- page ---------------------------------------------------------------------------------------
+
+
+def render() -> None:
+    """Draw the Compare page (one run of it)."""
+    identity_banner()
+    st.title("Compare")
+
+    db = database()
+    version = analytics_version(db)  # the data's fingerprint and the viewer's scope
+    reviews, spans, problems = scale_choices(db.url, version, db)
+    for problem in problems:
+        st.warning(problem, icon=":material/warning:")
+    if reviews.empty:
+        st.info("No final reviews yet: run `fidelity demo` or finalize a review.", icon=":material/info:")
+        st.page_link("app_pages/reviews.py", label="Go to Reviews", icon=":material/assignment:")
+        st.stop()
+
+    scale_id, regions, providers, window = filters(reviews, db.registry, spans)
+    overview, drawn = overview_for(db.url, version, scale_id, regions, providers, window, db)
+    if drawn is None:
+        st.info("No final reviews of this scale match the filters.", icon=":material/filter_alt_off:")
+        st.stop()
+    scale = db.registry.get(scale_id, overview.versions[-1])
+
+    headline(overview, scale)
+    shown = programs_shown(overview)
+    ranking_spec, heatmap_spec = page_charts(
+        db.url, version, scale_id, regions, providers, window, tuple(shown["program_id"]), overview, scale
+    )
+    ranking(overview, scale, shown, ranking_spec, drawn)
+    drift_link(drawn)
+    st.divider()
+    below_top(overview, scale, drawn)
+    st.divider()
+    distribution(overview, scale, drawn.distribution)
+    st.divider()
+    st.subheader("Items")
+    items(overview, scale, shown, heatmap_spec, drawn)

@@ -1,0 +1,485 @@
+"""Drift: how each program's fidelity changed over time, and what fell since its previous review.
+
+The top of the page answers "which programs drift, and on which items" for the whole agency at
+once; below it, one program (from ?program=ID, so Compare can link here) in detail: the band
+change, the items that fell with the evidence from both reviews, the items rated low twice in
+a row, its scores over time against the band thresholds, and every item rating as a heatmap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app_pages.charts import arrow_spec, item_heatmap, score_trend
+from app_pages.markup import md
+from app_pages.shared import (
+    analytics_version,
+    csv_download,
+    database,
+    final_ratings,
+    identity_banner,
+    page_rows,
+)
+from reports import safe_filename
+from scales import ScaleRegistry
+from scoring.analytics import (
+    LOW_RATING,
+    DriftReport,
+    ItemSeries,
+    ProgramSeries,
+    drift,
+    item_series,
+    program_series,
+)
+from services.analytics_data import drift_overview
+from services.database import Database
+
+PROGRAM_PARAM = "program"
+GLANCE_ROWS = 50  # rows of the agency table per page: worst drift first, the rest a page away
+EVIDENCE_ROW = 100  # px: rows taller than 4rem wrap their text, about five lines of evidence
+NAMED_FALLS = 10  # programs named in the "band fell" alert; the table lists them all
+SCALE_PARAM = "scale"
+
+
+# ---- data: loaded once per change of the data, shared by every rerun and session ----------------
+
+
+# Cached as resources: shared, not copied on every rerun (the pages only read them).
+@st.cache_resource(show_spinner="Comparing every program's latest reviews…", max_entries=4)
+def agency_drift(url: str, version: str, _db: Database) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """drift_overview of every program, the table the page shows of it, and the problems: from
+    each program's two latest final reviews of each scale (all the overview compares)."""
+    ratings, problems = final_ratings(url, version, _db, latest=2, evidence=False)
+    overview = drift_overview(ratings, _db.registry)
+    return overview, glance_table(overview), problems
+
+
+@st.cache_resource(show_spinner="Loading the program's reviews…", max_entries=32)
+def program_detail(
+    url: str, version: str, program_id: int, scale_id: str, program: str, _db: Database
+) -> tuple[DriftReport, ProgramSeries, ItemSeries, ProgramCharts]:
+    """One program's drift report, its score and item series and their charts: from its
+    reviews of the scale only."""
+    ratings, _problems = final_ratings(url, version, _db, program_id=program_id, scale_id=scale_id)
+    registry = _db.registry
+    series = program_series(ratings, registry, program_id, scale_id=scale_id)
+    items = item_series(ratings, registry, program_id, scale_id=scale_id)
+    return (
+        drift(ratings, registry, program_id, scale_id=scale_id),
+        series,
+        items,
+        program_charts(series, items, registry, scale_id, program),
+    )
+
+
+def day(value: object) -> str:
+    return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def number(value: object, places: int) -> str:
+    return "—" if value is None or pd.isna(value) else f"{float(value):.{places}f}"
+
+
+def slug(text: str) -> str:
+    """A download's file name part: letters, digits and "-", short enough for any file system."""
+    return safe_filename(text, None, suffix="").lower()
+
+
+# ---- the agency at a glance ---------------------------------------------------------------------
+
+
+def band_text(overview: pd.DataFrame) -> pd.Series:
+    """Each row's band change in words ("Fair → Not ACT", "Full (unchanged)", "Fair (one review)")."""
+    band = overview["band"].fillna("no band").astype(object)
+    before = overview["previous_band"].fillna("no band").astype(object)
+    direction = overview["band_direction"]
+    text = np.where(
+        direction.isna(),
+        band + " (one review)",
+        np.where(direction == "same", band + " (unchanged)", before + " → " + band),
+    )
+    return pd.Series(text, index=overview.index, dtype=object)
+
+
+def days(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%d").astype(object).fillna("—")
+
+
+def glance_table(overview: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "program": overview["program"],
+            "scale": overview["scale_id"].str.upper(),
+            "band": band_text(overview),
+            "falls": overview["falls"],
+            "items that fell": overview["fallen_items"].fillna(""),
+            f"below {LOW_RATING} twice": overview["low_items"].fillna(""),
+            "previous review": days(overview["previous_review_date"]),
+            "latest review": days(overview["review_date"]),
+            "reviews": overview["reviews"],
+            "provider": overview["provider"],
+        }
+    )
+
+
+def glance(overview: pd.DataFrame, table: pd.DataFrame) -> None:
+    compared = overview.loc[overview["band_direction"].notna()]
+    fell = compared.loc[compared["band_direction"] == "fell"]
+    with_falls = compared.loc[compared["falls"].fillna(0) > 0]
+    st.subheader("Programs at a glance")
+    st.caption(
+        "Each program's latest final review against its previous one on the same scale. "
+        f"A fall is a lower item rating; a low is a rating below {LOW_RATING} on both reviews."
+    )
+    a, b, c = st.columns(3)
+    a.metric(
+        "Programs compared",
+        len(compared),
+        help="Programs with at least two final reviews of a scale.",
+        border=True,
+    )
+    b.metric("Band fell", len(fell), border=True)
+    c.metric("Programs with falling items", len(with_falls), border=True)
+    if not fell.empty:
+        named = fell.iloc[:NAMED_FALLS]
+        names = ", ".join(
+            f"**{md(p)}** ({s.upper()})" for p, s in zip(named["program"], named["scale_id"], strict=True)
+        )
+        more = f" and {len(fell) - NAMED_FALLS} more (first in the table)" if len(fell) > NAMED_FALLS else ""
+        st.error(f"Band fell since the previous review: {names}{more}.", icon=":material/trending_down:")
+    st.dataframe(
+        page_rows(table, GLANCE_ROWS, "drift_overview_page", "programs"),
+        hide_index=True,
+        width="stretch",
+        key="drift_overview_table",
+        column_config={
+            "reviews": st.column_config.NumberColumn("reviews", width="small"),
+            "falls": st.column_config.NumberColumn("falls", width="small"),
+            "items that fell": st.column_config.TextColumn("items that fell", width="medium"),
+        },
+    )
+    csv_download(overview, "Download the overview (CSV)", "drift-overview.csv", "drift_overview_csv")
+
+
+# ---- one program --------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def program_choices(url: str, version: str, _overview: pd.DataFrame) -> tuple[list[int], dict[int, str]]:
+    """The program picker's ids by name and their labels: made once per change of the data,
+    not for each of 1,000 options on every rerun."""
+    overview = _overview
+    names = overview.drop_duplicates("program_id").set_index("program_id")["program"].to_dict()
+    ids = sorted((int(i) for i in names), key=lambda i: (str(names[i]).casefold(), i))
+    marks = dict.fromkeys(overview.loc[overview["falls"].fillna(0) > 0, "program_id"], " — items fell")
+    marks.update(
+        dict.fromkeys(overview.loc[overview["band_direction"] == "fell", "program_id"], " — band fell")
+    )
+    return ids, {i: f"{names[i]}{marks.get(i, '')}" for i in ids}
+
+
+def choose_program(overview: pd.DataFrame, url: str, version: str) -> int:
+    """The program shown: ?program=ID, else the last one chosen, else the one that drifted most."""
+    ids, labels = program_choices(url, version, overview)
+    first = overview.iloc[0]  # the overview lists the worst drift first
+    wanted = st.query_params.get(PROGRAM_PARAM) or st.session_state.get("drift_current_program")
+    try:
+        wanted_id = int(wanted) if wanted is not None else int(first["program_id"])
+    except ValueError:
+        wanted_id = int(first["program_id"])
+    if wanted_id not in ids:
+        if wanted is not None:
+            st.warning(
+                f"No program with id {wanted} has a final review; showing another.", icon=":material/info:"
+            )
+        wanted_id = int(first["program_id"])
+    chosen = st.selectbox(
+        "Program",
+        ids,
+        index=ids.index(wanted_id),
+        format_func=labels.__getitem__,
+    )
+    st.query_params[PROGRAM_PARAM] = str(chosen)
+    st.session_state["drift_current_program"] = chosen
+    return int(chosen)
+
+
+def choose_scale(overview: pd.DataFrame, program_id: int, registry: ScaleRegistry) -> str:
+    """The scale shown, when the program was reviewed on several: ?scale=, else the one it has
+    the most final reviews of."""
+    rows = overview.loc[overview["program_id"] == program_id]
+    rows = rows.sort_values(["reviews", "review_date"], ascending=[False, False])
+    scales = list(rows["scale_id"])
+    if len(scales) == 1:
+        st.query_params.pop(SCALE_PARAM, None)
+        return scales[0]
+    wanted = st.query_params.get(SCALE_PARAM)
+    chosen = st.radio(
+        "Scale",
+        scales,
+        index=scales.index(wanted) if wanted in scales else 0,
+        horizontal=True,
+        format_func=lambda s: (
+            f"{registry.get(s).title} ({int(rows.loc[rows['scale_id'] == s, 'reviews'].iloc[0])} reviews)"
+        ),
+        key=f"drift_scale_{program_id}",
+    )
+    st.query_params[SCALE_PARAM] = chosen
+    return chosen
+
+
+def band_alert(report: DriftReport, precision: int) -> None:
+    change = report.band_change
+    if change is None:
+        return
+    when = f"review of {day(report.review_date)} against that of {day(report.previous_review_date)}"
+    values = f"({number(change.previous_value, precision)} → {number(change.value, precision)})"
+    if change.direction == "fell":
+        st.error(
+            f"**Band fell: {change.previous_band} → {change.band}** {values}, {when}.",
+            icon=":material/trending_down:",
+        )
+    elif change.direction == "rose":
+        st.success(
+            f"**Band rose: {change.previous_band} → {change.band}** {values}, {when}.",
+            icon=":material/trending_up:",
+        )
+    elif change.direction == "same":
+        st.info(f"Band unchanged: **{change.band}** {values}, {when}.", icon=":material/trending_flat:")
+    else:
+        st.warning(
+            f"Band change unknown: {change.previous_band or 'no band'} → {change.band or 'no band'} "
+            "(a sum is banded only when every item is rated).",
+            icon=":material/help:",
+        )
+
+
+def pair_table(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "item": frame["item_id"],
+            "name": frame["item_name"],
+            "before": frame["previous_rating"].astype("Int64"),
+            "after": frame["rating"].astype("Int64"),
+            "change": frame["change"].astype("Int64"),
+            "evidence before": frame["previous_evidence"].fillna(""),
+            "evidence after": frame["evidence"].fillna(""),
+        }
+    )
+
+
+PAIR_COLUMNS = {
+    "item": st.column_config.TextColumn("item", width=50, pinned=True),
+    "name": st.column_config.TextColumn("name", width=150),
+    "before": st.column_config.NumberColumn("before", width=55, format="%d"),
+    "after": st.column_config.NumberColumn("after", width=50, format="%d"),
+    "change": st.column_config.NumberColumn("change", width=60, format="%+d"),
+    "evidence before": st.column_config.TextColumn("evidence before", width=260),  # both fit beside the items
+    "evidence after": st.column_config.TextColumn("evidence after", width=260),
+}
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def pair_tables(
+    url: str, version: str, program_id: int, scale_id: str, _report: DriftReport
+) -> dict[str, pd.DataFrame]:
+    """The program's falls, low items and every earlier fall as the page shows them: made once
+    per change of the data, not on every rerun."""
+    earlier = pair_table(_report.all_falls)
+    earlier.insert(0, "review", days(_report.all_falls["review_date"]))
+    earlier.insert(1, "previous", days(_report.all_falls["previous_review_date"]))
+    return {"falls": pair_table(_report.falls), "low": pair_table(_report.consecutive_low), "all": earlier}
+
+
+def evidence(frame: pd.DataFrame, table: pd.DataFrame, key: str) -> None:
+    """Each item with both ratings and the evidence from both reviews, side by side: one table
+    (a row per item, its text wrapped; a longer cell opens on double click), not a card each."""
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height="content" if len(frame) <= 12 else "auto",
+        row_height=EVIDENCE_ROW,
+        key=key,
+        column_config=PAIR_COLUMNS,
+    )
+    if not frame.empty:
+        st.caption(
+            f"Evidence before: the review of {day(frame['previous_review_date'].iloc[0])}; "
+            f"after: that of {day(frame['review_date'].iloc[0])}."
+        )
+
+
+def alerts(
+    report: DriftReport, tables: dict[str, pd.DataFrame], program: str, registry: ScaleRegistry
+) -> None:
+    file_stem = slug(f"{program}-{report.scale_id}")
+    scale = registry.get(str(report.scale_id), report.scale_version)
+    band_alert(report, scale.scoring.precision)
+    if report.mixed_versions:
+        st.info(report.note, icon=":material/difference:")
+    falls = report.falls
+    if falls.empty:
+        st.success("No item rating fell since the previous review.", icon=":material/check_circle:")
+    else:
+        n = len(falls)
+        st.markdown(
+            f"**{n} item{'s' if n != 1 else ''} fell** since the previous review: "
+            + ", ".join(f"{i} ({int(c):+d})" for i, c in zip(falls["item_id"], falls["change"], strict=True))
+        )
+        evidence(falls, tables["falls"], "drift_falls")
+        csv_download(falls, "Download the falls (CSV)", f"falls-{file_stem}.csv", "drift_falls_csv")
+    low = report.consecutive_low
+    if not low.empty:
+        st.warning(
+            f"**Rated below {LOW_RATING} on both reviews:** "
+            + ", ".join(f"{i} {name}" for i, name in zip(low["item_id"], low["item_name"], strict=True)),
+            icon=":material/priority_high:",
+        )
+        evidence(low, tables["low"], "drift_low")
+        csv_download(low, "Download the low items (CSV)", f"low-twice-{file_stem}.csv", "drift_low_csv")
+    if not report.mixed_versions:
+        st.caption(report.note)
+
+
+@dataclass(frozen=True, eq=False)
+class ProgramCharts:
+    """A program's charts as Vega-Lite specs (Altair builds and checks them once per change of
+    the data, not on every rerun) and the item table behind the heatmap."""
+
+    trend: dict[str, Any]
+    heatmap: dict[str, Any]
+    items_table: pd.DataFrame
+
+
+def program_charts(
+    series: ProgramSeries, items: ItemSeries, registry: ScaleRegistry, scale_id: str, program: str
+) -> ProgramCharts:
+    scale = registry.get(scale_id, series.versions[-1]) if series.versions else registry.get(scale_id)
+    low, high = scale.rating.min, scale.rating.max
+    n_items = len(scale.items)
+    trend = score_trend(
+        series.values,
+        series.thresholds,
+        f"{program}: {scale.title} over time",
+        total_title=series.total_measure,
+        total_is_mean=series.total_is_mean,
+        rating_range=(low, high),
+        total_range=None if series.total_is_mean else (n_items * low, n_items * high),
+        precision=scale.scoring.precision,
+    )
+    dates = [day(d) for d in items.reviews["review_date"]]
+    repeated = {d for d in dates if dates.count(d) > 1}
+    labels = [
+        f"{d} (#{rid})" if d in repeated else d
+        for d, rid in zip(dates, items.reviews["review_id"], strict=True)
+    ]
+    matrix = items.matrix.copy()
+    matrix.columns = labels
+    heatmap = item_heatmap(
+        matrix,
+        f"{program}: item ratings by review",
+        item_names=dict(zip(items.items["item_id"], items.items["item_name"], strict=True)),
+        column_title="Review date",
+        rating_range=(low, high),
+    )
+    table = matrix.rename_axis("item").reset_index()
+    table.insert(1, "name", items.items["item_name"].to_numpy())
+    return ProgramCharts(arrow_spec(trend), arrow_spec(heatmap), table)
+
+
+def charts(
+    series: ProgramSeries, items: ItemSeries, drawn: ProgramCharts, scale_id: str, program: str
+) -> None:
+    file_stem = slug(f"{program}-{scale_id}")
+    st.vega_lite_chart(spec=drawn.trend, width="stretch", key="drift_trend_chart")
+    if series.note:
+        st.caption(series.note)
+    csv_download(
+        series.values, "Download the scores over time (CSV)", f"scores-{file_stem}.csv", "drift_trend_csv"
+    )
+    st.vega_lite_chart(spec=drawn.heatmap, width="content", key="drift_item_heatmap")
+    if items.note:
+        st.caption(items.note)
+    csv_download(
+        drawn.items_table, "Download the item ratings (CSV)", f"items-{file_stem}.csv", "drift_items_csv"
+    )
+
+
+def earlier_falls(report: DriftReport, table: pd.DataFrame, program: str) -> None:
+    everything = report.all_falls
+    if everything.empty or len(everything) == len(report.falls):
+        return
+    with st.expander(
+        f"Every fall between consecutive reviews ({len(everything)})", icon=":material/history:"
+    ):
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            key="drift_all_falls",
+            column_config=PAIR_COLUMNS,
+        )
+        csv_download(
+            everything,
+            "Download every fall (CSV)",
+            f"all-falls-{slug(f'{program}-{report.scale_id}')}.csv",
+            "drift_all_falls_csv",
+        )
+
+
+# ---- page ---------------------------------------------------------------------------------------
+
+
+def render() -> None:
+    """Draw the Drift page (one run of it)."""
+    identity_banner()
+    st.title("Drift")
+
+    db = database()
+    version = analytics_version(db)  # the data's fingerprint and the viewer's scope
+    overview, overview_table, problems = agency_drift(db.url, version, db)
+    for problem in problems:
+        st.warning(problem, icon=":material/warning:")
+    if overview.empty:
+        st.info("No final reviews yet: run `fidelity demo` or finalize a review.", icon=":material/info:")
+        st.page_link("app_pages/reviews.py", label="Go to Reviews", icon=":material/assignment:")
+        st.stop()
+
+    glance(overview, overview_table)
+    st.divider()
+
+    st.subheader("One program")
+    program_id = choose_program(overview, db.url, version)
+    scale_id = choose_scale(overview, program_id, db.registry)
+    row = overview.loc[(overview["program_id"] == program_id) & (overview["scale_id"] == scale_id)].iloc[0]
+    program = str(row["program"])
+    facts = {
+        "Provider": row["provider"] or "—",
+        "Region": row["region"] or "—",
+        "Final reviews": f"{int(row['reviews'])} on {db.registry.get(scale_id).title}",
+        "Latest": f"{day(row['review_date'])} · {row['band'] or 'no band'}",
+    }
+    st.markdown("  \n".join(f"**{label}:** {md(value)}" for label, value in facts.items()))
+
+    report, series, items, drawn = program_detail(db.url, version, program_id, scale_id, program, db)
+    tables = pair_tables(db.url, version, program_id, scale_id, report)
+    if report.previous_review_id is None:
+        st.info("This program has one final review: drift needs two.", icon=":material/info:")
+    else:
+        alerts(report, tables, program, db.registry)
+    st.page_link(
+        "app_pages/results.py",
+        label="Results of the latest review",
+        icon=":material/insights:",
+        query_params={"review": str(int(row["review_id"]))},
+    )
+    st.divider()
+    charts(series, items, drawn, scale_id, program)
+    if report.previous_review_id is not None:
+        earlier_falls(report, tables["all"], program)
