@@ -393,21 +393,20 @@ def _review_texts(review: ReviewView) -> None:
 
 
 def _download(review: ReviewView) -> None:
-    try:
-        payload = review_json(database(), review.id, actor=actor())
-    except FidelityError as exc:
-        show_error(exc)
-        return
+    # Both files are made only when their button is clicked (data is a callable), not on every
+    # rerun; the review itself (and a final one's checksum) was checked when it was loaded.
+    db, me = database(), actor()
     st.download_button(
         "Download the review as JSON",
-        data=json.dumps(payload, indent=2, ensure_ascii=False, default=str),
+        data=lambda: json.dumps(
+            review_json(db, review.id, actor=me), indent=2, ensure_ascii=False, default=str
+        ),
         file_name=f"review-{review.id}-{review.scale_id}-{review.review_date.isoformat()}.json",
         mime="application/json",
         icon=":material/download:",
         key="results_download_json",
         on_click="ignore",
     )
-    db, me = database(), actor()  # the PDF is made only when the button is clicked (data is a callable)
     st.download_button(
         "Download PDF report",
         data=lambda: stored_review_pdf(db, review.id, actor=me),

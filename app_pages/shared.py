@@ -446,6 +446,17 @@ def csv_download(frame: pd.DataFrame, label: str, file_name: str, key: str) -> N
     )
 
 
+def analytics_intro(problems: list[str], *, empty: bool) -> None:
+    """The analytics pages' start: the data's problems (e.g. a changed scale file), and a stop
+    with what to do when there are no final reviews to analyse."""
+    for problem in problems:
+        st.warning(problem, icon=":material/warning:")
+    if empty:
+        st.info("No final reviews yet: run `fidelity demo` or finalize a review.", icon=":material/info:")
+        st.page_link("app_pages/reviews.py", label="Go to Reviews", icon=":material/assignment:")
+        st.stop()
+
+
 def page_rows(frame: pd.DataFrame, size: int, key: str, noun: str = "rows") -> pd.DataFrame:
     """One page of a long table, with a page number to reach the rest: a reader scans `size`
     rows, not 1,000, and a rerun sends only those (the CSV downloads keep every row)."""

@@ -40,7 +40,7 @@ from services.errors import (
     StaleWriteError,
     ValidationProblem,
 )
-from storage.integrity import review_checksum
+from storage.integrity import failing_reviews, review_checksum
 from storage.models import (
     NAME_LENGTH,
     PERSON_LENGTH,
@@ -1135,9 +1135,7 @@ def _finalize(s: Session, review: Review, scale: Scale, rows: Iterable[Consensus
 
 def _check_integrity(s: Session, review: Review) -> None:
     """Refuse to show or export a final review whose rows no longer match its checksum."""
-    if review.status != ReviewStatus.FINAL:
-        return
-    if review.content_checksum is None or review.content_checksum != review_checksum(s, review):
+    if failing_reviews(s, [review]):
         raise IntegrityFailure(integrity_message(review.id))
 
 

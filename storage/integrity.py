@@ -64,23 +64,22 @@ def content_checksum(
 
 def review_checksum(s: Session, review: Review) -> str:
     """The checksum of `review`'s rows as they are in the session now."""
-    consensus = s.scalars(select(ConsensusRating).where(ConsensusRating.review_id == review.id))
-    rater_rows = s.scalars(select(RaterRating).where(RaterRating.review_id == review.id))
-    return content_checksum(
-        {key: getattr(review, key) for key in REVIEW_FIELDS},
-        [r.rater for r in review.raters],
-        [{key: getattr(row, key) for key in CONSENSUS_FIELDS} for row in consensus],
-        [{key: getattr(row, key) for key in RATER_FIELDS} for row in rater_rows],
-    )
+    return checksums(s, [review])[review.id]
 
 
-def failing_reviews(s: Session, reviews: Sequence[Review], chunk: int = 500) -> list[int]:
+def failing_reviews(s: Session, reviews: Sequence[Review]) -> list[int]:
     """Ids of the final reviews among `reviews` whose rows no longer match their checksum
-    (or that have none), with the rows read a chunk of reviews at a time."""
+    (or that have none)."""
     finals = [r for r in reviews if r.status == "final"]
-    failing: list[int] = []
-    for start in range(0, len(finals), chunk):
-        part = {r.id: r for r in finals[start : start + chunk]}
+    expected = checksums(s, finals)
+    return [r.id for r in finals if r.content_checksum != expected[r.id]]
+
+
+def checksums(s: Session, reviews: Sequence[Review], chunk: int = 500) -> dict[int, str]:
+    """Each review's checksum from its rows, read a chunk of reviews at a time (two queries each)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(reviews), chunk):
+        part = {r.id: r for r in reviews[start : start + chunk]}
         consensus: dict[int, list[dict[str, Any]]] = defaultdict(list)
         rater_ratings: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in s.scalars(select(ConsensusRating).where(ConsensusRating.review_id.in_(part))):
@@ -88,15 +87,13 @@ def failing_reviews(s: Session, reviews: Sequence[Review], chunk: int = 500) -> 
         for rrow in s.scalars(select(RaterRating).where(RaterRating.review_id.in_(part))):
             rater_ratings[rrow.review_id].append({key: getattr(rrow, key) for key in RATER_FIELDS})
         for review_id, review in part.items():
-            expected = content_checksum(
+            found[review_id] = content_checksum(
                 {key: getattr(review, key) for key in REVIEW_FIELDS},
                 [r.rater for r in review.raters],
                 consensus[review_id],
                 rater_ratings[review_id],
             )
-            if review.content_checksum != expected:
-                failing.append(review_id)
-    return failing
+    return found
 
 
 def _plain(value: Any) -> Any:

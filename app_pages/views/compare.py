@@ -19,6 +19,7 @@ import streamlit as st
 from app_pages.charts import arrow_spec, band_distribution, item_heatmap, program_ranking
 from app_pages.shared import (
     actor,
+    analytics_intro,
     analytics_version,
     csv_download,
     database,
@@ -426,12 +427,7 @@ def render() -> None:
     db = database()
     version = analytics_version(db)  # the data's fingerprint and the viewer's scope
     reviews, spans, problems = scale_choices(db.url, version, db)
-    for problem in problems:
-        st.warning(problem, icon=":material/warning:")
-    if reviews.empty:
-        st.info("No final reviews yet: run `fidelity demo` or finalize a review.", icon=":material/info:")
-        st.page_link("app_pages/reviews.py", label="Go to Reviews", icon=":material/assignment:")
-        st.stop()
+    analytics_intro(problems, empty=reviews.empty)
 
     scale_id, regions, providers, window = filters(reviews, db.registry, spans)
     overview, drawn = overview_for(db.url, version, scale_id, regions, providers, window, db)

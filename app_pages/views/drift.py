@@ -18,6 +18,7 @@ import streamlit as st
 from app_pages.charts import arrow_spec, item_heatmap, score_trend
 from app_pages.markup import md
 from app_pages.shared import (
+    analytics_intro,
     analytics_version,
     csv_download,
     database,
@@ -444,12 +445,7 @@ def render() -> None:
     db = database()
     version = analytics_version(db)  # the data's fingerprint and the viewer's scope
     overview, overview_table, problems = agency_drift(db.url, version, db)
-    for problem in problems:
-        st.warning(problem, icon=":material/warning:")
-    if overview.empty:
-        st.info("No final reviews yet: run `fidelity demo` or finalize a review.", icon=":material/info:")
-        st.page_link("app_pages/reviews.py", label="Go to Reviews", icon=":material/assignment:")
-        st.stop()
+    analytics_intro(problems, empty=overview.empty)
 
     glance(overview, overview_table)
     st.divider()

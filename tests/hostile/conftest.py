@@ -29,7 +29,7 @@ from services import reviews as svc
 from services.access import LOCAL_ADMIN
 from services.database import Database
 from storage.models import AuditEntry, Base
-from storage.testing import SqliteTemplate, postgres_required, postgres_schema, postgres_test_url
+from storage.testing import SqliteTemplate, postgres_schema
 
 ADMIN = LOCAL_ADMIN
 """The actor of every service call in this suite (the all-powerful local admin)."""
@@ -48,26 +48,6 @@ runner = CliRunner()
 
 
 # ---- databases --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
-    return SqliteTemplate(tmp_path_factory.mktemp("hostile-template"))
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    url = postgres_test_url()
-    if url is None:
-        if postgres_required():
-            pytest.fail("FIDELITY_TEST_POSTGRES_URL is not set; on CI the PostgreSQL tests must run")
-        pytest.skip("FIDELITY_TEST_POSTGRES_URL is not set")
-    return url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

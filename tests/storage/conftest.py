@@ -17,30 +17,9 @@ from scales import ScaleRegistry
 from services import reviews as svc
 from services.access import local_admin
 from services.database import Database
-from storage.testing import SqliteTemplate, postgres_required, postgres_schema, postgres_test_url
+from storage.testing import SqliteTemplate, postgres_schema
 
-BACKENDS = ["sqlite", "postgresql"]
 REVIEW_DATE = dt.date(2026, 3, 14)
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
-    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    url = postgres_test_url()
-    if url is None:
-        if postgres_required():
-            pytest.fail("FIDELITY_TEST_POSTGRES_URL is not set; on CI the PostgreSQL tests must run")
-        pytest.skip("FIDELITY_TEST_POSTGRES_URL is not set")
-    return url
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
