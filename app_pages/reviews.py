@@ -8,7 +8,15 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, allowed, database, identity_banner, review_label, show_error
+from app_pages.shared import (
+    actor,
+    allowed,
+    database,
+    identity_banner,
+    page_start,
+    review_label,
+    show_error,
+)
 from scales import Scale
 from services.access import Action, Role
 from services.errors import FidelityError
@@ -17,6 +25,7 @@ from services.reviews import (
     ReviewStatus,
     ReviewSummary,
     ReviewType,
+    count_reviews,
     list_programs,
     list_reviews,
     start_review,
@@ -33,6 +42,7 @@ RATER_2 = "reviews_start_rater_2"
 REVIEWERS = "reviews_start_reviewers"
 ALL = "all"
 MAX_LINKS = 30
+LIST_PAGE = 100  # reviews per page of the list, newest first: one query per page at agency scale
 REVIEW_TYPES = [t.value for t in ReviewType]
 STATUSES = [s.value for s in ReviewStatus]
 STATUS_TEXT = {
@@ -254,7 +264,10 @@ def _review_links(reviews: list[ReviewSummary]) -> None:
                 "app_pages/results.py", label="Results", icon=":material/insights:", query_params=params
             )
     if len(reviews) > MAX_LINKS:
-        st.caption(f"Links for the {MAX_LINKS} newest shown; filter by program or status to find the others.")
+        st.caption(
+            f"Links for the first {MAX_LINKS} in the list above; "
+            "filter by program or status to find the others."
+        )
 
 
 def _list_section(programs: list[ProgramView]) -> None:
@@ -274,11 +287,12 @@ def _list_section(programs: list[ProgramView]) -> None:
         key="reviews_filter_program",
         format_func=lambda i: "All programs" if i is None else by_id[i].name,
     )
+    chosen = {"program_id": program_id, "status": None if status == ALL else status}
     try:
-        reviews = list_reviews(
-            db, actor=actor(), program_id=program_id, status=None if status == ALL else status
-        )
-        anything = bool(reviews) or bool(list_reviews(db, actor=actor()))
+        found = count_reviews(db, actor=actor(), **chosen)
+        anything = bool(found) or bool(count_reviews(db, actor=actor()))
+        start = page_start(found, LIST_PAGE, "reviews_page", "reviews")
+        reviews = list_reviews(db, actor=actor(), limit=LIST_PAGE, offset=start, **chosen)
     except FidelityError as exc:
         show_error(exc)
         return

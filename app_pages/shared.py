@@ -7,15 +7,16 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.markup import md
 from scales import ScaleRegistry
 from services.access import LOCAL_ADMIN, Action, Actor, can, program_filter
-from services.analytics_data import data_version, finalized_ratings, scale_problems
 from services.database import Database, open_database
 from services.errors import FidelityError, StaleWriteError
 from services.reviews import ReviewSummary, ReviewView, get_review, list_reviews
@@ -36,7 +37,7 @@ def database() -> Database:
     return _database_for(get_settings().database_url)
 
 
-@st.cache_resource(show_spinner="Opening the database…")
+@lru_cache(maxsize=8)  # not st.cache_resource: its lookup costs more than the rest of a rerun's shell
 def _database_for(url: str) -> Database:
     return open_database(url, registry=scale_registry())
 
@@ -390,6 +391,8 @@ def sync_widget(key: str, saved: Any) -> None:
 def analytics_version(db: Database) -> str:
     """The version the analytics caches are keyed on: the data's fingerprint and the acting
     user's analytics scope, so a cached frame or chart is never shown to another scope."""
+    from services.analytics_data import data_version  # pandas-heavy: imported by the pages that use it
+
     return f"{data_version(db)}|scope={_analytics_scope(actor())}"
 
 
@@ -416,6 +419,8 @@ def final_ratings(
     scale file is missing or changed; cached per database URL and `analytics_version` (so one
     query per change of the data and scope). The keywords narrow the query down in the
     database (see services.analytics_data.finalized_ratings): a page loads what it shows."""
+    from services.analytics_data import finalized_ratings, scale_problems
+
     who = actor()
     if not version.endswith(f"|scope={_analytics_scope(who)}"):
         raise ValueError("final_ratings takes the version from analytics_version(db)")
@@ -457,17 +462,29 @@ def analytics_intro(problems: list[str], *, empty: bool) -> None:
         st.stop()
 
 
-def page_rows(frame: pd.DataFrame, size: int, key: str, noun: str = "rows") -> pd.DataFrame:
-    """One page of a long table, with a page number to reach the rest: a reader scans `size`
-    rows, not 1,000, and a rerun sends only those (the CSV downloads keep every row)."""
-    if len(frame) <= size:
-        return frame
-    pages = -(-len(frame) // size)
+Rows = TypeVar("Rows", pd.DataFrame, pa.Table)
+
+
+def page_start(rows: int, size: int, key: str, noun: str = "rows") -> int:
+    """The first row of the page a reader chose, with a page number to reach the rest (none
+    when everything fits on one page): a reader scans `size` rows, not 20,000."""
+    if rows <= size:
+        return 0
+    pages = -(-rows // size)
     page = st.number_input(
-        "Page", min_value=1, max_value=pages, value=1, step=1, key=f"{key}_{len(frame)}", width=160
+        "Page", min_value=1, max_value=pages, value=1, step=1, key=f"{key}_{rows}", width=160
     )  # keyed by the row count: new filters start again on page 1
     start = (int(page) - 1) * size
-    st.caption(
-        f"{noun.capitalize()} {start + 1}–{min(start + size, len(frame))} of {len(frame):,} ({pages} pages)."
-    )
+    st.caption(f"{noun.capitalize()} {start + 1}–{min(start + size, rows)} of {rows:,} ({pages} pages).")
+    return start
+
+
+def page_rows(frame: Rows, size: int, key: str, noun: str = "rows") -> Rows:
+    """One page of a long table (see page_start); the CSV downloads keep every row. An Arrow
+    table's page is a slice of it: nothing is converted on a rerun."""
+    if len(frame) <= size:
+        return frame
+    start = page_start(len(frame), size, key, noun)
+    if isinstance(frame, pa.Table):
+        return frame.slice(start, size)
     return frame.iloc[start : start + size]

@@ -80,6 +80,30 @@ def pdf_job(url: str, review_id: int, first_review_id: int) -> dict[str, Any]:
     }
 
 
+def start_job(url: str, what: str) -> dict[str, Any]:
+    """A fresh server process's first run: the app's start page (Reviews, the local admin's
+    view of every review) or a one-line empty page, with AppTest; the imports of AppTest and
+    Streamlit themselves come before the clock starts, as in a server that is already up."""
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["FIDELITY_DATABASE_URL"] = url
+    root = Path(__file__).resolve().parents[1]
+    if what == "app":
+        at = AppTest.from_file(str(root / "app.py"), default_timeout=600)
+    else:
+        at = AppTest.from_string("import streamlit as st\n\nst.title('Empty')\n", default_timeout=600)
+    wall = time.perf_counter()
+    at.run()
+    return {
+        "seconds": time.perf_counter() - wall,
+        "modules": len(sys.modules),
+        "problems": [str(e.value) for e in at.exception],
+        "peak_mb": _peak_mb(),
+    }
+
+
 def import_job(url: str, path: str) -> dict[str, Any]:
     """`fidelity import FILE.csv` into an empty, migrated database."""
     from exchange.historical import import_wide, read_wide_file
@@ -202,6 +226,8 @@ def main(argv: Sequence[str]) -> int:
     kind, url, arg, *more = argv
     if kind == "pdf":
         result = pdf_job(url, int(arg), int(more[0]))
+    elif kind == "start":
+        result = start_job(url, arg)
     elif kind == "import":
         result = import_job(url, arg)
     elif kind == "import-floor":

@@ -39,7 +39,7 @@ from scoring.analytics import LOW_RATING, RATING_COLUMNS, review_totals, score_s
 from services import access
 from services.access import Action, Actor
 from services.database import Database
-from storage.models import ConsensusRating, Program, Provider, Review, ReviewStatus
+from storage.models import AnalyticsChanges, ConsensusRating, Program, Provider, Review, ReviewStatus
 
 FRAME_COLUMNS: Final[tuple[str, ...]] = (*RATING_COLUMNS, "scale_hash")
 """RATING_COLUMNS plus scale_hash (the content hash of the scale file the review was rated on)."""
@@ -176,23 +176,15 @@ def review_date_spans(db: Database, *, actor: Actor) -> dict[str, tuple[dt.date,
 
 
 def data_version(db: Database) -> str:
-    """A fingerprint of what `finalized_ratings` reads, from one cheap aggregate query.
+    """A fingerprint of what `finalized_ratings` reads: one primary-key lookup.
 
-    It changes when a review is finalized (or a final amendment replaces one) and when a
-    program's name, provider or region changes. Final reviews can be neither changed nor
-    deleted, and each finalization adds one and stamps finalized_at, so their count and latest
-    finalized_at tell every change; both come from the (status, finalized_at) index.
+    Triggers (migration 0004) count every review that becomes final (a final amendment
+    replacing one included) and every change of a program or a provider, in the transaction
+    that makes it, and stamp the time; final reviews can be neither changed nor deleted.
     """
-    final = Review.status == ReviewStatus.FINAL.value
-    query = select(
-        select(func.count()).select_from(Review).where(final).scalar_subquery(),
-        select(func.max(Review.finalized_at)).where(final).scalar_subquery(),
-        select(func.count(Program.id)).scalar_subquery(),
-        select(func.max(Program.updated_at)).scalar_subquery(),
-    )
     with db.reading() as s:
-        row = s.execute(query).one()
-    return "|".join("" if value is None else str(value) for value in row)
+        counter, changed_at = s.execute(select(AnalyticsChanges.counter, AnalyticsChanges.changed_at)).one()
+    return f"{counter}|{changed_at}"
 
 
 def scale_problems(ratings: pd.DataFrame, registry: ScaleRegistry) -> tuple[pd.DataFrame, list[str]]:

@@ -21,9 +21,9 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, aliased
 
 from scales import Scale, UnknownScaleError
 from scales.schema import Item
@@ -73,6 +73,7 @@ __all__ = [
     "amend",
     "audit_trail",
     "compare_raters",
+    "count_reviews",
     "create_program",
     "finalize",
     "find_program",
@@ -791,68 +792,126 @@ def amend(db: Database, review_id: int, reason: str, *, actor: Actor) -> ReviewV
         return _review_view(s, new, scale)
 
 
-def list_reviews(
-    db: Database, *, actor: Actor, program_id: int | None = None, status: str | None = None
-) -> list[ReviewSummary]:
-    """Reviews the actor may open, newest first, each with its total and band (final ones as
-    they were finalized)."""
-    query = (
-        select(Review)
-        .join(Review.program)
-        .options(contains_eager(Review.program))
-        .order_by(Review.review_date.desc(), Review.id.desc())
-    )
+def _listed(actor: Actor, program_id: int | None, status: str | None) -> list[ColumnElement[bool]]:
+    """The conditions of list_reviews and count_reviews: what the actor may open, filtered."""
+    conditions: list[ColumnElement[bool]] = []
     visible = access.review_filter(actor)
     if visible is not None:
-        query = query.where(visible)
+        conditions.append(visible)
     if program_id is not None:
-        query = query.where(Review.program_id == program_id)
+        conditions.append(Review.program_id == program_id)
     if status is not None:
-        query = query.where(Review.status == _status(status))
+        conditions.append(Review.status == _status(status))
+    return conditions
+
+
+def count_reviews(
+    db: Database, *, actor: Actor, program_id: int | None = None, status: str | None = None
+) -> int:
+    """How many reviews list_reviews gives with the same filters (for paging through them)."""
+    query = select(func.count(Review.id)).join(Review.program).where(*_listed(actor, program_id, status))
     with db.reading() as s:
-        reviews = list(s.scalars(query))
-        ids = [r.id for r in reviews]
-        amended_by: dict[int | None, int] = {}
-        if ids:
-            found = s.execute(select(Review.amendment_of, Review.id).where(Review.amendment_of.in_(ids)))
-            amended_by = {old_id: new_id for old_id, new_id in found}
-        open_ids = [r.id for r in reviews if r.final_score is None]
-        consensus: dict[int, list[ConsensusRating]] = {}
+        return int(s.scalar(query) or 0)
+
+
+def list_reviews(
+    db: Database,
+    *,
+    actor: Actor,
+    program_id: int | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[ReviewSummary]:
+    """Reviews the actor may open, newest first, each with its total and band (final ones as
+    they were finalized); `limit` and `offset` give one page of them.
+
+    One query of plain columns: a final review's total and band are read out of its stored
+    score by the database (JSON paths), not by decoding 4 KB of JSON per review in Python (20,000
+    reviews took 7 s that way); only open reviews, a few, are scored from their ratings.
+    """
+    score = Review.final_score
+    newer = aliased(Review)
+    query = (
+        select(
+            Review.id,
+            Review.program_id,
+            Program.name,
+            Review.scale_id,
+            Review.scale_version,
+            Review.review_date,
+            Review.review_type,
+            Review.status,
+            Review.amendment_of,
+            Review.amendment_number,
+            newer.id,
+            score[("total", "mean")].as_float(),
+            score[("total", "sum")].as_integer(),
+            score[("total", "rated")].as_integer(),
+            score[("total", "items")].as_integer(),
+            score[("band",)].as_string(),
+        )
+        .join(Review.program)
+        .outerjoin(newer, newer.amendment_of == Review.id)
+        .where(*_listed(actor, program_id, status))
+        .order_by(Review.review_date.desc(), Review.id.desc())
+    )
+    if limit is not None or offset:  # the page's ids first, so only its scores are read out
+        page = (
+            select(Review.id)
+            .join(Review.program)
+            .where(*_listed(actor, program_id, status))
+            .order_by(Review.review_date.desc(), Review.id.desc())
+            .limit(limit)
+            .offset(offset or None)
+        )
+        query = query.where(Review.id.in_(page.scalar_subquery()))
+    with db.reading() as s:
+        rows = s.execute(query).all()
+        open_ids = [row[0] for row in rows if row[14] is None]  # no stored score: not final yet
+        live: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
         if open_ids:
-            for row in s.scalars(select(ConsensusRating).where(ConsensusRating.review_id.in_(open_ids))):
-                consensus.setdefault(row.review_id, []).append(row)
-        summaries = []
-        for review in reviews:
-            problem = None
-            score: dict[str, Any] | None = review.final_score
-            if score is None:
+            consensus: dict[int, list[ConsensusRating]] = {}
+            for rating in s.scalars(select(ConsensusRating).where(ConsensusRating.review_id.in_(open_ids))):
+                consensus.setdefault(rating.review_id, []).append(rating)
+            for review in s.scalars(select(Review).where(Review.id.in_(open_ids))):
                 try:
-                    score = _score(_review_scale(db, review), consensus.get(review.id, [])).to_dict()
+                    scored = _score(_review_scale(db, review), consensus.get(review.id, [])).to_dict()
+                    live[review.id] = (scored, None)
                 except ScaleChangedError as exc:
-                    problem = str(exc)
-            total = (score or {}).get("total", {})
-            summaries.append(
-                ReviewSummary(
-                    id=review.id,
-                    program_id=review.program_id,
-                    program=review.program.name,
-                    scale_id=review.scale_id,
-                    scale_version=review.scale_version,
-                    review_date=review.review_date,
-                    review_type=review.review_type,
-                    status=review.status,
-                    amendment_of=review.amendment_of,
-                    amendment_number=review.amendment_number,
-                    amended_by=amended_by.get(review.id),
-                    total_mean=total.get("mean"),
-                    total_sum=total.get("sum"),
-                    rated=total.get("rated"),
-                    items=total.get("items"),
-                    band=(score or {}).get("band"),
-                    problem=problem,
-                )
+                    live[review.id] = (None, str(exc))
+    summaries = []
+    for row in rows:
+        (review_id, program, name, scale_id, version, date, kind, state, of, number, by) = row[:11]
+        mean, total_sum, rated, items, band = row[11:]
+        problem = None
+        if review_id in live:
+            scored, problem = live[review_id]
+            total = (scored or {}).get("total", {})
+            mean, total_sum, rated, items = (total.get(k) for k in ("mean", "sum", "rated", "items"))
+            band = (scored or {}).get("band")
+        summaries.append(
+            ReviewSummary(
+                id=review_id,
+                program_id=program,
+                program=name,
+                scale_id=scale_id,
+                scale_version=version,
+                review_date=date,
+                review_type=kind,
+                status=state,
+                amendment_of=of,
+                amendment_number=number,
+                amended_by=by,
+                total_mean=mean,
+                total_sum=total_sum,
+                rated=rated,
+                items=items,
+                band=band,
+                problem=problem,
             )
-        return summaries
+        )
+    return summaries
 
 
 def audit_trail(

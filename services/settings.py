@@ -23,6 +23,18 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
+    """The settings of the environment as it is now: read again only when a FIDELITY_ variable,
+    the working folder or its `.env` file changed (every page run asks for them)."""
+    try:
+        env_file = os.stat(".env").st_mtime_ns
+    except OSError:
+        env_file = None
+    variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("FIDELITY_")))
+    return _settings_for(variables, os.getcwd(), env_file)
+
+
+@lru_cache(maxsize=8)
+def _settings_for(variables: tuple[tuple[str, str], ...], folder: str, env_file: int | None) -> Settings:
     return Settings()
 
 

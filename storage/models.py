@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -335,6 +336,18 @@ class AuditEntry(Base):
     field: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class AnalyticsChanges(Base):
+    """One row counting every change of what the analytics read (final reviews, programs,
+    providers), kept by triggers of migration 0004: the analytics caches' cheap key."""
+
+    __tablename__ = "analytics_changes"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[str] = mapped_column(String(40))
 
 
 FINAL_REVIEW_MESSAGE = "fidelity: review is final and cannot be changed"

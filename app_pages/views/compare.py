@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.charts import arrow_spec, band_distribution, item_heatmap, program_ranking
@@ -44,12 +46,17 @@ class Drawn:
     rerun): the band chart's Vega-Lite spec, the tables as shown, the program choices."""
 
     distribution: dict[str, Any]
-    ranking_table: pd.DataFrame
-    below_programs: pd.DataFrame
+    ranking_table: pa.Table  # in rank order, a row per program (Arrow: a page is a take, not a conversion)
+    below_programs: pd.DataFrame  # the downloads
     below_providers: pd.DataFrame
+    below_programs_shown: pa.Table  # the same as shown
+    below_providers_shown: pa.Table
     item_table: pd.DataFrame  # the item x program ratings download, every program
     item_means: pd.DataFrame
+    item_means_shown: pa.Table
     names: dict[int, str]
+    program_ids: np.ndarray  # in rank order
+    order: dict[str, pa.Table]  # LOWEST / HIGHEST -> the rank positions in that order, for paging
 
 
 @st.cache_resource(show_spinner="Comparing the programs…", max_entries=32)
@@ -83,21 +90,34 @@ def overview_for(
     scale = _db.registry.get(scale_id, overview.versions[-1])
     programs = overview.programs
     ids = [int(i) for i in programs["program_id"]]
+    below = below_programs(overview)
+    providers = below_providers(overview, below)
+    means = overview.item_means.assign(mean=overview.item_means["mean"].round(2)).rename(
+        columns={"n": "programs rated", "low": f"programs below {LOW_RATING}"}
+    )
+    positions = pa.table({"position": np.arange(len(programs))})
     return overview, Drawn(
         distribution=arrow_spec(
             band_distribution(
                 overview.distribution, f"Programs by band of their latest {scale.id.upper()} review"
             )
         ),
-        ranking_table=ranking_table(programs),
-        below_programs=below_programs(overview),
-        below_providers=below_providers(overview, below_programs(overview)),
+        ranking_table=arrow(ranking_table(programs)),
+        below_programs=below,
+        below_providers=providers,
+        below_programs_shown=arrow(below),
+        below_providers_shown=arrow(providers),
         item_table=item_table(overview),
-        item_means=overview.item_means.assign(mean=overview.item_means["mean"].round(2)).rename(
-            columns={"n": "programs rated", "low": f"programs below {LOW_RATING}"}
-        ),
+        item_means=means,
+        item_means_shown=arrow(means),
         names=dict(zip(ids, programs["program"], strict=True)),
+        program_ids=np.asarray(ids),
+        order={HIGHEST: positions, LOWEST: positions.take(np.arange(len(programs))[::-1])},
     )
+
+
+def arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -118,16 +138,33 @@ def page_charts(
     return arrow_spec(ranking_chart(shown, _scale)), arrow_spec(items_chart(_overview, shown, _scale))
 
 
+@dataclass(frozen=True, eq=False)
+class Choices:
+    """What the filters offer, made once per change of the data: the scales (most programs
+    first) with their program counts, each scale's regions, providers and review dates."""
+
+    scales: dict[str, int]  # scale id -> programs with a final review of it
+    regions: dict[str, list[str]]
+    providers: dict[str, list[str]]
+    spans: dict[str, tuple[dt.date, dt.date]]
+    problems: list[str]
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def scale_choices(
-    url: str, version: str, _db: Database
-) -> tuple[pd.DataFrame, dict[str, tuple[dt.date, dt.date]], list[str]]:
-    """Each program's latest review of each scale (for the filters' choices), each scale's
-    first and last review date, and the problems of the reviews left out. A resource: the
-    page only reads it, and a rerun does not unpickle a copy."""
+def scale_choices(url: str, version: str, _db: Database) -> Choices:
+    """The filters' choices, from each program's latest review of each scale, and the problems
+    of the reviews left out. A resource: the page only reads it."""
     ratings, problems = final_ratings(url, version, _db, latest=1, evidence=False)
     reviews = ratings.drop_duplicates("review_id").loc[:, ["program_id", "provider", "region", "scale_id"]]
-    return reviews.reset_index(drop=True), review_date_spans(_db, actor=actor()), problems
+    counts = reviews.groupby("scale_id")["program_id"].nunique().sort_values(ascending=False)
+    by_scale = dict(tuple(reviews.groupby("scale_id")))
+    return Choices(
+        scales={str(s): int(n) for s, n in counts.items()},
+        regions={s: sorted(by_scale[s]["region"].dropna().unique()) for s in counts.index},
+        providers={s: sorted(by_scale[s]["provider"].dropna().unique()) for s in counts.index},
+        spans=review_date_spans(_db, actor=actor()),
+        problems=problems,
+    )
 
 
 def days(values: pd.Series) -> pd.Series:
@@ -143,29 +180,25 @@ def open_drift(program_id: int) -> None:
 # ---- filters ------------------------------------------------------------------------------------
 
 
-def filters(
-    ratings: pd.DataFrame, registry: ScaleRegistry, spans: dict[str, tuple[dt.date, dt.date]]
-) -> tuple[str, tuple[str, ...], tuple[str, ...], Any]:
-    programs_per_scale = ratings.groupby("scale_id")["program_id"].nunique().sort_values(ascending=False)
-    scales = list(programs_per_scale.index)
-    titles = {s: registry.get(s).title for s in scales}
+def filters(choices: Choices, registry: ScaleRegistry) -> tuple[str, tuple[str, ...], tuple[str, ...], Any]:
+    counts = choices.scales
     scale_col, region_col, provider_col, window_col = st.columns([3, 2, 3, 3])
     scale_id = scale_col.selectbox(
         "Scale",
-        scales,
-        format_func=lambda s: f"{titles[s]} · {programs_per_scale[s]} programs",
+        list(counts),
+        format_func=lambda s: f"{registry.get(s).title} · {counts[s]} programs",
         key="compare_scale",
     )
-    rows = ratings.loc[ratings["scale_id"] == scale_id]
-    region_options = sorted(r for r in rows["region"].dropna().unique())
-    provider_options = sorted(p for p in rows["provider"].dropna().unique())
     regions = region_col.multiselect(
-        "Region", region_options, placeholder="All regions", key=f"compare_regions_{scale_id}"
+        "Region", choices.regions[scale_id], placeholder="All regions", key=f"compare_regions_{scale_id}"
     )
     providers = provider_col.multiselect(
-        "Provider", provider_options, placeholder="All providers", key=f"compare_providers_{scale_id}"
+        "Provider",
+        choices.providers[scale_id],
+        placeholder="All providers",
+        key=f"compare_providers_{scale_id}",
     )
-    first, last = spans[scale_id]
+    first, last = choices.spans[scale_id]
     chosen = window_col.date_input(
         "Review dates",
         value=(first, last),
@@ -243,19 +276,19 @@ def ranking_table(programs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def programs_shown(overview: AgencyOverview) -> pd.DataFrame:
-    """The page of programs the ranking, its table and the heatmap show: the lowest totals
-    first by default (the ones to act on), a page at a time; the downloads have them all."""
-    programs = overview.programs
-    if len(programs) <= PAGE:
-        return programs
+def programs_shown(drawn: Drawn) -> np.ndarray:
+    """The rank positions of the page of programs the ranking, its table and the heatmap show:
+    the lowest totals first by default (the ones to act on), a page at a time; the downloads
+    have them all."""
+    if len(drawn.program_ids) <= PAGE:
+        return np.arange(len(drawn.program_ids))
     order = st.radio("Order", [LOWEST, HIGHEST], horizontal=True, key="compare_order")
-    ordered = programs.iloc[::-1] if order == LOWEST else programs
-    return page_rows(ordered, PAGE, "compare_page", "programs").sort_values("rank")
+    page = page_rows(drawn.order[order], PAGE, "compare_page", "programs")
+    return np.sort(page.column("position").to_numpy())
 
 
 def ranking(
-    overview: AgencyOverview, scale: Scale, shown: pd.DataFrame, spec: dict[str, Any], drawn: Drawn
+    overview: AgencyOverview, scale: Scale, shown: np.ndarray, spec: dict[str, Any], drawn: Drawn
 ) -> None:
     round_ = st.session_state.get("compare_chart_round", 0)
     event = st.vega_lite_chart(
@@ -267,7 +300,7 @@ def ranking(
         open_drift(int(picked[0]["program_id"]))
     with st.expander("Ranking as a table"):
         st.dataframe(
-            drawn.ranking_table.loc[shown.index],
+            drawn.ranking_table.take(shown),
             hide_index=True,
             width="stretch",
             key="compare_ranking_table",
@@ -315,7 +348,7 @@ def below_top(overview: AgencyOverview, scale: Scale, drawn: Drawn) -> None:
     providers, programs = drawn.below_providers, drawn.below_programs
     st.markdown(f"**Providers** with programs below {top}")
     st.dataframe(
-        page_rows(providers, PAGE, "compare_providers_page", "providers"),
+        page_rows(drawn.below_providers_shown, PAGE, "compare_providers_page", "providers"),
         hide_index=True,
         width="stretch",
         key="compare_below_providers",
@@ -326,7 +359,7 @@ def below_top(overview: AgencyOverview, scale: Scale, drawn: Drawn) -> None:
     )
     st.markdown(f"**Programs** whose latest review is below {top}, best total first")
     st.dataframe(
-        page_rows(programs, PAGE, "compare_below_page", "programs"),
+        page_rows(drawn.below_programs_shown, PAGE, "compare_below_page", "programs"),
         hide_index=True,
         width="stretch",
         key="compare_below_programs",
@@ -376,7 +409,7 @@ def items_chart(overview: AgencyOverview, programs: pd.DataFrame, scale: Scale) 
 
 
 def items(
-    overview: AgencyOverview, scale: Scale, shown: pd.DataFrame, spec: dict[str, Any], drawn: Drawn
+    overview: AgencyOverview, scale: Scale, shown: np.ndarray, spec: dict[str, Any], drawn: Drawn
 ) -> None:
     st.vega_lite_chart(spec=spec, width="content", key="compare_item_heatmap")
     if len(shown) < len(overview.programs):
@@ -391,10 +424,12 @@ def items(
         "compare_items_csv",
     )
     st.markdown("**Weak spots:** items by mean rating across the programs, lowest first")
-    means = drawn.item_means
-    st.dataframe(means, hide_index=True, width="stretch", key="compare_item_means")
+    st.dataframe(drawn.item_means_shown, hide_index=True, width="stretch", key="compare_item_means")
     csv_download(
-        means, "Download the item means (CSV)", f"item-means-{scale.id}.csv", "compare_item_means_csv"
+        drawn.item_means,
+        "Download the item means (CSV)",
+        f"item-means-{scale.id}.csv",
+        "compare_item_means_csv",
     )
 
 
@@ -426,10 +461,10 @@ def render() -> None:
 
     db = database()
     version = analytics_version(db)  # the data's fingerprint and the viewer's scope
-    reviews, spans, problems = scale_choices(db.url, version, db)
-    analytics_intro(problems, empty=reviews.empty)
+    choices = scale_choices(db.url, version, db)
+    analytics_intro(choices.problems, empty=not choices.scales)
 
-    scale_id, regions, providers, window = filters(reviews, db.registry, spans)
+    scale_id, regions, providers, window = filters(choices, db.registry)
     overview, drawn = overview_for(db.url, version, scale_id, regions, providers, window, db)
     if drawn is None:
         st.info("No final reviews of this scale match the filters.", icon=":material/filter_alt_off:")
@@ -437,9 +472,17 @@ def render() -> None:
     scale = db.registry.get(scale_id, overview.versions[-1])
 
     headline(overview, scale)
-    shown = programs_shown(overview)
+    shown = programs_shown(drawn)
     ranking_spec, heatmap_spec = page_charts(
-        db.url, version, scale_id, regions, providers, window, tuple(shown["program_id"]), overview, scale
+        db.url,
+        version,
+        scale_id,
+        regions,
+        providers,
+        window,
+        tuple(drawn.program_ids[shown].tolist()),
+        overview,
+        scale,
     )
     ranking(overview, scale, shown, ranking_spec, drawn)
     drift_link(drawn)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.charts import arrow_spec, item_heatmap, score_trend
@@ -50,14 +51,69 @@ SCALE_PARAM = "scale"
 # ---- data: loaded once per change of the data, shared by every rerun and session ----------------
 
 
+@dataclass(frozen=True, eq=False)
+class AgencyDrift:
+    """Every program's drift and what the page draws of it, made once per change of the data:
+    a rerun looks things up and draws them, it computes nothing over the 1,000 programs."""
+
+    overview: pd.DataFrame  # drift_overview: a row per program and scale, worst drift first
+    table: pa.Table  # the agency table as shown (Arrow: a page of it is a slice, not a conversion)
+    problems: list[str]
+    compared: int  # programs with two final reviews of a scale
+    fell: int
+    with_falls: int
+    fell_names: str  # the programs whose band fell, for the alert ("" when none)
+    program_ids: list[int]  # the picker's options, by name
+    labels: dict[int, str]
+    scales: dict[int, list[tuple[str, int]]]  # program -> its scales and final reviews, most first
+    rows: dict[tuple[int, str], dict[str, Any]]  # (program, scale) -> its overview row
+
+
 # Cached as resources: shared, not copied on every rerun (the pages only read them).
 @st.cache_resource(show_spinner="Comparing every program's latest reviews…", max_entries=4)
-def agency_drift(url: str, version: str, _db: Database) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """drift_overview of every program, the table the page shows of it, and the problems: from
-    each program's two latest final reviews of each scale (all the overview compares)."""
+def agency_drift(url: str, version: str, _db: Database) -> AgencyDrift:
+    """drift_overview of every program and what the page shows of it: from each program's two
+    latest final reviews of each scale (all the overview compares)."""
     ratings, problems = final_ratings(url, version, _db, latest=2, evidence=False)
     overview = drift_overview(ratings, _db.registry)
-    return overview, glance_table(overview), problems
+    compared = overview.loc[overview["band_direction"].notna()]
+    fell = compared.loc[compared["band_direction"] == "fell"]
+    named = fell.iloc[:NAMED_FALLS]
+    names = ", ".join(
+        f"**{md(p)}** ({s.upper()})" for p, s in zip(named["program"], named["scale_id"], strict=True)
+    )
+    if len(fell) > NAMED_FALLS:
+        names += f" and {len(fell) - NAMED_FALLS} more (first in the table)"
+    program_ids, labels = program_choices(overview)
+    by_reviews = overview.sort_values(["reviews", "review_date"], ascending=[False, False])
+    scales: dict[int, list[tuple[str, int]]] = {}
+    for program_id, scale_id, reviews in by_reviews.loc[:, ["program_id", "scale_id", "reviews"]].itertuples(
+        index=False, name=None
+    ):
+        scales.setdefault(int(program_id), []).append((str(scale_id), int(reviews)))
+    rows = {
+        (int(row["program_id"]), str(row["scale_id"])): row
+        for row in overview.loc[:, ROW_FACTS].to_dict("records")
+    }
+    return AgencyDrift(
+        overview=overview,
+        table=pa.Table.from_pandas(glance_table(overview), preserve_index=False),
+        problems=problems,
+        compared=len(compared),
+        fell=len(fell),
+        with_falls=int((compared["falls"].fillna(0) > 0).sum()),
+        fell_names=names,
+        program_ids=program_ids,
+        labels=labels,
+        scales=scales,
+        rows=rows,
+    )
+
+
+ROW_FACTS = [
+    *("program_id", "scale_id", "program", "provider", "region"),
+    *("reviews", "review_date", "band", "review_id"),
+]
 
 
 @st.cache_resource(show_spinner="Loading the program's reviews…", max_entries=32)
@@ -128,10 +184,7 @@ def glance_table(overview: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def glance(overview: pd.DataFrame, table: pd.DataFrame) -> None:
-    compared = overview.loc[overview["band_direction"].notna()]
-    fell = compared.loc[compared["band_direction"] == "fell"]
-    with_falls = compared.loc[compared["falls"].fillna(0) > 0]
+def glance(agency: AgencyDrift) -> None:
     st.subheader("Programs at a glance")
     st.caption(
         "Each program's latest final review against its previous one on the same scale. "
@@ -140,21 +193,18 @@ def glance(overview: pd.DataFrame, table: pd.DataFrame) -> None:
     a, b, c = st.columns(3)
     a.metric(
         "Programs compared",
-        len(compared),
+        agency.compared,
         help="Programs with at least two final reviews of a scale.",
         border=True,
     )
-    b.metric("Band fell", len(fell), border=True)
-    c.metric("Programs with falling items", len(with_falls), border=True)
-    if not fell.empty:
-        named = fell.iloc[:NAMED_FALLS]
-        names = ", ".join(
-            f"**{md(p)}** ({s.upper()})" for p, s in zip(named["program"], named["scale_id"], strict=True)
+    b.metric("Band fell", agency.fell, border=True)
+    c.metric("Programs with falling items", agency.with_falls, border=True)
+    if agency.fell_names:
+        st.error(
+            f"Band fell since the previous review: {agency.fell_names}.", icon=":material/trending_down:"
         )
-        more = f" and {len(fell) - NAMED_FALLS} more (first in the table)" if len(fell) > NAMED_FALLS else ""
-        st.error(f"Band fell since the previous review: {names}{more}.", icon=":material/trending_down:")
     st.dataframe(
-        page_rows(table, GLANCE_ROWS, "drift_overview_page", "programs"),
+        page_rows(agency.table, GLANCE_ROWS, "drift_overview_page", "programs"),
         hide_index=True,
         width="stretch",
         key="drift_overview_table",
@@ -164,17 +214,15 @@ def glance(overview: pd.DataFrame, table: pd.DataFrame) -> None:
             "items that fell": st.column_config.TextColumn("items that fell", width="medium"),
         },
     )
-    csv_download(overview, "Download the overview (CSV)", "drift-overview.csv", "drift_overview_csv")
+    csv_download(agency.overview, "Download the overview (CSV)", "drift-overview.csv", "drift_overview_csv")
 
 
 # ---- one program --------------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def program_choices(url: str, version: str, _overview: pd.DataFrame) -> tuple[list[int], dict[int, str]]:
-    """The program picker's ids by name and their labels: made once per change of the data,
-    not for each of 1,000 options on every rerun."""
-    overview = _overview
+def program_choices(overview: pd.DataFrame) -> tuple[list[int], dict[int, str]]:
+    """The program picker's ids by name and their labels (made with the agency's data, not for
+    each of 1,000 options on every rerun)."""
     names = overview.drop_duplicates("program_id").set_index("program_id")["program"].to_dict()
     ids = sorted((int(i) for i in names), key=lambda i: (str(names[i]).casefold(), i))
     marks = dict.fromkeys(overview.loc[overview["falls"].fillna(0) > 0, "program_id"], " — items fell")
@@ -184,50 +232,48 @@ def program_choices(url: str, version: str, _overview: pd.DataFrame) -> tuple[li
     return ids, {i: f"{names[i]}{marks.get(i, '')}" for i in ids}
 
 
-def choose_program(overview: pd.DataFrame, url: str, version: str) -> int:
+def choose_program(agency: AgencyDrift) -> int:
     """The program shown: ?program=ID, else the last one chosen, else the one that drifted most."""
-    ids, labels = program_choices(url, version, overview)
-    first = overview.iloc[0]  # the overview lists the worst drift first
+    ids = agency.program_ids
+    worst = int(agency.overview["program_id"].iat[0])  # the overview lists the worst drift first
     wanted = st.query_params.get(PROGRAM_PARAM) or st.session_state.get("drift_current_program")
     try:
-        wanted_id = int(wanted) if wanted is not None else int(first["program_id"])
+        wanted_id = int(wanted) if wanted is not None else worst
     except ValueError:
-        wanted_id = int(first["program_id"])
-    if wanted_id not in ids:
+        wanted_id = worst
+    if wanted_id not in agency.labels:
         if wanted is not None:
             st.warning(
                 f"No program with id {wanted} has a final review; showing another.", icon=":material/info:"
             )
-        wanted_id = int(first["program_id"])
+        wanted_id = worst
     chosen = st.selectbox(
         "Program",
         ids,
         index=ids.index(wanted_id),
-        format_func=labels.__getitem__,
+        format_func=agency.labels.__getitem__,
     )
     st.query_params[PROGRAM_PARAM] = str(chosen)
     st.session_state["drift_current_program"] = chosen
     return int(chosen)
 
 
-def choose_scale(overview: pd.DataFrame, program_id: int, registry: ScaleRegistry) -> str:
+def choose_scale(agency: AgencyDrift, program_id: int, registry: ScaleRegistry) -> str:
     """The scale shown, when the program was reviewed on several: ?scale=, else the one it has
     the most final reviews of."""
-    rows = overview.loc[overview["program_id"] == program_id]
-    rows = rows.sort_values(["reviews", "review_date"], ascending=[False, False])
-    scales = list(rows["scale_id"])
-    if len(scales) == 1:
+    choices = agency.scales[program_id]
+    if len(choices) == 1:
         st.query_params.pop(SCALE_PARAM, None)
-        return scales[0]
+        return choices[0][0]
+    reviews = dict(choices)
+    scales = list(reviews)
     wanted = st.query_params.get(SCALE_PARAM)
     chosen = st.radio(
         "Scale",
         scales,
         index=scales.index(wanted) if wanted in scales else 0,
         horizontal=True,
-        format_func=lambda s: (
-            f"{registry.get(s).title} ({int(rows.loc[rows['scale_id'] == s, 'reviews'].iloc[0])} reviews)"
-        ),
+        format_func=lambda s: f"{registry.get(s).title} ({reviews[s]} reviews)",
         key=f"drift_scale_{program_id}",
     )
     st.query_params[SCALE_PARAM] = chosen
@@ -285,40 +331,59 @@ PAIR_COLUMNS = {
 }
 
 
+@dataclass(frozen=True, eq=False)
+class PairTable:
+    """Items with both reviews' ratings and evidence, as the page shows them."""
+
+    table: pa.Table
+    rows: int
+    caption: str  # which review is "before" and which "after"
+
+
+def pair_view(frame: pd.DataFrame, *, dated: bool = False) -> PairTable:
+    table = pair_table(frame)
+    if dated:
+        table.insert(0, "review", days(frame["review_date"]))
+        table.insert(1, "previous", days(frame["previous_review_date"]))
+    caption = ""
+    if not frame.empty and not dated:
+        caption = (
+            f"Evidence before: the review of {day(frame['previous_review_date'].iloc[0])}; "
+            f"after: that of {day(frame['review_date'].iloc[0])}."
+        )
+    return PairTable(pa.Table.from_pandas(table, preserve_index=False), len(table), caption)
+
+
 @st.cache_resource(show_spinner=False, max_entries=32)
 def pair_tables(
     url: str, version: str, program_id: int, scale_id: str, _report: DriftReport
-) -> dict[str, pd.DataFrame]:
+) -> dict[str, PairTable]:
     """The program's falls, low items and every earlier fall as the page shows them: made once
     per change of the data, not on every rerun."""
-    earlier = pair_table(_report.all_falls)
-    earlier.insert(0, "review", days(_report.all_falls["review_date"]))
-    earlier.insert(1, "previous", days(_report.all_falls["previous_review_date"]))
-    return {"falls": pair_table(_report.falls), "low": pair_table(_report.consecutive_low), "all": earlier}
+    return {
+        "falls": pair_view(_report.falls),
+        "low": pair_view(_report.consecutive_low),
+        "all": pair_view(_report.all_falls, dated=True),
+    }
 
 
-def evidence(frame: pd.DataFrame, table: pd.DataFrame, key: str) -> None:
+def evidence(pairs: PairTable, key: str) -> None:
     """Each item with both ratings and the evidence from both reviews, side by side: one table
     (a row per item, its text wrapped; a longer cell opens on double click), not a card each."""
     st.dataframe(
-        table,
+        pairs.table,
         hide_index=True,
         width="stretch",
-        height="content" if len(frame) <= 12 else "auto",
+        height="content" if pairs.rows <= 12 else "auto",
         row_height=EVIDENCE_ROW,
         key=key,
         column_config=PAIR_COLUMNS,
     )
-    if not frame.empty:
-        st.caption(
-            f"Evidence before: the review of {day(frame['previous_review_date'].iloc[0])}; "
-            f"after: that of {day(frame['review_date'].iloc[0])}."
-        )
+    if pairs.caption:
+        st.caption(pairs.caption)
 
 
-def alerts(
-    report: DriftReport, tables: dict[str, pd.DataFrame], program: str, registry: ScaleRegistry
-) -> None:
+def alerts(report: DriftReport, tables: dict[str, PairTable], program: str, registry: ScaleRegistry) -> None:
     file_stem = slug(f"{program}-{report.scale_id}")
     scale = registry.get(str(report.scale_id), report.scale_version)
     band_alert(report, scale.scoring.precision)
@@ -333,7 +398,7 @@ def alerts(
             f"**{n} item{'s' if n != 1 else ''} fell** since the previous review: "
             + ", ".join(f"{i} ({int(c):+d})" for i, c in zip(falls["item_id"], falls["change"], strict=True))
         )
-        evidence(falls, tables["falls"], "drift_falls")
+        evidence(tables["falls"], "drift_falls")
         csv_download(falls, "Download the falls (CSV)", f"falls-{file_stem}.csv", "drift_falls_csv")
     low = report.consecutive_low
     if not low.empty:
@@ -342,7 +407,7 @@ def alerts(
             + ", ".join(f"{i} {name}" for i, name in zip(low["item_id"], low["item_name"], strict=True)),
             icon=":material/priority_high:",
         )
-        evidence(low, tables["low"], "drift_low")
+        evidence(tables["low"], "drift_low")
         csv_download(low, "Download the low items (CSV)", f"low-twice-{file_stem}.csv", "drift_low_csv")
     if not report.mixed_versions:
         st.caption(report.note)
@@ -412,7 +477,7 @@ def charts(
     )
 
 
-def earlier_falls(report: DriftReport, table: pd.DataFrame, program: str) -> None:
+def earlier_falls(report: DriftReport, every_fall: PairTable, program: str) -> None:
     everything = report.all_falls
     if everything.empty or len(everything) == len(report.falls):
         return
@@ -420,7 +485,7 @@ def earlier_falls(report: DriftReport, table: pd.DataFrame, program: str) -> Non
         f"Every fall between consecutive reviews ({len(everything)})", icon=":material/history:"
     ):
         st.dataframe(
-            table,
+            every_fall.table,
             hide_index=True,
             width="stretch",
             key="drift_all_falls",
@@ -444,16 +509,16 @@ def render() -> None:
 
     db = database()
     version = analytics_version(db)  # the data's fingerprint and the viewer's scope
-    overview, overview_table, problems = agency_drift(db.url, version, db)
-    analytics_intro(problems, empty=overview.empty)
+    agency = agency_drift(db.url, version, db)
+    analytics_intro(agency.problems, empty=agency.overview.empty)
 
-    glance(overview, overview_table)
+    glance(agency)
     st.divider()
 
     st.subheader("One program")
-    program_id = choose_program(overview, db.url, version)
-    scale_id = choose_scale(overview, program_id, db.registry)
-    row = overview.loc[(overview["program_id"] == program_id) & (overview["scale_id"] == scale_id)].iloc[0]
+    program_id = choose_program(agency)
+    scale_id = choose_scale(agency, program_id, db.registry)
+    row = agency.rows[(program_id, scale_id)]
     program = str(row["program"])
     facts = {
         "Provider": row["provider"] or "—",

@@ -1,0 +1,77 @@
+"""The analytics caches' key (`data_version`) changes with every change of what the analytics
+read, however it is made: through the services, a bulk load, or SQL by hand. It is kept by the
+triggers of migration 0004, on SQLite and PostgreSQL; a stale key would show a state agency
+last month's scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+
+from services import reviews as svc
+from services.access import local_admin
+from services.analytics_data import data_version
+from services.database import Database
+
+DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{i}" for i in range(1, 11)]
+
+
+def rate_all(db: Database, review_id: int) -> None:
+    for item_id in DACTS:
+        svc.save_consensus(db, review_id, item_id, rating=4, expected_version=0, actor=local_admin("lead"))
+
+
+def test_drafts_leave_it_and_finalizing_changes_it(db: Database, review: svc.ReviewView) -> None:
+    before = data_version(db)
+    svc.save_rating(db, review.id, "ana", "H1", rating=4, note="chart audit", actor=local_admin("ana"))
+    rate_all(db, review.id)
+    svc.set_review_text(db, review.id, summary="draft summary", actor=local_admin("lead"))
+    assert data_version(db) == before  # drafts are not in the analytics: their caches stay
+    svc.finalize(db, review.id, actor=local_admin("lead"))
+    finalized = data_version(db)
+    assert finalized != before
+    amendment = svc.amend(db, review.id, "typo in H1", actor=local_admin("lead"))
+    assert data_version(db) == finalized  # an amendment in progress changes nothing yet
+    svc.finalize(db, amendment.id, actor=local_admin("lead"))
+    assert data_version(db) != finalized  # the final amendment replaces the review
+
+
+def test_programs_and_providers_change_it(db: Database, program: svc.ProgramView) -> None:
+    before = data_version(db)
+    svc.update_program(db, program.id, region="South", actor=local_admin("admin"))
+    renamed = data_version(db)
+    assert renamed != before
+    svc.create_program(db, "Hillside IDDT", model="IDDT", provider="Hill Care", actor=local_admin("admin"))
+    created = data_version(db)
+    assert created != renamed
+    with db.engine.begin() as c:  # no service renames a provider; SQL by hand still counts
+        c.execute(text("UPDATE providers SET name = 'Riverside Health Inc.' WHERE name = 'Riverside Health'"))
+    assert data_version(db) != created
+
+
+def test_a_final_review_loaded_with_sql_changes_it(db: Database, program: svc.ProgramView) -> None:
+    before = data_version(db)
+    now = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
+    with db.engine.begin() as c:  # as bench/generate.py and a bulk import write them
+        c.execute(
+            text(
+                "INSERT INTO reviews (program_id, scale_id, scale_version, scale_hash, review_date, "
+                "review_type, status, amendment_number, version, created_at, created_by, updated_at, "
+                "finalized_at, finalized_by) "
+                "VALUES (:p, 'dacts', '1.0', '', :d, 'baseline', 'final', 0, 1, :t, 'x', :t, :t, 'x')"
+            ),
+            {"p": program.id, "d": dt.date(2026, 1, 5), "t": now},
+        )
+    assert data_version(db) != before
+
+
+def test_a_failed_change_leaves_it(db: Database, program: svc.ProgramView) -> None:
+    before = data_version(db)
+    try:
+        with db.engine.begin() as c:
+            c.execute(text("UPDATE programs SET region = 'East'"))
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    assert data_version(db) == before  # counted in the change's own transaction
