@@ -17,7 +17,7 @@ from scales import Scale, TotalMethod
 from scales.schema import TotalBand
 from services.access import Action, Role
 from services.errors import FidelityError
-from services.reviews import ReviewView, amend, audit_trail, list_reviews, live_score, review_json
+from services.reviews import ReviewView, amend, audit_trail, count_reviews, live_score, review_json
 from services.users import review_reviewers
 
 MEAN_METHODS = {TotalMethod.MEAN_OF_ITEMS, TotalMethod.MEAN_OF_SUBSCALE_MEANS}
@@ -503,7 +503,7 @@ st.title("Results")
 
 review = choose_review()
 if review is None:
-    if not list_reviews(database(), actor=actor()):  # else choose_review has shown why it cannot open
+    if not count_reviews(database(), actor=actor()):  # else choose_review has shown why it cannot open
         if allowed(Action.START_REVIEW):
             st.info("No reviews yet — start one on the Reviews page.", icon=":material/info:")
             st.page_link("app_pages/reviews.py", label="Start a review", icon=":material/add:")

@@ -13,6 +13,7 @@ review that copies the final one; the final one is never edited).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -833,10 +834,10 @@ def list_reviews(
     score = Review.final_score
     newer = aliased(Review)
     query = (
-        select(
+        select(  # labelled as ReviewSummary's fields
             Review.id,
             Review.program_id,
-            Program.name,
+            Program.name.label("program"),
             Review.scale_id,
             Review.scale_version,
             Review.review_date,
@@ -844,12 +845,12 @@ def list_reviews(
             Review.status,
             Review.amendment_of,
             Review.amendment_number,
-            newer.id,
-            score[("total", "mean")].as_float(),
-            score[("total", "sum")].as_integer(),
-            score[("total", "rated")].as_integer(),
-            score[("total", "items")].as_integer(),
-            score[("band",)].as_string(),
+            newer.id.label("amended_by"),
+            score[("total", "mean")].as_float().label("total_mean"),
+            score[("total", "sum")].as_integer().label("total_sum"),
+            score[("total", "rated")].as_integer().label("rated"),
+            score[("total", "items")].as_integer().label("items"),
+            score[("band",)].as_string().label("band"),
         )
         .join(Review.program)
         .outerjoin(newer, newer.amendment_of == Review.id)
@@ -867,9 +868,9 @@ def list_reviews(
         )
         query = query.where(Review.id.in_(page.scalar_subquery()))
     with db.reading() as s:
-        rows = s.execute(query).all()
-        open_ids = [row[0] for row in rows if row[14] is None]  # no stored score: not final yet
-        live: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
+        summaries = [ReviewSummary(**row._mapping) for row in s.execute(query)]
+        open_ids = [r.id for r in summaries if r.items is None]  # no stored score: not final yet
+        live: dict[int, dict[str, Any]] = {}
         if open_ids:
             consensus: dict[int, list[ConsensusRating]] = {}
             for rating in s.scalars(select(ConsensusRating).where(ConsensusRating.review_id.in_(open_ids))):
@@ -877,41 +878,18 @@ def list_reviews(
             for review in s.scalars(select(Review).where(Review.id.in_(open_ids))):
                 try:
                     scored = _score(_review_scale(db, review), consensus.get(review.id, [])).to_dict()
-                    live[review.id] = (scored, None)
                 except ScaleChangedError as exc:
-                    live[review.id] = (None, str(exc))
-    summaries = []
-    for row in rows:
-        (review_id, program, name, scale_id, version, date, kind, state, of, number, by) = row[:11]
-        mean, total_sum, rated, items, band = row[11:]
-        problem = None
-        if review_id in live:
-            scored, problem = live[review_id]
-            total = (scored or {}).get("total", {})
-            mean, total_sum, rated, items = (total.get(k) for k in ("mean", "sum", "rated", "items"))
-            band = (scored or {}).get("band")
-        summaries.append(
-            ReviewSummary(
-                id=review_id,
-                program_id=program,
-                program=name,
-                scale_id=scale_id,
-                scale_version=version,
-                review_date=date,
-                review_type=kind,
-                status=state,
-                amendment_of=of,
-                amendment_number=number,
-                amended_by=by,
-                total_mean=mean,
-                total_sum=total_sum,
-                rated=rated,
-                items=items,
-                band=band,
-                problem=problem,
-            )
-        )
-    return summaries
+                    live[review.id] = {"problem": str(exc)}
+                    continue
+                total = scored["total"]
+                live[review.id] = {
+                    "total_mean": total["mean"],
+                    "total_sum": total["sum"],
+                    "rated": total["rated"],
+                    "items": total["items"],
+                    "band": scored["band"],
+                }
+    return [dataclasses.replace(r, **live[r.id]) if r.id in live else r for r in summaries]
 
 
 def audit_trail(

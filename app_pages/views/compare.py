@@ -28,6 +28,7 @@ from app_pages.shared import (
     final_ratings,
     identity_banner,
     page_rows,
+    page_start,
 )
 from scales import Scale, ScaleRegistry, TotalMethod
 from scoring.analytics import LOW_RATING, AgencyOverview, agency_overview
@@ -56,7 +57,6 @@ class Drawn:
     item_means_shown: pa.Table
     names: dict[int, str]
     program_ids: np.ndarray  # in rank order
-    order: dict[str, pa.Table]  # LOWEST / HIGHEST -> the rank positions in that order, for paging
 
 
 @st.cache_resource(show_spinner="Comparing the programs…", max_entries=32)
@@ -95,7 +95,6 @@ def overview_for(
     means = overview.item_means.assign(mean=overview.item_means["mean"].round(2)).rename(
         columns={"n": "programs rated", "low": f"programs below {LOW_RATING}"}
     )
-    positions = pa.table({"position": np.arange(len(programs))})
     return overview, Drawn(
         distribution=arrow_spec(
             band_distribution(
@@ -112,7 +111,6 @@ def overview_for(
         item_means_shown=arrow(means),
         names=dict(zip(ids, programs["program"], strict=True)),
         program_ids=np.asarray(ids),
-        order={HIGHEST: positions, LOWEST: positions.take(np.arange(len(programs))[::-1])},
     )
 
 
@@ -282,9 +280,11 @@ def programs_shown(drawn: Drawn) -> np.ndarray:
     have them all."""
     if len(drawn.program_ids) <= PAGE:
         return np.arange(len(drawn.program_ids))
+    programs = len(drawn.program_ids)
     order = st.radio("Order", [LOWEST, HIGHEST], horizontal=True, key="compare_order")
-    page = page_rows(drawn.order[order], PAGE, "compare_page", "programs")
-    return np.sort(page.column("position").to_numpy())
+    start = page_start(programs, PAGE, "compare_page", "programs")
+    shown = np.arange(start, min(start + PAGE, programs))
+    return shown if order == HIGHEST else (programs - 1 - shown)[::-1]  # lowest: from the end
 
 
 def ranking(

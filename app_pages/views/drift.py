@@ -51,6 +51,12 @@ SCALE_PARAM = "scale"
 # ---- data: loaded once per change of the data, shared by every rerun and session ----------------
 
 
+ROW_FACTS = [  # an overview row's facts the page shows of the chosen program
+    *("program_id", "scale_id", "program", "provider", "region"),
+    *("reviews", "review_date", "band", "review_id"),
+]
+
+
 @dataclass(frozen=True, eq=False)
 class AgencyDrift:
     """Every program's drift and what the page draws of it, made once per change of the data:
@@ -108,12 +114,6 @@ def agency_drift(url: str, version: str, _db: Database) -> AgencyDrift:
         scales=scales,
         rows=rows,
     )
-
-
-ROW_FACTS = [
-    *("program_id", "scale_id", "program", "provider", "region"),
-    *("reviews", "review_date", "band", "review_id"),
-]
 
 
 @st.cache_resource(show_spinner="Loading the program's reviews…", max_entries=32)
