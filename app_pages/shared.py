@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ from services.users import actor_for_email
 
 LOCAL_ACTOR = LOCAL_ADMIN.name
 ACTOR_KEY = "fidelity_actor"  # the acting user of this run, set by sign_in() in app.py
+AUTH_KEY = "fidelity_auth"  # whether sign-in is configured, as sign_in() found it in this run
 T = TypeVar("T")
 
 
@@ -60,7 +61,8 @@ def sign_in() -> Actor:
     provider signed in; until then the sign-in page, and for an address that is not an active
     user a "not registered" page; both stop the run, so no page and no data is shown.
     """
-    if not auth_configured():
+    configured = st.session_state[AUTH_KEY] = auth_configured()  # st.secrets looks for files on each read
+    if not configured:
         who = LOCAL_ADMIN
     else:
         if not st.user.get("is_logged_in"):
@@ -119,22 +121,24 @@ def _not_registered_page(email: str | None) -> None:
 def identity_banner() -> None:
     """Who is acting, in the sidebar of every page: the signed-in user, their role and a log-out
     button; without sign-in, plainly that everyone is the local admin."""
-    db = database()
     me = actor()
+    configured = st.session_state.get(AUTH_KEY)
+    if configured is None:
+        configured = auth_configured()
     box = st.sidebar.container(border=True, key="identity")
-    if not auth_configured():
-        box.markdown(
+    if not configured:
+        text = (
             f":material/lock_open: **No sign-in is configured:** everyone who opens this app acts as "
             f"the **{LOCAL_ADMIN.name}**, with full access. To require sign-in, see *Users, roles and "
             "sign-in* in the README."
         )
     else:
-        role = me.role_text.capitalize()
-        box.markdown(f":material/account_circle: Signed in as **{md(me.label)}**  \n{role}")
-        if box.button("Log out", icon=":material/logout:", key="sign_out"):
-            st.logout()
+        text = f":material/account_circle: Signed in as **{md(me.label)}**  \n{me.role_text.capitalize()}"
     if can(me, Action.MANAGE_USERS):  # where the data lives is the admins' business
-        box.caption(f"Database `{db.display_url}`")
+        text += f"\n\nDatabase `{database().display_url}`"
+    box.markdown(text)  # one element: the box is drawn on every rerun of every page
+    if configured and box.button("Log out", icon=":material/logout:", key="sign_out"):
+        st.logout()
 
 
 def allowed(action: Action) -> bool:
@@ -462,6 +466,27 @@ def analytics_intro(problems: list[str], *, empty: bool) -> None:
         st.stop()
 
 
+def view_tabs(labels: Sequence[str], key: str, *, default: str | None = None) -> Sequence[Any]:
+    """Tabs of which only the open one is drawn (see each tab's `.open`): a rerun draws one part of
+    a page, not all of it. The open tab is kept in the URL (?view=), so a reload or a link opens it.
+
+    Kept by a callback rather than bind="query-params", which costs twice as much on every rerun.
+    """
+    wanted = st.query_params.get(VIEW_PARAM)
+    return st.tabs(
+        labels,
+        key=key,
+        default=wanted if wanted in labels else (default or labels[0]),
+        on_change=_keep_view,
+        args=(key,),
+    )
+
+
+def _keep_view(key: str) -> None:
+    st.query_params[VIEW_PARAM] = st.session_state[key]
+
+
+VIEW_PARAM = "view"
 Rows = TypeVar("Rows", pd.DataFrame, pa.Table)
 
 

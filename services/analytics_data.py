@@ -182,9 +182,12 @@ def data_version(db: Database) -> str:
     replacing one included) and every change of a program or a provider, in the transaction
     that makes it, and stamp the time; final reviews can be neither changed nor deleted.
     """
-    with db.reading() as s:
-        counter, changed_at = s.execute(select(AnalyticsChanges.counter, AnalyticsChanges.changed_at)).one()
+    with db.engine.connect() as connection:  # one statement: no session or snapshot to set up
+        counter, changed_at = connection.execute(_DATA_VERSION).one()
     return f"{counter}|{changed_at}"
+
+
+_DATA_VERSION = select(AnalyticsChanges.counter, AnalyticsChanges.changed_at)
 
 
 def scale_problems(ratings: pd.DataFrame, registry: ScaleRegistry) -> tuple[pd.DataFrame, list[str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,50 +27,12 @@ from services.demo import DRIFT_BANDS, DRIFT_FALLS, DRIFT_LOW_TWICE, DRIFTING_PR
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 6, 1)
-ANALYTICS_PAGES = """\
-# Written by tests/test_analytics_pages.py while it runs, and deleted after: app.py with the
-# Analytics pages added to its navigation, until app.py lists them itself.
-from pathlib import Path
-
-import streamlit as st
-
-_navigation = st.navigation
-
-
-def _with_analytics(pages, **kwargs):
-    pages = dict(pages) if isinstance(pages, dict) else {"": list(pages)}
-    pages["Analytics"] = [
-        st.Page("app_pages/drift.py", title="Drift", url_path="drift"),
-        st.Page("app_pages/compare.py", title="Compare", url_path="compare"),
-    ]
-    return _navigation(pages, **kwargs)
-
-
-st.navigation = _with_analytics
-try:
-    _app = Path(__file__).with_name("app.py")
-    exec(compile(_app.read_text(encoding="utf-8"), str(_app), "exec"), {"__name__": "__main__"})
-finally:
-    st.navigation = _navigation
-"""
-
-
 # ---- fixtures -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def app_file() -> Iterator[str]:
-    """app.py once it lists the Analytics pages; until then a copy of it that adds them."""
-    app = ROOT / "app.py"
-    if "app_pages/drift.py" in app.read_text(encoding="utf-8"):
-        yield str(app)
-        return
-    wrapper = ROOT / f".apptest_analytics_{os.getpid()}.py"
-    wrapper.write_text(ANALYTICS_PAGES, encoding="utf-8")
-    try:
-        yield str(wrapper)
-    finally:
-        wrapper.unlink(missing_ok=True)
+def app_file() -> str:
+    return str(ROOT / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +55,23 @@ def demo(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return demo_url
 
 
-def open_page(app_file: str, page: str, **query: str) -> AppTest:
+def open_page(app_file: str, page: str, state: dict[str, object] | None = None, **query: str) -> AppTest:
+    """The page as a link opens it (query parameters), with widgets already set (`state`: a tab
+    or popover opened, say)."""
     at = AppTest.from_file(app_file, default_timeout=60).run()
     for key, value in query.items():
         at.query_params[key] = value
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
     at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def choose(at: AppTest, key: str, value: object) -> AppTest:
+    """Open a tab or section, or open or close a popover or expander, as a click does."""
+    at.session_state[key] = value
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -106,21 +80,38 @@ def texts(elements: object) -> list[str]:
     return [str(e.value) for e in elements]  # type: ignore[attr-defined]
 
 
-TABLES = {  # AppTest does not expose a dataframe's key: each table is known by its first columns
+# A read-only table has no id in AppTest (only a selectable one does): each is known by its first
+# columns. Only the open tab and section are drawn, so the falls and the low items never meet.
+TABLES = {
     "drift_overview_table": ["program", "scale", "band"],
-    "drift_falls": ["item", "name", "before"],  # the falls come before the low items
+    "drift_falls": ["item", "name", "before"],
     "drift_low": ["item", "name", "before"],
+    "drift_all_falls": ["review", "previous", "item"],
     "compare_ranking_table": ["rank", "program"],
     "compare_below_programs": ["program", "provider", "region", "latest review"],
     "compare_below_providers": ["provider", "below", "of programs"],
+    "compare_item_means": ["item_id", "item_name"],
 }
 
 
-def table(at: AppTest, key: str) -> pd.DataFrame:
+def tables(at: AppTest, key: str) -> list[pd.DataFrame]:
     columns = TABLES[key]
-    found = [d.value for d in at.dataframe if list(d.value.columns[: len(columns)]) == columns]
-    assert found, f"no {key} table"
-    return found[1] if key == "drift_low" else found[0]
+    return [d.value for d in at.dataframe if list(d.value.columns[: len(columns)]) == columns]
+
+
+def table(at: AppTest, key: str) -> pd.DataFrame:
+    found = tables(at, key)
+    assert len(found) == 1, f"{len(found)} {key} tables"
+    return found[0]
+
+
+def has_table(at: AppTest, key: str) -> bool:
+    return bool(tables(at, key))
+
+
+def shown_program(at: AppTest) -> str:
+    """The program the Program tab shows (its heading; Markdown escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", " ".join(texts(at.subheader)))
 
 
 def program_id(db: Database, name: str) -> int:
@@ -132,18 +123,33 @@ def program_id(db: Database, name: str) -> int:
 # ---- Drift --------------------------------------------------------------------------------------
 
 
-def test_drift_opens_on_the_drifting_program_with_its_alerts(
-    app_file: str, demo: str, demo_db: Database
-) -> None:
+def test_drift_opens_on_the_agency_at_a_glance(app_file: str, demo: str, demo_db: Database) -> None:
     at = open_page(app_file, "drift")
     assert texts(at.title) == ["Drift"]
-    assert at.selectbox[0].value == program_id(demo_db, DRIFTING_PROGRAM)
-    assert at.query_params["program"] == str(program_id(demo_db, DRIFTING_PROGRAM))
-
+    assert [t.label for t in at.tabs][:2] == ["Agency", "Program"]
     errors = " ".join(texts(at.error))
     assert f"**{DRIFTING_PROGRAM}** (DACTS)" in errors  # the agency summary names it
-    assert f"Band fell: {DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}** (4.18 → 3.82)" in errors
 
+    glance = table(at, "drift_overview_table")
+    first = glance.iloc[0]
+    assert first["program"] == DRIFTING_PROGRAM
+    assert first["items that fell"] == ", ".join(DRIFT_FALLS)
+    assert first["band"] == f"{DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}"
+    assert "Download the overview (CSV)" in {b.label for b in at.get("download_button")}
+    # Only the open tab is drawn: nothing of one program yet.
+    assert len(at.dataframe) == 1 and not at.get("vega_lite_chart") and not at.subheader[1:]
+
+
+def test_drift_program_tab_shows_the_drifting_program_section_by_section(
+    app_file: str, demo: str, demo_db: Database
+) -> None:
+    at = choose(open_page(app_file, "drift"), "drift_view", "Program")
+    assert DRIFTING_PROGRAM in shown_program(at)  # the worst drift first
+    assert at.query_params["program"] == str(program_id(demo_db, DRIFTING_PROGRAM))
+    assert f"Band fell: {DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}** (4.18 → 3.82)" in " ".join(texts(at.error))
+    assert [t.label for t in at.tabs][2:] == ["Items that fell", "Low twice", "Over time", "Every fall"]
+
+    # Items that fell (the section open first): both ratings, and the evidence from both reviews.
     falls = table(at, "drift_falls")
     assert list(falls["item"]) == list(DRIFT_FALLS)
     assert [(b, a) for b, a in zip(falls["before"], falls["after"], strict=True)] == list(
@@ -152,32 +158,41 @@ def test_drift_opens_on_the_drifting_program_with_its_alerts(
     h1 = falls.loc[falls["item"] == "H1"].iloc[0]
     assert "Caseload rose to 14 clients per FTE after two vacancies" in h1["evidence after"]
     assert "Fully staffed" in h1["evidence before"]
+    assert "Download the falls (CSV)" in {b.label for b in at.get("download_button")}
+    assert len(at.dataframe) == 1 and not at.get("vega_lite_chart")  # the falls only
+
+    choose(at, "drift_section", "Low twice")
     assert list(table(at, "drift_low")["item"]) == list(DRIFT_LOW_TWICE)
     assert "Rated below 3 on both reviews" in " ".join(texts(at.warning))
+    assert len(at.dataframe) == 1
 
-    glance = table(at, "drift_overview_table")
-    first = glance.iloc[0]
-    assert first["program"] == DRIFTING_PROGRAM
-    assert first["items that fell"] == ", ".join(DRIFT_FALLS)
-    assert first["band"] == f"{DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}"
-    downloads = {b.label for b in at.get("download_button")}
-    assert {
-        "Download the overview (CSV)",
-        "Download the falls (CSV)",
-        "Download the item ratings (CSV)",
-    } <= downloads
+    choose(at, "drift_section", "Over time")
+    assert len(at.get("vega_lite_chart")) == 2  # scores against the bands, and every item rating
+    assert {"Download the scores over time (CSV)", "Download the item ratings (CSV)"} <= {
+        b.label for b in at.get("download_button")
+    }
+
+    choose(at, "drift_section", "Every fall")
+    every = table(at, "drift_all_falls")
+    assert set(DRIFT_FALLS) <= set(every["item"])  # the latest falls are among them
+    assert "Download every fall (CSV)" in {b.label for b in at.get("download_button")}
 
 
 def test_drift_follows_the_program_in_the_url(app_file: str, demo: str, demo_db: Database) -> None:
     iddt = program_id(demo_db, "Demo IDDT Program 4")
-    at = open_page(app_file, "drift", program=str(iddt))
-    assert at.selectbox[0].value == iddt
+    at = open_page(app_file, "drift", program=str(iddt))  # a link to one program opens its tab
+    assert "Demo IDDT Program 4" in shown_program(at)
     assert "Band fell: Good implementation → Fair implementation" in " ".join(texts(at.error))
     assert not table(at, "drift_falls").empty
 
-    at.selectbox[0].set_value(program_id(demo_db, "Demo ACT Team 2")).run()
+    # Another program, chosen by name in the popover, which then closes.
+    choose(at, "drift_program_picker", True)
+    other = program_id(demo_db, "Demo ACT Team 2")
+    at.selectbox(key="drift_program_pick").set_value(other).run()
     assert not at.exception
-    assert at.query_params["program"] == str(program_id(demo_db, "Demo ACT Team 2"))
+    assert "Demo ACT Team 2" in shown_program(at)
+    assert at.query_params["program"] == str(other)
+    assert not at.selectbox
 
 
 def test_drift_of_a_program_with_one_review(app_file: str, demo: str, demo_db: Database) -> None:
@@ -189,7 +204,7 @@ def test_drift_of_a_program_with_one_review(app_file: str, demo: str, demo_db: D
 def test_drift_with_an_unknown_program_in_the_url(app_file: str, demo: str, demo_db: Database) -> None:
     at = open_page(app_file, "drift", program="99999")
     assert "No program with id 99999 has a final review" in " ".join(texts(at.warning))
-    assert at.selectbox[0].value == program_id(demo_db, DRIFTING_PROGRAM)
+    assert DRIFTING_PROGRAM in shown_program(at)
 
 
 # ---- Compare ------------------------------------------------------------------------------------
@@ -201,11 +216,22 @@ def test_compare_shows_which_programs_and_providers_are_below_full_implementatio
     at = open_page(app_file, "compare")
     assert texts(at.title) == ["Compare"]
     assert at.selectbox(key="compare_scale").value == "dacts"
+    assert "all regions · all providers · all review dates" in texts(at.caption)
     expected = agency_overview(finalized_ratings(demo_db, actor=local_admin()), demo_db.registry, "dacts")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Programs"] == "8"
     assert metrics["Below Full implementation"] == str(len(expected.below_full))
+    assert [t.label for t in at.tabs] == ["Ranking", "Below the top band", "Bands", "Items", "Weak spots"]
 
+    # Each tab draws its own part only.
+    def downloads() -> set[str]:
+        return {b.key for b in at.get("download_button")}
+
+    assert len(at.get("vega_lite_chart")) == 1 and downloads() == {"compare_ranking_csv"}
+    ranking = table(choose(at, "compare_ranking_expander", True), "compare_ranking_table")
+    assert list(ranking["rank"]) == list(range(1, 9))  # every program on one page, in rank order
+
+    choose(at, "compare_view", "Below the top band")
     assert "Below Full implementation" in texts(at.subheader)
     below = table(at, "compare_below_programs")
     assert list(below["program"]) == list(expected.below_full["program"])
@@ -213,32 +239,39 @@ def test_compare_shows_which_programs_and_providers_are_below_full_implementatio
     providers = table(at, "compare_below_providers")
     assert set(providers["provider"]) == set(expected.below_full["provider"])
     assert providers["below"].sum() == len(expected.below_full)
+    assert downloads() == {"compare_below_csv", "compare_providers_csv"} and not at.get("vega_lite_chart")
 
-    assert len(at.get("vega_lite_chart")) == 3  # ranking, distribution, item heatmap
-    downloads = {b.key for b in at.get("download_button")}
-    assert {
-        "compare_ranking_csv",
-        "compare_below_csv",
-        "compare_providers_csv",
-        "compare_distribution_csv",
-        "compare_items_csv",
-        "compare_item_means_csv",
-    } <= downloads
+    choose(at, "compare_view", "Bands")
+    assert len(at.get("vega_lite_chart")) == 1 and downloads() == {"compare_distribution_csv"}
+    choose(at, "compare_view", "Items")
+    assert len(at.get("vega_lite_chart")) == 1 and downloads() == {"compare_items_csv"}
+    choose(at, "compare_view", "Weak spots")
+    means = table(at, "compare_item_means")
+    assert means.iloc[0]["item_id"] == expected.item_means.iloc[0]["item_id"]  # the weakest first
+    assert downloads() == {"compare_item_means_csv"}
 
 
 def test_compare_filters(app_file: str, demo: str) -> None:
-    at = open_page(app_file, "compare")
+    at = open_page(app_file, "compare", {"compare_ranking_expander": True})
+    assert not at.multiselect  # the filters are drawn when their popover is opened
     at.selectbox(key="compare_scale").set_value("iddt").run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Programs"] == "4" and "Below Good implementation" in metrics
 
+    choose(at, "compare_filters", True)
     at.multiselect(key="compare_providers_iddt").set_value(["Demo: Lakeshore Recovery Partners"]).run()
     assert {m.label: m.value for m in at.metric}["Programs"] == "2"
+    assert "all regions · Demo: Lakeshore Recovery Partners · all review dates" in texts(at.caption)
     at.multiselect(key="compare_regions_iddt").set_value(["Demo North"]).run()
     assert "No final reviews of this scale match the filters." in texts(at.info)
 
     at.multiselect(key="compare_regions_iddt").set_value([]).run()
+    # Closed, the popover keeps its filters: still the one provider.
+    choose(at, "compare_filters", False)
+    assert not at.multiselect and {m.label: m.value for m in at.metric}["Programs"] == "2"
+    choose(at, "compare_filters", True)
+    assert at.multiselect(key="compare_providers_iddt").value == ["Demo: Lakeshore Recovery Partners"]
     at.multiselect(key="compare_providers_iddt").set_value([]).run()
     first, last = at.date_input(key="compare_window_iddt").value
     assert first < dt.date(2023, 1, 1) < last
@@ -246,17 +279,29 @@ def test_compare_filters(app_file: str, demo: str) -> None:
     assert not at.exception
     ranking = table(at, "compare_ranking_table")
     assert pd.to_datetime(ranking["review_date"]).max() <= pd.Timestamp("2023-01-01")
+    assert f"reviews of {first:%Y-%m-%d} to 2023-01-01" in " ".join(texts(at.caption))
 
 
 def test_compare_opens_a_programs_drift(app_file: str, demo: str, demo_db: Database) -> None:
-    at = open_page(app_file, "compare")
+    at = open_page(app_file, "compare", {"compare_open": True})
     target = program_id(demo_db, "Demo ACT Team 7")
     at.selectbox(key="compare_open_drift").set_value(target).run()
-    at.button(key="compare_open").click().run()
     assert not at.exception
     assert texts(at.title) == ["Drift"]
     assert at.query_params["program"] == str(target)
-    assert at.selectbox[0].value == target
+    assert "Demo ACT Team 7" in shown_program(at)  # its Program tab
+
+
+def test_a_link_opens_a_tab(app_file: str, demo: str) -> None:
+    """?view= opens that tab (the browser keeps it in the URL as tabs are clicked: see
+    tests/browser); an unknown one opens the first."""
+    at = open_page(app_file, "compare", view="Bands")
+    assert len(at.get("vega_lite_chart")) == 1 and not at.dataframe
+    assert {b.key for b in at.get("download_button")} == {"compare_distribution_csv"}
+    at = open_page(app_file, "compare", view="Nonsense")
+    assert {b.key for b in at.get("download_button")} == {"compare_ranking_csv"}
+    at = open_page(app_file, "drift", view="Program")
+    assert DRIFTING_PROGRAM in shown_program(at)
 
 
 # ---- empty database -----------------------------------------------------------------------------
@@ -413,7 +458,7 @@ def test_drift_offers_each_scale_a_program_was_rated_on(app_file: str, db: Datab
     import_review(db, "Hill Team", "dacts", "1.0", "2025-01-10", dict.fromkeys(dacts.item_ids, 4) | {"H2": 2})
     import_review(db, "Hill Team", "goi", "1.0", "2025-06-10", dict.fromkeys(goi.item_ids, 4))
 
-    at = open_page(app_file, "drift")
+    at = open_page(app_file, "drift", view="Program")
     scale = at.radio(key=f"drift_scale_{program_id(db, 'Hill Team')}")
     assert scale.value == "dacts"  # the scale with the most reviews, though GOI was the latest
     assert list(table(at, "drift_falls")["item"]) == ["H2"]
@@ -441,7 +486,7 @@ def test_drift_notes_reviews_on_two_versions_of_a_scale(
             versions_db, "Bay Team", "dacts", "1.1", "2025-01-10", dict.fromkeys(new.item_ids, 4) | {"H1": 3}
         )
 
-    at = open_page(app_file, "drift")
+    at = open_page(app_file, "drift", view="Program")
     notes = " ".join(texts(at.info))
     assert "dacts 1.0 and 1.1 compared on the 27 items they share" in notes
     assert "O7 only in 1.0; O8 only in 1.1" in notes
@@ -461,18 +506,25 @@ def test_a_large_agency_is_shown_a_page_at_a_time(
     generate(target, programs=60, reviews_per_program=3, seed=3, registry=registry)
     monkeypatch.setenv("FIDELITY_DATABASE_URL", target.url)
 
-    at = open_page(app_file, "compare")
+    at = open_page(app_file, "compare", {"compare_ranking_expander": True})
     assert at.radio(key="compare_order").value == "Lowest totals first"
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(36, 61))  # best first on the page
     assert "Programs 1–25 of 60 (3 pages)." in texts(at.caption)
-    assert "The 25 programs of the ranking's page, of 60; the download has them all." in texts(at.caption)
     at.number_input(key="compare_page_60").set_value(3).run()
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 11))
     at.radio(key="compare_order").set_value("Highest totals first").run()
     at.number_input(key="compare_page_60").set_value(1).run()
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 26))
-    assert len(at.get("vega_lite_chart")) == 3
+    assert len(at.get("vega_lite_chart")) == 1
+    choose(at, "compare_open", True)
     assert len(at.selectbox(key="compare_open_drift").options) == 60  # any program's drift, by name
+
+    # The item heatmap pages through the programs on its own.
+    choose(at, "compare_view", "Items")
+    assert at.radio(key="compare_items_order").value == "Lowest totals first"
+    assert "The 25 programs of this page, of 60; the download has them all." in texts(at.caption)
+    at.number_input(key="compare_items_page_60").set_value(3).run()
+    assert "The 10 programs of this page, of 60; the download has them all." in texts(at.caption)
 
     at = open_page(app_file, "drift")
     glance = table(at, "drift_overview_table")

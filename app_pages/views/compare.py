@@ -1,9 +1,10 @@
 """Compare: every program's latest final review of one scale, side by side.
 
-Filters (scale, region, provider, date window) choose the reviews; each program's latest
-review among them is ranked against the band thresholds, counted by band, and shown item by
-item, with the programs and providers below the scale's top band. Clicking a program's bar,
-or choosing it below the charts, opens its Drift view. Every table downloads as CSV.
+Filters (scale, region, provider, date window) choose the reviews, and headline figures sum
+them up. Tabs show each program's latest review among them ranked against the band thresholds,
+the programs and providers below the scale's top band, the count by band, and item by item.
+Clicking a program's bar, or choosing it by name, opens its Drift view. Every table downloads
+as CSV. Only the open tab is drawn: a rerun (each click) draws one part of the page.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pyarrow as pa
 import streamlit as st
 
 from app_pages.charts import arrow_spec, band_distribution, item_heatmap, program_ranking
+from app_pages.markup import md
+from app_pages.page_cache import page_cache
 from app_pages.shared import (
     actor,
     analytics_intro,
@@ -29,6 +32,7 @@ from app_pages.shared import (
     identity_banner,
     page_rows,
     page_start,
+    view_tabs,
 )
 from scales import Scale, ScaleRegistry, TotalMethod
 from scoring.analytics import LOW_RATING, AgencyOverview, agency_overview
@@ -39,6 +43,7 @@ DRIFT_PAGE = "app_pages/drift.py"
 PICK = "program_pick"  # the ranking chart's selection parameter
 PAGE = 25  # programs per page of the ranking, its table and the heatmap: what a reader takes in
 LOWEST, HIGHEST = "Lowest totals first", "Highest totals first"
+RANKING, BELOW, BANDS, ITEMS, WEAK = "Ranking", "Below the top band", "Bands", "Items", "Weak spots"
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,7 +64,7 @@ class Drawn:
     program_ids: np.ndarray  # in rank order
 
 
-@st.cache_resource(show_spinner="Comparing the programs…", max_entries=32)
+@page_cache(spinner="Comparing the programs…", max_entries=32)
 def overview_for(
     url: str,
     version: str,
@@ -70,8 +75,8 @@ def overview_for(
     _db: Database,
 ) -> tuple[AgencyOverview, Drawn | None]:
     """The comparison and what the page draws of it, for one choice of filters: from each
-    program's latest final review of the scale in the window, read in one query. Cached as a
-    resource (shared, not copied on every rerun; the page only reads it)."""
+    program's latest final review of the scale in the window, read in one query. Cached per
+    process (shared, not copied on every rerun; the page only reads it)."""
     ratings, _problems = final_ratings(
         url,
         version,
@@ -118,22 +123,36 @@ def arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def page_charts(
+Filters = tuple[str, tuple[str, ...], tuple[str, ...], tuple[dt.date, dt.date] | None]  # see filters()
+
+
+@page_cache(spinner=None, max_entries=64)
+def ranking_spec(
     url: str,
     version: str,
-    scale_id: str,
-    regions: tuple[str, ...],
-    providers: tuple[str, ...],
-    window: tuple[dt.date, dt.date] | None,
+    filters: Filters,
     program_ids: tuple[int, ...],
     _overview: AgencyOverview,
     _scale: Scale,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The ranking and the item heatmap of one page of programs, as Vega-Lite specs: a few
-    dozen bars and columns a reader can take in (not 1,000), made once per page."""
+) -> dict[str, Any]:
+    """The ranking of one page of programs as a Vega-Lite spec: a few dozen bars a reader can
+    take in (not 1,000), made once per page."""
     shown = _overview.programs.loc[_overview.programs["program_id"].isin(program_ids)]
-    return arrow_spec(ranking_chart(shown, _scale)), arrow_spec(items_chart(_overview, shown, _scale))
+    return arrow_spec(ranking_chart(shown, _scale))
+
+
+@page_cache(spinner=None, max_entries=64)
+def heatmap_spec(
+    url: str,
+    version: str,
+    filters: Filters,
+    program_ids: tuple[int, ...],
+    _overview: AgencyOverview,
+    _scale: Scale,
+) -> dict[str, Any]:
+    """The item heatmap of one page of programs as a Vega-Lite spec, made once per page."""
+    shown = _overview.programs.loc[_overview.programs["program_id"].isin(program_ids)]
+    return arrow_spec(items_chart(_overview, shown, _scale))
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,10 +167,10 @@ class Choices:
     problems: list[str]
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@page_cache(spinner=None, max_entries=4)
 def scale_choices(url: str, version: str, _db: Database) -> Choices:
     """The filters' choices, from each program's latest review of each scale, and the problems
-    of the reviews left out. A resource: the page only reads it."""
+    of the reviews left out. Shared, not copied: the page only reads it."""
     ratings, problems = final_ratings(url, version, _db, latest=1, evidence=False)
     reviews = ratings.drop_duplicates("review_id").loc[:, ["program_id", "provider", "region", "scale_id"]]
     counts = reviews.groupby("scale_id")["program_id"].nunique().sort_values(ascending=False)
@@ -178,37 +197,75 @@ def open_drift(program_id: int) -> None:
 # ---- filters ------------------------------------------------------------------------------------
 
 
-def filters(choices: Choices, registry: ScaleRegistry) -> tuple[str, tuple[str, ...], tuple[str, ...], Any]:
+def filters(choices: Choices, registry: ScaleRegistry) -> Filters:
+    """The scale, and in a popover the regions, providers and review dates: drawn when opened
+    (not on every rerun), and kept per scale while it is closed."""
     counts = choices.scales
-    scale_col, region_col, provider_col, window_col = st.columns([3, 2, 3, 3])
-    scale_id = scale_col.selectbox(
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    scale_id = row.selectbox(
         "Scale",
         list(counts),
         format_func=lambda s: f"{registry.get(s).title} · {counts[s]} programs",
         key="compare_scale",
+        width=420,
     )
-    regions = region_col.multiselect(
-        "Region", choices.regions[scale_id], placeholder="All regions", key=f"compare_regions_{scale_id}"
-    )
-    providers = provider_col.multiselect(
-        "Provider",
-        choices.providers[scale_id],
-        placeholder="All providers",
-        key=f"compare_providers_{scale_id}",
-    )
-    first, last = choices.spans[scale_id]
-    chosen = window_col.date_input(
-        "Review dates",
-        value=(first, last),
-        min_value=first,
-        max_value=last,
-        key=f"compare_window_{scale_id}",
-        help="Only reviews in this window count: each program's latest review in it is compared.",
-    )
+    span = choices.spans[scale_id]
+    regions, providers, window = st.session_state.get(f"compare_filters_{scale_id}", ((), (), None))
+    box = row.popover("Filters", icon=":material/filter_alt:", key="compare_filters", on_change="rerun")
+    row.caption(filter_summary(regions, providers, window))
+    if box.open:
+        keep = {"on_change": keep_filters, "args": (scale_id, span)}
+        box.multiselect(
+            "Region",
+            choices.regions[scale_id],
+            default=list(regions),
+            placeholder="All regions",
+            key=f"compare_regions_{scale_id}",
+            **keep,
+        )
+        box.multiselect(
+            "Provider",
+            choices.providers[scale_id],
+            default=list(providers),
+            placeholder="All providers",
+            key=f"compare_providers_{scale_id}",
+            **keep,
+        )
+        box.date_input(
+            "Review dates",
+            value=window or span,
+            min_value=span[0],
+            max_value=span[1],
+            key=f"compare_window_{scale_id}",
+            help="Only reviews in this window count: each program's latest review in it is compared.",
+            **keep,
+        )
+    return scale_id, regions, providers, window
+
+
+def keep_filters(scale_id: str, span: tuple[dt.date, dt.date]) -> None:
+    """Keep the scale's filters beyond the popover's widgets, which are gone once it closes (a
+    callback of each). A half-chosen date range counts as every date."""
+    state = st.session_state
+    chosen = state.get(f"compare_window_{scale_id}")
     window = None
-    if isinstance(chosen, tuple) and len(chosen) == 2 and (chosen[0], chosen[1]) != (first, last):
+    if isinstance(chosen, tuple | list) and len(chosen) == 2 and tuple(chosen) != span:
         window = (chosen[0], chosen[1])
-    return scale_id, tuple(regions), tuple(providers), window
+    state[f"compare_filters_{scale_id}"] = (
+        tuple(state.get(f"compare_regions_{scale_id}") or ()),
+        tuple(state.get(f"compare_providers_{scale_id}") or ()),
+        window,
+    )
+
+
+def filter_summary(regions: tuple[str, ...], providers: tuple[str, ...], window: Any) -> str:
+    def some(chosen: tuple[str, ...], noun: str) -> str:
+        if not chosen:
+            return f"all {noun}s"
+        return md(chosen[0]) if len(chosen) == 1 else f"{len(chosen)} {noun}s"
+
+    dates = f"reviews of {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d}" if window else "all review dates"
+    return f"{some(regions, 'region')} · {some(providers, 'provider')} · {dates}"
 
 
 # ---- sections -----------------------------------------------------------------------------------
@@ -219,12 +276,12 @@ def headline(overview: AgencyOverview, scale: Scale) -> None:
     programs = overview.programs
     below = overview.below_full
     weakest = overview.item_means.iloc[0] if not overview.item_means.empty else None
-    a, b, c, d = st.columns(4)
-    a.metric("Programs", len(programs), border=True)
-    b.metric(f"In {top}", len(programs) - len(below), border=True)
-    c.metric(f"Below {top}", len(below), border=True)
+    row = st.container(horizontal=True)
+    row.metric("Programs", len(programs), border=True)
+    row.metric(f"In {top}", len(programs) - len(below), border=True)
+    row.metric(f"Below {top}", len(below), border=True)
     if weakest is not None and pd.notna(weakest["mean"]):
-        d.metric(
+        row.metric(
             "Weakest item",
             f"{weakest['item_id']} · {weakest['mean']:.2f}",
             help=f"{weakest['item_name']}: the lowest mean rating across the programs' latest reviews.",
@@ -274,22 +331,24 @@ def ranking_table(programs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def programs_shown(drawn: Drawn) -> np.ndarray:
-    """The rank positions of the page of programs the ranking, its table and the heatmap show:
-    the lowest totals first by default (the ones to act on), a page at a time; the downloads
-    have them all."""
+def programs_shown(drawn: Drawn, key: str) -> np.ndarray:
+    """The rank positions of the page of programs a chart and its table show: the lowest totals
+    first by default (the ones to act on), a page at a time; the downloads have them all. The
+    Ranking and Items tabs each keep their own order and page (`key`)."""
     if len(drawn.program_ids) <= PAGE:
         return np.arange(len(drawn.program_ids))
     programs = len(drawn.program_ids)
-    order = st.radio("Order", [LOWEST, HIGHEST], horizontal=True, key="compare_order")
-    start = page_start(programs, PAGE, "compare_page", "programs")
+    order = st.radio("Order", [LOWEST, HIGHEST], horizontal=True, key=f"{key}_order")
+    start = page_start(programs, PAGE, f"{key}_page", "programs")
     shown = np.arange(start, min(start + PAGE, programs))
     return shown if order == HIGHEST else (programs - 1 - shown)[::-1]  # lowest: from the end
 
 
 def ranking(
-    overview: AgencyOverview, scale: Scale, shown: np.ndarray, spec: dict[str, Any], drawn: Drawn
+    overview: AgencyOverview, scale: Scale, drawn: Drawn, url: str, version: str, filters: Filters
 ) -> None:
+    shown = programs_shown(drawn, "compare")
+    spec = ranking_spec(url, version, filters, tuple(drawn.program_ids[shown].tolist()), overview, scale)
     round_ = st.session_state.get("compare_chart_round", 0)
     event = st.vega_lite_chart(
         spec=spec, width="stretch", on_select="rerun", selection_mode=PICK, key=f"compare_ranking_{round_}"
@@ -298,8 +357,9 @@ def ranking(
     picked = (event.selection.get(PICK) if event is not None else None) or []
     if picked and picked[0].get("program_id") is not None:
         open_drift(int(picked[0]["program_id"]))
-    with st.expander("Ranking as a table"):
-        st.dataframe(
+    table = st.expander("Ranking as a table", key="compare_ranking_expander", on_change="rerun")
+    if table.open:  # drawn only when open
+        table.dataframe(
             drawn.ranking_table.take(shown),
             hide_index=True,
             width="stretch",
@@ -308,6 +368,7 @@ def ranking(
     csv_download(
         overview.programs, "Download the ranking (CSV)", f"ranking-{scale.id}.csv", "compare_ranking_csv"
     )
+    drift_link(drawn)
 
 
 def below_programs(overview: AgencyOverview) -> pd.DataFrame:
@@ -409,12 +470,14 @@ def items_chart(overview: AgencyOverview, programs: pd.DataFrame, scale: Scale) 
 
 
 def items(
-    overview: AgencyOverview, scale: Scale, shown: np.ndarray, spec: dict[str, Any], drawn: Drawn
+    overview: AgencyOverview, scale: Scale, drawn: Drawn, url: str, version: str, filters: Filters
 ) -> None:
+    shown = programs_shown(drawn, "compare_items")
+    spec = heatmap_spec(url, version, filters, tuple(drawn.program_ids[shown].tolist()), overview, scale)
     st.vega_lite_chart(spec=spec, width="content", key="compare_item_heatmap")
     if len(shown) < len(overview.programs):
         st.caption(
-            f"The {len(shown)} programs of the ranking's page, of {len(overview.programs):,}; "
+            f"The {len(shown)} programs of this page, of {len(overview.programs):,}; "
             "the download has them all."
         )
     csv_download(
@@ -423,7 +486,10 @@ def items(
         f"items-by-program-{scale.id}.csv",
         "compare_items_csv",
     )
-    st.markdown("**Weak spots:** items by mean rating across the programs, lowest first")
+
+
+def weak_spots(scale: Scale, drawn: Drawn) -> None:
+    st.markdown("Items by mean rating across the programs' latest reviews, lowest first.")
     st.dataframe(drawn.item_means_shown, hide_index=True, width="stretch", key="compare_item_means")
     csv_download(
         drawn.item_means,
@@ -434,20 +500,23 @@ def items(
 
 
 def drift_link(drawn: Drawn) -> None:
+    """Any program's drift, by name, in a popover: its 1,000 names are drawn when it is opened,
+    not on every rerun. Choosing one opens it."""
+    box = st.popover(
+        "Open a program's drift", icon=":material/trending_down:", key="compare_open", on_change="rerun"
+    )
+    if not box.open:
+        return
     names = drawn.names
-    ids = list(names)
-    choice, button = st.columns([4, 1], vertical_alignment="bottom")
-    chosen = choice.selectbox(
-        "Open a program's drift",
-        ids,
+    chosen = box.selectbox(
+        "Program",
+        list(names),
         index=None,
-        placeholder="Choose a program",
+        placeholder="Type a program's name",
         format_func=names.__getitem__,
         key="compare_open_drift",
     )
-    if button.button(
-        "Open drift", icon=":material/trending_down:", disabled=chosen is None, key="compare_open"
-    ):
+    if chosen is not None:
         open_drift(int(chosen))
 
 
@@ -455,7 +524,7 @@ def drift_link(drawn: Drawn) -> None:
 
 
 def render() -> None:
-    """Draw the Compare page (one run of it)."""
+    """Draw the Compare page (one run of it): the filters, the headline and the open tab."""
     identity_banner()
     st.title("Compare")
 
@@ -464,32 +533,23 @@ def render() -> None:
     choices = scale_choices(db.url, version, db)
     analytics_intro(choices.problems, empty=not choices.scales)
 
-    scale_id, regions, providers, window = filters(choices, db.registry)
-    overview, drawn = overview_for(db.url, version, scale_id, regions, providers, window, db)
+    chosen = filters(choices, db.registry)
+    overview, drawn = overview_for(db.url, version, *chosen, db)
     if drawn is None:
         st.info("No final reviews of this scale match the filters.", icon=":material/filter_alt_off:")
         st.stop()
-    scale = db.registry.get(scale_id, overview.versions[-1])
+    scale = db.registry.get(chosen[0], overview.versions[-1])
 
     headline(overview, scale)
-    shown = programs_shown(drawn)
-    ranking_spec, heatmap_spec = page_charts(
-        db.url,
-        version,
-        scale_id,
-        regions,
-        providers,
-        window,
-        tuple(drawn.program_ids[shown].tolist()),
-        overview,
-        scale,
-    )
-    ranking(overview, scale, shown, ranking_spec, drawn)
-    drift_link(drawn)
-    st.divider()
-    below_top(overview, scale, drawn)
-    st.divider()
-    distribution(overview, scale, drawn.distribution)
-    st.divider()
-    st.subheader("Items")
-    items(overview, scale, shown, heatmap_spec, drawn)
+    tabs = view_tabs([RANKING, BELOW, BANDS, ITEMS, WEAK], "compare_view")
+    views = {
+        RANKING: lambda: ranking(overview, scale, drawn, db.url, version, chosen),
+        BELOW: lambda: below_top(overview, scale, drawn),
+        BANDS: lambda: distribution(overview, scale, drawn.distribution),
+        ITEMS: lambda: items(overview, scale, drawn, db.url, version, chosen),
+        WEAK: lambda: weak_spots(scale, drawn),
+    }
+    for tab, draw in zip(tabs, views.values(), strict=True):
+        if tab.open:
+            with tab:
+                draw()

@@ -1,14 +1,19 @@
 """Drift: how each program's fidelity changed over time, and what fell since its previous review.
 
-The top of the page answers "which programs drift, and on which items" for the whole agency at
-once; below it, one program (from ?program=ID, so Compare can link here) in detail: the band
-change, the items that fell with the evidence from both reviews, the items rated low twice in
-a row, its scores over time against the band thresholds, and every item rating as a heatmap.
+Two tabs. *Agency* answers "which programs drift, and on which items" for the whole agency at
+once (a row opens that program). *Program* shows one program (from ?program=ID, so Compare and
+Results can link here) in detail: its band change, then in sections the items that fell with
+the evidence from both reviews and the items rated low twice in a row, its scores over time
+against the band thresholds with every item rating as a heatmap, and every earlier fall.
+
+Only the open tab and section are drawn: a rerun (each click) draws one part of the page, not
+all of it (see README, Performance).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,14 +23,17 @@ import streamlit as st
 
 from app_pages.charts import arrow_spec, item_heatmap, score_trend
 from app_pages.markup import md
+from app_pages.page_cache import page_cache
 from app_pages.shared import (
+    VIEW_PARAM,
     analytics_intro,
     analytics_version,
     csv_download,
     database,
     final_ratings,
     identity_banner,
-    page_rows,
+    page_start,
+    view_tabs,
 )
 from reports import safe_filename
 from scales import ScaleRegistry
@@ -46,6 +54,11 @@ GLANCE_ROWS = 50  # rows of the agency table per page: worst drift first, the re
 EVIDENCE_ROW = 100  # px: rows taller than 4rem wrap their text, about five lines of evidence
 NAMED_FALLS = 10  # programs named in the "band fell" alert; the table lists them all
 SCALE_PARAM = "scale"
+AGENCY, PROGRAM = "Agency", "Program"
+SECTION_KEY = "drift_section"
+GLANCE_KEY = "drift_overview_table"
+PICKER_KEY, PICK_KEY = "drift_program_picker", "drift_program_pick"
+FALLS, LOW, OVER_TIME, EVERY_FALL = "Items that fell", "Low twice", "Over time", "Every fall"
 
 
 # ---- data: loaded once per change of the data, shared by every rerun and session ----------------
@@ -73,10 +86,11 @@ class AgencyDrift:
     labels: dict[int, str]
     scales: dict[int, list[tuple[str, int]]]  # program -> its scales and final reviews, most first
     rows: dict[tuple[int, str], dict[str, Any]]  # (program, scale) -> its overview row
+    keys: list[tuple[int, str]]  # (program, scale) of each row of the table, in its order
 
 
-# Cached as resources: shared, not copied on every rerun (the pages only read them).
-@st.cache_resource(show_spinner="Comparing every program's latest reviews…", max_entries=4)
+# Cached per process: shared, not copied on every rerun (the pages only read them).
+@page_cache(spinner="Comparing every program's latest reviews…", max_entries=4)
 def agency_drift(url: str, version: str, _db: Database) -> AgencyDrift:
     """drift_overview of every program and what the page shows of it: from each program's two
     latest final reviews of each scale (all the overview compares)."""
@@ -113,24 +127,42 @@ def agency_drift(url: str, version: str, _db: Database) -> AgencyDrift:
         labels=labels,
         scales=scales,
         rows=rows,
+        keys=[(int(p), str(s)) for p, s in zip(overview["program_id"], overview["scale_id"], strict=True)],
     )
 
 
-@st.cache_resource(show_spinner="Loading the program's reviews…", max_entries=32)
+@dataclass(frozen=True, eq=False)
+class ProgramDetail:
+    """One program's drift on one scale and what the page draws of it, made once per change of
+    the data: its drift report, score and item series, their charts and the tables of falls."""
+
+    report: DriftReport
+    series: ProgramSeries
+    items: ItemSeries
+    charts: ProgramCharts
+    falls: PairTable
+    low: PairTable
+    every_fall: PairTable
+
+
+@page_cache(spinner="Loading the program's reviews…", max_entries=32)
 def program_detail(
     url: str, version: str, program_id: int, scale_id: str, program: str, _db: Database
-) -> tuple[DriftReport, ProgramSeries, ItemSeries, ProgramCharts]:
-    """One program's drift report, its score and item series and their charts: from its
-    reviews of the scale only."""
+) -> ProgramDetail:
+    """One program's drift on a scale: from its reviews of the scale only."""
     ratings, _problems = final_ratings(url, version, _db, program_id=program_id, scale_id=scale_id)
     registry = _db.registry
     series = program_series(ratings, registry, program_id, scale_id=scale_id)
     items = item_series(ratings, registry, program_id, scale_id=scale_id)
-    return (
-        drift(ratings, registry, program_id, scale_id=scale_id),
-        series,
-        items,
-        program_charts(series, items, registry, scale_id, program),
+    report = drift(ratings, registry, program_id, scale_id=scale_id)
+    return ProgramDetail(
+        report=report,
+        series=series,
+        items=items,
+        charts=program_charts(series, items, registry, scale_id, program),
+        falls=pair_view(report.falls),
+        low=pair_view(report.consecutive_low),
+        every_fall=pair_view(report.all_falls, dated=True),
     )
 
 
@@ -184,11 +216,26 @@ def glance_table(overview: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def open_program(keys: list[tuple[int, str]]) -> None:
+    """A row chosen in the agency table opens its program in the Program tab: a callback, as
+    it runs before the tabs are drawn (the only time the open tab can be changed)."""
+    rows = st.session_state[GLANCE_KEY].selection.rows
+    if not rows:
+        return
+    program_id, scale_id = keys[rows[0]]
+    st.session_state["drift_current_program"] = program_id
+    st.query_params[PROGRAM_PARAM] = str(program_id)
+    st.query_params[SCALE_PARAM] = scale_id
+    st.session_state["drift_view"] = PROGRAM
+    st.query_params[VIEW_PARAM] = PROGRAM
+
+
 def glance(agency: AgencyDrift) -> None:
     st.subheader("Programs at a glance")
     st.caption(
         "Each program's latest final review against its previous one on the same scale. "
-        f"A fall is a lower item rating; a low is a rating below {LOW_RATING} on both reviews."
+        f"A fall is a lower item rating; a low is a rating below {LOW_RATING} on both reviews. "
+        "Choose a row to open its program."
     )
     a, b, c = st.columns(3)
     a.metric(
@@ -203,11 +250,14 @@ def glance(agency: AgencyDrift) -> None:
         st.error(
             f"Band fell since the previous review: {agency.fell_names}.", icon=":material/trending_down:"
         )
+    start = page_start(len(agency.keys), GLANCE_ROWS, "drift_overview_page", "programs")
     st.dataframe(
-        page_rows(agency.table, GLANCE_ROWS, "drift_overview_page", "programs"),
+        agency.table.slice(start, GLANCE_ROWS),
         hide_index=True,
         width="stretch",
-        key="drift_overview_table",
+        key=GLANCE_KEY,
+        on_select=partial(open_program, agency.keys[start : start + GLANCE_ROWS]),
+        selection_mode="single-row",
         column_config={
             "reviews": st.column_config.NumberColumn("reviews", width="small"),
             "falls": st.column_config.NumberColumn("falls", width="small"),
@@ -233,29 +283,48 @@ def program_choices(overview: pd.DataFrame) -> tuple[list[int], dict[int, str]]:
 
 
 def choose_program(agency: AgencyDrift) -> int:
-    """The program shown: ?program=ID, else the last one chosen, else the one that drifted most."""
-    ids = agency.program_ids
-    worst = int(agency.overview["program_id"].iat[0])  # the overview lists the worst drift first
+    """The program shown: ?program=ID, else the last one chosen, else the one that drifted most.
+    Another is chosen by name in a popover (or by a row of the Agency tab)."""
+    worst = agency.keys[0][0]  # the overview lists the worst drift first
     wanted = st.query_params.get(PROGRAM_PARAM) or st.session_state.get("drift_current_program")
     try:
-        wanted_id = int(wanted) if wanted is not None else worst
+        chosen = int(wanted) if wanted is not None else worst
     except ValueError:
-        wanted_id = worst
-    if wanted_id not in agency.labels:
+        chosen = worst
+    if chosen not in agency.labels:
         if wanted is not None:
             st.warning(
                 f"No program with id {wanted} has a final review; showing another.", icon=":material/info:"
             )
-        wanted_id = worst
-    chosen = st.selectbox(
-        "Program",
-        ids,
-        index=ids.index(wanted_id),
-        format_func=agency.labels.__getitem__,
+        chosen = worst
+    st.subheader(md(agency.labels[chosen]))
+    picker = st.popover(
+        "Choose another program", icon=":material/swap_horiz:", key=PICKER_KEY, on_change="rerun"
     )
+    if picker.open:  # 1,000 names are drawn when asked for, not on every rerun
+        picker.selectbox(
+            "Program",
+            agency.program_ids,
+            index=None,
+            placeholder="Type a program's name",
+            format_func=agency.labels.__getitem__,
+            key=PICK_KEY,
+            on_change=program_picked,
+        )
     st.query_params[PROGRAM_PARAM] = str(chosen)
     st.session_state["drift_current_program"] = chosen
-    return int(chosen)
+    return chosen
+
+
+def program_picked() -> None:
+    """The program chosen in the popover is shown, and the popover closes (a callback: it runs
+    before the popover is drawn)."""
+    chosen = st.session_state.get(PICK_KEY)
+    if chosen is not None:
+        st.session_state["drift_current_program"] = chosen
+        st.query_params[PROGRAM_PARAM] = str(chosen)
+        st.query_params.pop(SCALE_PARAM, None)
+    st.session_state[PICKER_KEY] = False
 
 
 def choose_scale(agency: AgencyDrift, program_id: int, registry: ScaleRegistry) -> str:
@@ -320,12 +389,9 @@ def pair_table(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-PAIR_COLUMNS = {
-    "item": st.column_config.TextColumn("item", width=50, pinned=True),
+PAIR_COLUMNS = {  # only what the defaults get wrong: each configured column costs every rerun
     "name": st.column_config.TextColumn("name", width=150),
-    "before": st.column_config.NumberColumn("before", width=55, format="%d"),
-    "after": st.column_config.NumberColumn("after", width=50, format="%d"),
-    "change": st.column_config.NumberColumn("change", width=60, format="%+d"),
+    "change": st.column_config.NumberColumn("change", format="%+d"),
     "evidence before": st.column_config.TextColumn("evidence before", width=260),  # both fit beside the items
     "evidence after": st.column_config.TextColumn("evidence after", width=260),
 }
@@ -354,19 +420,6 @@ def pair_view(frame: pd.DataFrame, *, dated: bool = False) -> PairTable:
     return PairTable(pa.Table.from_pandas(table, preserve_index=False), len(table), caption)
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def pair_tables(
-    url: str, version: str, program_id: int, scale_id: str, _report: DriftReport
-) -> dict[str, PairTable]:
-    """The program's falls, low items and every earlier fall as the page shows them: made once
-    per change of the data, not on every rerun."""
-    return {
-        "falls": pair_view(_report.falls),
-        "low": pair_view(_report.consecutive_low),
-        "all": pair_view(_report.all_falls, dated=True),
-    }
-
-
 def evidence(pairs: PairTable, key: str) -> None:
     """Each item with both ratings and the evidence from both reviews, side by side: one table
     (a row per item, its text wrapped; a longer cell opens on double click), not a card each."""
@@ -379,38 +432,48 @@ def evidence(pairs: PairTable, key: str) -> None:
         key=key,
         column_config=PAIR_COLUMNS,
     )
-    if pairs.caption:
-        st.caption(pairs.caption)
 
 
-def alerts(report: DriftReport, tables: dict[str, PairTable], program: str, registry: ScaleRegistry) -> None:
-    file_stem = slug(f"{program}-{report.scale_id}")
-    scale = registry.get(str(report.scale_id), report.scale_version)
-    band_alert(report, scale.scoring.precision)
-    if report.mixed_versions:
-        st.info(report.note, icon=":material/difference:")
-    falls = report.falls
+def fallen_items(detail: ProgramDetail, program: str) -> None:
+    """The items that fell since the previous review, with the evidence from both reviews."""
+    falls = detail.report.falls
     if falls.empty:
         st.success("No item rating fell since the previous review.", icon=":material/check_circle:")
-    else:
-        n = len(falls)
-        st.markdown(
-            f"**{n} item{'s' if n != 1 else ''} fell** since the previous review: "
-            + ", ".join(f"{i} ({int(c):+d})" for i, c in zip(falls["item_id"], falls["change"], strict=True))
-        )
-        evidence(tables["falls"], "drift_falls")
-        csv_download(falls, "Download the falls (CSV)", f"falls-{file_stem}.csv", "drift_falls_csv")
-    low = report.consecutive_low
-    if not low.empty:
-        st.warning(
-            f"**Rated below {LOW_RATING} on both reviews:** "
-            + ", ".join(f"{i} {name}" for i, name in zip(low["item_id"], low["item_name"], strict=True)),
-            icon=":material/priority_high:",
-        )
-        evidence(tables["low"], "drift_low")
-        csv_download(low, "Download the low items (CSV)", f"low-twice-{file_stem}.csv", "drift_low_csv")
-    if not report.mixed_versions:
-        st.caption(report.note)
+        return
+    n = len(falls)
+    st.markdown(
+        f"**{n} item{'s' if n != 1 else ''} fell** since the previous review: "
+        + ", ".join(f"{i} ({int(c):+d})" for i, c in zip(falls["item_id"], falls["change"], strict=True))
+        + f". {detail.falls.caption}"
+    )
+    evidence(detail.falls, "drift_falls")
+    csv_download(
+        falls,
+        "Download the falls (CSV)",
+        f"falls-{slug(f'{program}-{detail.report.scale_id}')}.csv",
+        "drift_falls_csv",
+    )
+
+
+def low_twice(detail: ProgramDetail, program: str) -> None:
+    """The items rated below LOW_RATING on both reviews, with the evidence from both."""
+    low = detail.report.consecutive_low
+    if low.empty:
+        st.success(f"No item was rated below {LOW_RATING} on both reviews.", icon=":material/check_circle:")
+        return
+    st.warning(
+        f"**Rated below {LOW_RATING} on both reviews:** "
+        + ", ".join(f"{i} {name}" for i, name in zip(low["item_id"], low["item_name"], strict=True))
+        + f". {detail.low.caption}",
+        icon=":material/priority_high:",
+    )
+    evidence(detail.low, "drift_low")
+    csv_download(
+        low,
+        "Download the low items (CSV)",
+        f"low-twice-{slug(f'{program}-{detail.report.scale_id}')}.csv",
+        "drift_low_csv",
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -459,9 +522,9 @@ def program_charts(
     return ProgramCharts(arrow_spec(trend), arrow_spec(heatmap), table)
 
 
-def charts(
-    series: ProgramSeries, items: ItemSeries, drawn: ProgramCharts, scale_id: str, program: str
-) -> None:
+def over_time(detail: ProgramDetail, scale_id: str, program: str) -> None:
+    """The program's scores over time against the band thresholds, and every item rating."""
+    series, items, drawn = detail.series, detail.items, detail.charts
     file_stem = slug(f"{program}-{scale_id}")
     st.vega_lite_chart(spec=drawn.trend, width="stretch", key="drift_trend_chart")
     if series.note:
@@ -477,45 +540,38 @@ def charts(
     )
 
 
-def earlier_falls(report: DriftReport, every_fall: PairTable, program: str) -> None:
-    everything = report.all_falls
-    if everything.empty or len(everything) == len(report.falls):
+def every_fall(detail: ProgramDetail, program: str) -> None:
+    """Every item rating that fell from one final review to the next, over the program's history."""
+    everything = detail.report.all_falls
+    if everything.empty:
+        st.success("No item rating fell between any two consecutive reviews.", icon=":material/check_circle:")
         return
-    with st.expander(
-        f"Every fall between consecutive reviews ({len(everything)})", icon=":material/history:"
-    ):
-        st.dataframe(
-            every_fall.table,
-            hide_index=True,
-            width="stretch",
-            key="drift_all_falls",
-            column_config=PAIR_COLUMNS,
-        )
-        csv_download(
-            everything,
-            "Download every fall (CSV)",
-            f"all-falls-{slug(f'{program}-{report.scale_id}')}.csv",
-            "drift_all_falls_csv",
-        )
+    reviews = everything["review_id"].nunique()
+    st.markdown(
+        f"**{len(everything)} falls** between consecutive final reviews, "
+        f"at {reviews} review{'s' if reviews != 1 else ''}, oldest first."
+    )
+    st.dataframe(
+        detail.every_fall.table,
+        hide_index=True,
+        width="stretch",
+        key="drift_all_falls",
+        column_config=PAIR_COLUMNS,
+    )
+    csv_download(
+        everything,
+        "Download every fall (CSV)",
+        f"all-falls-{slug(f'{program}-{detail.report.scale_id}')}.csv",
+        "drift_all_falls_csv",
+    )
 
 
 # ---- page ---------------------------------------------------------------------------------------
 
 
-def render() -> None:
-    """Draw the Drift page (one run of it)."""
-    identity_banner()
-    st.title("Drift")
-
-    db = database()
-    version = analytics_version(db)  # the data's fingerprint and the viewer's scope
-    agency = agency_drift(db.url, version, db)
-    analytics_intro(agency.problems, empty=agency.overview.empty)
-
-    glance(agency)
-    st.divider()
-
-    st.subheader("One program")
+def one_program(agency: AgencyDrift, db: Database, version: str) -> None:
+    """The Program tab: the program and scale chosen, its facts and band change, then one
+    section at a time (what changed, over time, every fall)."""
     program_id = choose_program(agency)
     scale_id = choose_scale(agency, program_id, db.registry)
     row = agency.rows[(program_id, scale_id)]
@@ -527,20 +583,55 @@ def render() -> None:
         "Latest": f"{day(row['review_date'])} · {row['band'] or 'no band'}",
     }
     st.markdown("  \n".join(f"**{label}:** {md(value)}" for label, value in facts.items()))
-
-    report, series, items, drawn = program_detail(db.url, version, program_id, scale_id, program, db)
-    tables = pair_tables(db.url, version, program_id, scale_id, report)
-    if report.previous_review_id is None:
-        st.info("This program has one final review: drift needs two.", icon=":material/info:")
-    else:
-        alerts(report, tables, program, db.registry)
     st.page_link(
         "app_pages/results.py",
         label="Results of the latest review",
         icon=":material/insights:",
         query_params={"review": str(int(row["review_id"]))},
     )
-    st.divider()
-    charts(series, items, drawn, scale_id, program)
-    if report.previous_review_id is not None:
-        earlier_falls(report, tables["all"], program)
+
+    detail = program_detail(db.url, version, program_id, scale_id, program, db)
+    report = detail.report
+    if report.previous_review_id is None:
+        st.info("This program has one final review: drift needs two.", icon=":material/info:")
+        over_time(detail, scale_id, program)  # all there is to show of one review
+        return
+    scale = db.registry.get(str(report.scale_id), report.scale_version)
+    band_alert(report, scale.scoring.precision)
+    if report.mixed_versions:
+        st.info(report.note, icon=":material/difference:")
+    else:
+        st.caption(report.note)
+    sections = {
+        FALLS: lambda: fallen_items(detail, program),
+        LOW: lambda: low_twice(detail, program),
+        OVER_TIME: lambda: over_time(detail, scale_id, program),
+        EVERY_FALL: lambda: every_fall(detail, program),
+    }
+    tabs = st.tabs(list(sections), key=SECTION_KEY, on_change="rerun")
+    for tab, draw in zip(tabs, sections.values(), strict=True):
+        if tab.open:  # only the open section is drawn
+            with tab:
+                draw()
+
+
+def render() -> None:
+    """Draw the Drift page (one run of it): only the open tab and section."""
+    identity_banner()
+    st.title("Drift")
+
+    db = database()
+    version = analytics_version(db)  # the data's fingerprint and the viewer's scope
+    agency = agency_drift(db.url, version, db)
+    analytics_intro(agency.problems, empty=agency.overview.empty)
+
+    # A link to one program (?program=ID, from Compare or Results) opens it; else the agency.
+    agency_tab, program_tab = view_tabs(
+        [AGENCY, PROGRAM], "drift_view", default=PROGRAM if PROGRAM_PARAM in st.query_params else AGENCY
+    )
+    if agency_tab.open:
+        with agency_tab:
+            glance(agency)
+    if program_tab.open:
+        with program_tab:
+            one_program(agency, db, version)

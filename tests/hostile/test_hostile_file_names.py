@@ -140,6 +140,11 @@ def test_a_nul_in_a_program_name_is_refused_before_it_can_become_a_file_name(
 # ---- downloads in the app ---------------------------------------------------------------------------
 
 
+DRIFT_VIEWS = [("drift_view", "Program")] + [
+    ("drift_section", s) for s in ("Items that fell", "Low twice", "Over time", "Every fall")
+]
+
+
 def two_reviews_with_falls(db: Database, registry: ScaleRegistry, name: str) -> None:
     for year, rating in ((2024, 4), (2025, 2)):
         data = {**example_review(), "program": name, "date": f"{year}-03-14"}
@@ -154,7 +159,10 @@ def test_the_drift_and_results_downloads_have_safe_names(
     two_reviews_with_falls(sqlite_db, registry, name)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     at.switch_page("app_pages/drift.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    for key, view in DRIFT_VIEWS:  # each tab and section offers its own downloads
+        at.session_state[key] = view
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
     at.query_params["review"] = "2"
     at.switch_page("app_pages/results.py").run()
     assert not at.exception, [e.value for e in at.exception]

@@ -504,9 +504,17 @@ def test_the_apps_csv_downloads_neutralise_formulas_too(
     rows = [formula_row(), [*formula_row()[:3], "2022-03-01", *formula_row()[4:6], *([2] * len(DACTS))]]
     import_file(sqlite_db, csv_bytes(rows), "formulas.csv")
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
-    for page in ("drift", "compare"):
+    views = {  # each tab and section offers its own downloads
+        "drift": [("drift_view", "Program")]
+        + [("drift_section", s) for s in ("Items that fell", "Low twice", "Over time", "Every fall")],
+        "compare": [("compare_view", t) for t in ("Below the top band", "Bands", "Items", "Weak spots")],
+    }
+    for page, steps in views.items():
         at.switch_page(f"app_pages/{page}.py").run()
-        assert not at.exception, [e.value for e in at.exception]
+        for key, view in steps:
+            at.session_state[key] = view
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
     csvs = {name: data for name, data in recorded.items() if name.endswith(".csv")}
     assert len(csvs) >= 8, sorted(recorded)
     quoted = []

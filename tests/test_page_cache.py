@@ -1,0 +1,60 @@
+"""The analytics pages' process-wide cache (app_pages/page_cache.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app_pages.page_cache import page_cache
+
+
+def counted() -> tuple[list[tuple[str, int]], object]:
+    calls: list[tuple[str, int]] = []
+
+    @page_cache(spinner=None, max_entries=2)
+    def make(url: str, n: int, _db: object = None, *, scope: str = "all") -> tuple[str, int, str]:
+        calls.append((url, n))
+        return (url, n, scope)
+
+    return calls, make
+
+
+def test_a_value_is_made_once_per_key_and_shared() -> None:
+    calls, make = counted()
+    first = make("a", 1, object())
+    assert make("a", 1, object()) is first  # "_db" is not part of the key, as with st.cache_resource
+    assert make("a", n=1) is first  # however the arguments are passed
+    assert calls == [("a", 1)]
+    assert make("a", 1, scope="mine") == ("a", 1, "mine")  # a keyword with a default is part of it
+    assert calls == [("a", 1), ("a", 1)]
+
+
+def test_the_least_recently_used_value_goes_first() -> None:
+    calls, make = counted()
+    make("a", 1)
+    make("a", 2)
+    make("a", 1)  # used again: now "a", 2 is the oldest
+    make("a", 3)
+    assert calls == [("a", 1), ("a", 2), ("a", 3)]
+    make("a", 1)
+    assert calls == [("a", 1), ("a", 2), ("a", 3)]
+    make("a", 2)  # it was dropped, so made again
+    assert calls[-1] == ("a", 2)
+
+
+def test_a_failure_keeps_nothing_and_clear_empties_it() -> None:
+    attempts = []
+
+    @page_cache(spinner=None, max_entries=4)
+    def flaky(n: int) -> int:
+        attempts.append(n)
+        if len(attempts) == 1:
+            raise RuntimeError("database away")
+        return n
+
+    with pytest.raises(RuntimeError):
+        flaky(1)
+    assert flaky(1) == 1 and flaky(1) == 1
+    assert attempts == [1, 1]
+    flaky.clear()  # type: ignore[attr-defined]
+    flaky(1)
+    assert attempts == [1, 1, 1]
