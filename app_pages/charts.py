@@ -381,7 +381,9 @@ def program_ranking(
             .mark_rule(color="#444444", strokeDash=[5, 4], strokeWidth=1.3)
             .encode(x="threshold:Q", tooltip=[alt.Tooltip("text:N", title="Band threshold")])
         )
-    subtitle = "Dashed lines: where the bands start — " + "; ".join(rules["text"]) if not rules.empty else ""
+    subtitle = [] if rules.empty else ["Dashed lines: where the bands start — " + "; ".join(rules["text"])]
+    if selection is not None:
+        subtitle.append("Click a program's bar to open its drift view.")
     chart = alt.layer(*layers).properties(title=_title(title, subtitle), width=width, height=alt.Step(24))
     return _configure(chart)
 

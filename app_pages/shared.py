@@ -441,7 +441,9 @@ def final_ratings(
     return scale_problems(ratings, _db.registry)
 
 
-def csv_download(frame: pd.DataFrame, label: str, file_name: str, key: str) -> None:
+def csv_download(
+    frame: pd.DataFrame, label: str, file_name: str, key: str, *, help: str | None = None
+) -> None:
     from exchange.export import table_csv  # formula-like text (a program "=HYPERLINK(…)") made inert
 
     st.download_button(
@@ -452,6 +454,7 @@ def csv_download(frame: pd.DataFrame, label: str, file_name: str, key: str) -> N
         icon=":material/download:",
         key=key,
         on_click="ignore",
+        help=help,
     )
 
 
@@ -490,17 +493,19 @@ VIEW_PARAM = "view"
 Rows = TypeVar("Rows", pd.DataFrame, pa.Table)
 
 
-def page_start(rows: int, size: int, key: str, noun: str = "rows") -> int:
+def page_start(rows: int, size: int, key: str, noun: str = "rows", *, caption: bool = True) -> int:
     """The first row of the page a reader chose, with a page number to reach the rest (none
-    when everything fits on one page): a reader scans `size` rows, not 20,000."""
+    when everything fits on one page): a reader scans `size` rows, not 20,000. The caption
+    says which rows these are (a chart says it in its title instead)."""
     if rows <= size:
         return 0
     pages = -(-rows // size)
     page = st.number_input(
-        "Page", min_value=1, max_value=pages, value=1, step=1, key=f"{key}_{rows}", width=160
+        f"Page (of {pages})", min_value=1, max_value=pages, value=1, step=1, key=f"{key}_{rows}", width=160
     )  # keyed by the row count: new filters start again on page 1
     start = (int(page) - 1) * size
-    st.caption(f"{noun.capitalize()} {start + 1}–{min(start + size, rows)} of {rows:,} ({pages} pages).")
+    if caption:
+        st.caption(f"{noun.capitalize()} {start + 1}–{min(start + size, rows)} of {rows:,} ({pages} pages).")
     return start
 
 

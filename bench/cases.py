@@ -336,15 +336,16 @@ PAGE_VIEWS: dict[str, list[tuple[str, dict[str, str], dict[str, str]]]] = {
         ("Agency tab", {"view": "Agency"}, {}),
         ("Program tab, Items that fell", {"view": "Program"}, {}),
         ("Program tab, Low twice", {"view": "Program"}, {"drift_section": "Low twice"}),
-        ("Program tab, Over time", {"view": "Program"}, {"drift_section": "Over time"}),
+        ("Program tab, Scores over time", {"view": "Program"}, {"drift_section": "Scores over time"}),
+        ("Program tab, Item ratings", {"view": "Program"}, {"drift_section": "Item ratings"}),
         ("Program tab, Every fall", {"view": "Program"}, {"drift_section": "Every fall"}),
     ],
     "compare": [
         (f"{tab} tab", {"view": tab}, {})
-        for tab in ("Ranking", "Below the top band", "Bands", "Items", "Weak spots")
+        for tab in ("Ranking", "Programs below", "Providers below", "Bands", "Items", "Weak spots")
     ],
 }
-PAGE_ROUNDS = 30  # reruns are milliseconds: many interleaved rounds, best of each
+PAGE_ROUNDS = 60  # reruns are milliseconds: many interleaved rounds, best of each (the machine is shared)
 
 
 def pages(ctx: Context) -> list[Result]:

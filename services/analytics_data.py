@@ -182,9 +182,16 @@ def data_version(db: Database) -> str:
     replacing one included) and every change of a program or a provider, in the transaction
     that makes it, and stamp the time; final reviews can be neither changed nor deleted.
     """
-    with db.engine.connect() as connection:  # one statement: no session or snapshot to set up
-        counter, changed_at = connection.execute(_DATA_VERSION).one()
-    return f"{counter}|{changed_at}"
+    engine = db.unpinged_engine  # asked on every rerun: one SELECT on the driver, no ping first
+    try:
+        rows = _run(engine, _DATA_VERSION, {})
+    except engine.dialect.loaded_dbapi.Error:
+        # A pooled connection the server closed (a restart): drop the pool's and ask once more.
+        engine.dispose()
+        rows = _run(engine, _DATA_VERSION, {})
+    assert rows is not None and len(rows) == 1, "analytics_changes holds one row (migration 0004)"
+    counter, changed_at = rows[0]
+    return f"{counter}|{changed_at}"  # a fingerprint: the driver's own form of the time will do
 
 
 _DATA_VERSION = select(AnalyticsChanges.counter, AnalyticsChanges.changed_at)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from types import TracebackType
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -45,6 +45,19 @@ class Database:
                 raise DatabaseError(f"cannot open the database {self.display_url}: {exc.orig}") from None
         self._reader = session_factory(self.engine)
         self._writer = session_factory(writer(self.engine))
+        self._unpinged: Engine | None = None
+
+    @property
+    def unpinged_engine(self) -> Engine:
+        """The same database through a small pool that does not ping a connection before each
+        use (PostgreSQL: one round trip less), for one-statement reads asked on every rerun,
+        which retry once on a dropped connection instead (see analytics_data.data_version).
+        SQLite pings nothing: its engine itself."""
+        if self.engine.dialect.name == "sqlite":
+            return self.engine
+        if self._unpinged is None:
+            self._unpinged = make_engine(self.url, pool_pre_ping=False, pool_size=2, max_overflow=6)
+        return self._unpinged
 
     @property
     def display_url(self) -> str:
@@ -79,6 +92,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._unpinged is not None:
+            self._unpinged.dispose()
 
     def __enter__(self) -> Database:
         return self

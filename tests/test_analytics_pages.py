@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,9 +110,23 @@ def has_table(at: AppTest, key: str) -> bool:
     return bool(tables(at, key))
 
 
+def chart_title(at: AppTest) -> str:
+    (chart,) = at.get("vega_lite_chart")
+    return str(json.loads(chart.proto.spec)["title"]["text"])
+
+
+def headline(at: AppTest) -> str:
+    """Compare's headline: the first Markdown line under the filters."""
+    found = [m.value for m in at.markdown if re.match(r"\*\*[\d,]+\*\* programs? \(", str(m.value))]
+    assert len(found) == 1, found
+    return str(found[0])
+
+
 def shown_program(at: AppTest) -> str:
     """The program the Program tab shows (its heading; Markdown escapes removed)."""
-    return re.sub(r"\\(.)", r"\1", " ".join(texts(at.subheader)))
+    headings = [str(m.value).split("\n", 1)[0] for m in at.markdown if str(m.value).startswith("### ")]
+    assert len(headings) == 1, headings
+    return re.sub(r"\\(.)", r"\1", headings[0])
 
 
 def program_id(db: Database, name: str) -> int:
@@ -137,7 +152,8 @@ def test_drift_opens_on_the_agency_at_a_glance(app_file: str, demo: str, demo_db
     assert first["band"] == f"{DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}"
     assert "Download the overview (CSV)" in {b.label for b in at.get("download_button")}
     # Only the open tab is drawn: nothing of one program yet.
-    assert len(at.dataframe) == 1 and not at.get("vega_lite_chart") and not at.subheader[1:]
+    assert len(at.dataframe) == 1 and not at.get("vega_lite_chart")
+    assert not [m for m in at.markdown if str(m.value).startswith("### ")]
 
 
 def test_drift_program_tab_shows_the_drifting_program_section_by_section(
@@ -147,7 +163,9 @@ def test_drift_program_tab_shows_the_drifting_program_section_by_section(
     assert DRIFTING_PROGRAM in shown_program(at)  # the worst drift first
     assert at.query_params["program"] == str(program_id(demo_db, DRIFTING_PROGRAM))
     assert f"Band fell: {DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}** (4.18 → 3.82)" in " ".join(texts(at.error))
-    assert [t.label for t in at.tabs][2:] == ["Items that fell", "Low twice", "Over time", "Every fall"]
+    assert [t.label for t in at.tabs][2:] == [
+        *("Items that fell", "Low twice", "Scores over time", "Item ratings", "Every fall")
+    ]
 
     # Items that fell (the section open first): both ratings, and the evidence from both reviews.
     falls = table(at, "drift_falls")
@@ -166,11 +184,12 @@ def test_drift_program_tab_shows_the_drifting_program_section_by_section(
     assert "Rated below 3 on both reviews" in " ".join(texts(at.warning))
     assert len(at.dataframe) == 1
 
-    choose(at, "drift_section", "Over time")
-    assert len(at.get("vega_lite_chart")) == 2  # scores against the bands, and every item rating
-    assert {"Download the scores over time (CSV)", "Download the item ratings (CSV)"} <= {
-        b.label for b in at.get("download_button")
-    }
+    choose(at, "drift_section", "Scores over time")
+    assert len(at.get("vega_lite_chart")) == 1  # the scores against the band thresholds
+    assert [b.label for b in at.get("download_button")] == ["Download the scores over time (CSV)"]
+    choose(at, "drift_section", "Item ratings")
+    assert len(at.get("vega_lite_chart")) == 1  # every item rating of every review
+    assert [b.label for b in at.get("download_button")] == ["Download the item ratings (CSV)"]
 
     choose(at, "drift_section", "Every fall")
     every = table(at, "drift_all_falls")
@@ -216,12 +235,15 @@ def test_compare_shows_which_programs_and_providers_are_below_full_implementatio
     at = open_page(app_file, "compare")
     assert texts(at.title) == ["Compare"]
     assert at.selectbox(key="compare_scale").value == "dacts"
-    assert "all regions · all providers · all review dates" in texts(at.caption)
     expected = agency_overview(finalized_ratings(demo_db, actor=local_admin()), demo_db.registry, "dacts")
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Programs"] == "8"
-    assert metrics["Below Full implementation"] == str(len(expected.below_full))
-    assert [t.label for t in at.tabs] == ["Ranking", "Below the top band", "Bands", "Items", "Weak spots"]
+    assert "**8** programs (all regions · all providers · all review dates) · " in headline(at)
+    assert f" · **{8 - len(expected.below_full)}** in Full implementation · " in headline(at)
+    assert f"**{len(expected.below_full)}** below Full implementation" in headline(at)
+    weakest = expected.item_means.iloc[0]
+    assert f"weakest item **{weakest['item_id']}** {weakest['item_name']}" in headline(at)
+    assert [t.label for t in at.tabs] == [
+        *("Ranking", "Programs below", "Providers below", "Bands", "Items", "Weak spots")
+    ]
 
     # Each tab draws its own part only.
     def downloads() -> set[str]:
@@ -231,15 +253,17 @@ def test_compare_shows_which_programs_and_providers_are_below_full_implementatio
     ranking = table(choose(at, "compare_ranking_expander", True), "compare_ranking_table")
     assert list(ranking["rank"]) == list(range(1, 9))  # every program on one page, in rank order
 
-    choose(at, "compare_view", "Below the top band")
-    assert "Below Full implementation" in texts(at.subheader)
+    choose(at, "compare_view", "Programs below")
+    assert "**Programs whose latest review is below Full implementation**" in " ".join(texts(at.markdown))
     below = table(at, "compare_below_programs")
     assert list(below["program"]) == list(expected.below_full["program"])
     assert DRIFTING_PROGRAM in set(below["program"])
+    assert downloads() == {"compare_below_csv"} and not at.get("vega_lite_chart")
+    choose(at, "compare_view", "Providers below")
     providers = table(at, "compare_below_providers")
     assert set(providers["provider"]) == set(expected.below_full["provider"])
     assert providers["below"].sum() == len(expected.below_full)
-    assert downloads() == {"compare_below_csv", "compare_providers_csv"} and not at.get("vega_lite_chart")
+    assert downloads() == {"compare_providers_csv"}
 
     choose(at, "compare_view", "Bands")
     assert len(at.get("vega_lite_chart")) == 1 and downloads() == {"compare_distribution_csv"}
@@ -256,20 +280,19 @@ def test_compare_filters(app_file: str, demo: str) -> None:
     assert not at.multiselect  # the filters are drawn when their popover is opened
     at.selectbox(key="compare_scale").set_value("iddt").run()
     assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Programs"] == "4" and "Below Good implementation" in metrics
+    assert "**4** programs" in headline(at) and "below Good implementation" in headline(at)
 
     choose(at, "compare_filters", True)
     at.multiselect(key="compare_providers_iddt").set_value(["Demo: Lakeshore Recovery Partners"]).run()
-    assert {m.label: m.value for m in at.metric}["Programs"] == "2"
-    assert "all regions · Demo: Lakeshore Recovery Partners · all review dates" in texts(at.caption)
+    assert "**2** programs" in headline(at)
+    assert "(all regions · Demo: Lakeshore Recovery Partners · all review dates)" in headline(at)
     at.multiselect(key="compare_regions_iddt").set_value(["Demo North"]).run()
     assert "No final reviews of this scale match the filters." in texts(at.info)
 
     at.multiselect(key="compare_regions_iddt").set_value([]).run()
     # Closed, the popover keeps its filters: still the one provider.
     choose(at, "compare_filters", False)
-    assert not at.multiselect and {m.label: m.value for m in at.metric}["Programs"] == "2"
+    assert not at.multiselect and "**2** programs" in headline(at)
     choose(at, "compare_filters", True)
     assert at.multiselect(key="compare_providers_iddt").value == ["Demo: Lakeshore Recovery Partners"]
     at.multiselect(key="compare_providers_iddt").set_value([]).run()
@@ -279,7 +302,7 @@ def test_compare_filters(app_file: str, demo: str) -> None:
     assert not at.exception
     ranking = table(at, "compare_ranking_table")
     assert pd.to_datetime(ranking["review_date"]).max() <= pd.Timestamp("2023-01-01")
-    assert f"reviews of {first:%Y-%m-%d} to 2023-01-01" in " ".join(texts(at.caption))
+    assert f"reviews of {first:%Y-%m-%d} to 2023-01-01)" in headline(at)
 
 
 def test_compare_opens_a_programs_drift(app_file: str, demo: str, demo_db: Database) -> None:
@@ -509,8 +532,9 @@ def test_a_large_agency_is_shown_a_page_at_a_time(
     at = open_page(app_file, "compare", {"compare_ranking_expander": True})
     assert at.radio(key="compare_order").value == "Lowest totals first"
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(36, 61))  # best first on the page
-    assert "Programs 1–25 of 60 (3 pages)." in texts(at.caption)
+    assert "total by program, ranks 36–60 of 60" in chart_title(at)  # the caption's part, in the title
     at.number_input(key="compare_page_60").set_value(3).run()
+    assert "total by program, ranks 1–10 of 60" in chart_title(at)
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 11))
     at.radio(key="compare_order").set_value("Highest totals first").run()
     at.number_input(key="compare_page_60").set_value(1).run()
@@ -522,9 +546,11 @@ def test_a_large_agency_is_shown_a_page_at_a_time(
     # The item heatmap pages through the programs on its own.
     choose(at, "compare_view", "Items")
     assert at.radio(key="compare_items_order").value == "Lowest totals first"
-    assert "The 25 programs of this page, of 60; the download has them all." in texts(at.caption)
+    assert "latest review, ranks 36–60 of 60" in chart_title(at)
     at.number_input(key="compare_items_page_60").set_value(3).run()
-    assert "The 10 programs of this page, of 60; the download has them all." in texts(at.caption)
+    assert "latest review, ranks 1–10 of 60" in chart_title(at)
+    (download,) = at.get("download_button")
+    assert download.proto.help == "Every program's item ratings, all 60 of them."
 
     at = open_page(app_file, "drift")
     glance = table(at, "drift_overview_table")

@@ -43,7 +43,8 @@ DRIFT_PAGE = "app_pages/drift.py"
 PICK = "program_pick"  # the ranking chart's selection parameter
 PAGE = 25  # programs per page of the ranking, its table and the heatmap: what a reader takes in
 LOWEST, HIGHEST = "Lowest totals first", "Highest totals first"
-RANKING, BELOW, BANDS, ITEMS, WEAK = "Ranking", "Below the top band", "Bands", "Items", "Weak spots"
+RANKING, BANDS, ITEMS, WEAK = "Ranking", "Bands", "Items", "Weak spots"
+BELOW_PROGRAMS, BELOW_PROVIDERS = "Programs below", "Providers below"  # the scale's top band
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +52,7 @@ class Drawn:
     """What the page draws of one comparison, made once per choice of filters (not on every
     rerun): the band chart's Vega-Lite spec, the tables as shown, the program choices."""
 
+    headline: str  # headline_text
     distribution: dict[str, Any]
     ranking_table: pa.Table  # in rank order, a row per program (Arrow: a page is a take, not a conversion)
     below_programs: pd.DataFrame  # the downloads
@@ -95,12 +97,14 @@ def overview_for(
     scale = _db.registry.get(scale_id, overview.versions[-1])
     programs = overview.programs
     ids = [int(i) for i in programs["program_id"]]
+    filtered = filter_summary(regions, providers, window)
     below = below_programs(overview)
-    providers = below_providers(overview, below)
+    below_by_provider = below_providers(overview, below)
     means = overview.item_means.assign(mean=overview.item_means["mean"].round(2)).rename(
         columns={"n": "programs rated", "low": f"programs below {LOW_RATING}"}
     )
     return overview, Drawn(
+        headline=headline_text(overview, scale, filtered),
         distribution=arrow_spec(
             band_distribution(
                 overview.distribution, f"Programs by band of their latest {scale.id.upper()} review"
@@ -108,9 +112,9 @@ def overview_for(
         ),
         ranking_table=arrow(ranking_table(programs)),
         below_programs=below,
-        below_providers=providers,
+        below_providers=below_by_provider,
         below_programs_shown=arrow(below),
-        below_providers_shown=arrow(providers),
+        below_providers_shown=arrow(below_by_provider),
         item_table=item_table(overview),
         item_means=means,
         item_means_shown=arrow(means),
@@ -132,13 +136,14 @@ def ranking_spec(
     version: str,
     filters: Filters,
     program_ids: tuple[int, ...],
+    which: str,
     _overview: AgencyOverview,
     _scale: Scale,
 ) -> dict[str, Any]:
     """The ranking of one page of programs as a Vega-Lite spec: a few dozen bars a reader can
-    take in (not 1,000), made once per page."""
+    take in (not 1,000), made once per page; `which` of them they are goes in its title."""
     shown = _overview.programs.loc[_overview.programs["program_id"].isin(program_ids)]
-    return arrow_spec(ranking_chart(shown, _scale))
+    return arrow_spec(ranking_chart(shown, _scale, which))
 
 
 @page_cache(spinner=None, max_entries=64)
@@ -147,12 +152,13 @@ def heatmap_spec(
     version: str,
     filters: Filters,
     program_ids: tuple[int, ...],
+    which: str,
     _overview: AgencyOverview,
     _scale: Scale,
 ) -> dict[str, Any]:
     """The item heatmap of one page of programs as a Vega-Lite spec, made once per page."""
     shown = _overview.programs.loc[_overview.programs["program_id"].isin(program_ids)]
-    return arrow_spec(items_chart(_overview, shown, _scale))
+    return arrow_spec(items_chart(_overview, shown, _scale, which))
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,7 +218,6 @@ def filters(choices: Choices, registry: ScaleRegistry) -> Filters:
     span = choices.spans[scale_id]
     regions, providers, window = st.session_state.get(f"compare_filters_{scale_id}", ((), (), None))
     box = row.popover("Filters", icon=":material/filter_alt:", key="compare_filters", on_change="rerun")
-    row.caption(filter_summary(regions, providers, window))
     if box.open:
         keep = {"on_change": keep_filters, "args": (scale_id, span)}
         box.multiselect(
@@ -271,22 +276,28 @@ def filter_summary(regions: tuple[str, ...], providers: tuple[str, ...], window:
 # ---- sections -----------------------------------------------------------------------------------
 
 
-def headline(overview: AgencyOverview, scale: Scale) -> None:
-    top = scale.scoring.bands[-1].label
-    programs = overview.programs
-    below = overview.below_full
+def headline_text(overview: AgencyOverview, scale: Scale, filtered: str) -> str:
+    """The comparison in one line: how many programs (and the filters that chose them), how many
+    in and below the top band, and the weakest item (one Markdown element, not four metric cards
+    and a caption: see README, Performance)."""
+    top = md(scale.scoring.bands[-1].label)
+    n, below = len(overview.programs), len(overview.below_full)
+    parts = [
+        f"**{n:,}** program{'s' if n != 1 else ''} ({filtered})",
+        f"**{n - below:,}** in {top}",
+        f"**{below:,}** below {top}",
+    ]
     weakest = overview.item_means.iloc[0] if not overview.item_means.empty else None
-    row = st.container(horizontal=True)
-    row.metric("Programs", len(programs), border=True)
-    row.metric(f"In {top}", len(programs) - len(below), border=True)
-    row.metric(f"Below {top}", len(below), border=True)
     if weakest is not None and pd.notna(weakest["mean"]):
-        row.metric(
-            "Weakest item",
-            f"{weakest['item_id']} · {weakest['mean']:.2f}",
-            help=f"{weakest['item_name']}: the lowest mean rating across the programs' latest reviews.",
-            border=True,
+        parts.append(
+            f"weakest item **{md(weakest['item_id'])}** {md(weakest['item_name'])} "
+            f"(mean {weakest['mean']:.2f})"
         )
+    return " · ".join(parts)
+
+
+def headline(overview: AgencyOverview, drawn: Drawn) -> None:
+    st.markdown(drawn.headline)
     if overview.note:
         st.info(overview.note, icon=":material/difference:")
 
@@ -306,13 +317,13 @@ def value_axis(scale: Scale) -> tuple[str, tuple[float, float]]:
     return title, (low, high)
 
 
-def ranking_chart(programs: pd.DataFrame, scale: Scale) -> alt.TopLevelMixin:
+def ranking_chart(programs: pd.DataFrame, scale: Scale, which: str = "") -> alt.TopLevelMixin:
     value_title, value_range = value_axis(scale)
     pick = alt.selection_point(name=PICK, fields=["program_id"], on="click", clear="dblclick")
     return program_ranking(
         programs,
         thresholds(scale),
-        f"Latest {scale.id.upper()} total by program",
+        f"Latest {scale.id.upper()} total by program" + (f", {which}" if which else ""),
         value_title=value_title,
         value_range=value_range,
         precision=scale.scoring.precision,
@@ -331,29 +342,32 @@ def ranking_table(programs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def programs_shown(drawn: Drawn, key: str) -> np.ndarray:
-    """The rank positions of the page of programs a chart and its table show: the lowest totals
-    first by default (the ones to act on), a page at a time; the downloads have them all. The
-    Ranking and Items tabs each keep their own order and page (`key`)."""
-    if len(drawn.program_ids) <= PAGE:
-        return np.arange(len(drawn.program_ids))
+def programs_shown(drawn: Drawn, key: str) -> tuple[np.ndarray, str]:
+    """The rank positions of the page of programs a chart and its table show, and which they are
+    in words for the chart's title ("" when all fit): the lowest totals first by default (the
+    ones to act on), a page at a time; the downloads have them all. The Ranking and Items tabs
+    each keep their own order and page (`key`)."""
     programs = len(drawn.program_ids)
+    if programs <= PAGE:
+        return np.arange(programs), ""
     order = st.radio("Order", [LOWEST, HIGHEST], horizontal=True, key=f"{key}_order")
-    start = page_start(programs, PAGE, f"{key}_page", "programs")
+    start = page_start(programs, PAGE, f"{key}_page", "programs", caption=False)  # the title says it
     shown = np.arange(start, min(start + PAGE, programs))
-    return shown if order == HIGHEST else (programs - 1 - shown)[::-1]  # lowest: from the end
+    if order == LOWEST:
+        shown = (programs - 1 - shown)[::-1]  # from the end
+    return shown, f"ranks {shown.min() + 1:,}–{shown.max() + 1:,} of {programs:,}"
 
 
 def ranking(
     overview: AgencyOverview, scale: Scale, drawn: Drawn, url: str, version: str, filters: Filters
 ) -> None:
-    shown = programs_shown(drawn, "compare")
-    spec = ranking_spec(url, version, filters, tuple(drawn.program_ids[shown].tolist()), overview, scale)
+    shown, which = programs_shown(drawn, "compare")
+    ids = tuple(drawn.program_ids[shown].tolist())
+    spec = ranking_spec(url, version, filters, ids, which, overview, scale)
     round_ = st.session_state.get("compare_chart_round", 0)
     event = st.vega_lite_chart(
         spec=spec, width="stretch", on_select="rerun", selection_mode=PICK, key=f"compare_ranking_{round_}"
     )
-    st.caption("Click a program's bar to open its drift view.")
     picked = (event.selection.get(PICK) if event is not None else None) or []
     if picked and picked[0].get("program_id") is not None:
         open_drift(int(picked[0]["program_id"]))
@@ -400,25 +414,19 @@ def below_providers(overview: AgencyOverview, programs: pd.DataFrame) -> pd.Data
     return providers.reset_index(drop=True)
 
 
-def below_top(overview: AgencyOverview, scale: Scale, drawn: Drawn) -> None:
-    top = scale.scoring.bands[-1].label
-    st.subheader(f"Below {top}")
+def all_in_top(overview: AgencyOverview, scale: Scale) -> bool:
     if overview.below_full.empty:
+        top = scale.scoring.bands[-1].label
         st.success(f"Every program's latest review is in {top}.", icon=":material/verified:")
+        return True
+    return False
+
+
+def programs_below(overview: AgencyOverview, scale: Scale, drawn: Drawn) -> None:
+    if all_in_top(overview, scale):
         return
-    providers, programs = drawn.below_providers, drawn.below_programs
-    st.markdown(f"**Providers** with programs below {top}")
-    st.dataframe(
-        page_rows(drawn.below_providers_shown, PAGE, "compare_providers_page", "providers"),
-        hide_index=True,
-        width="stretch",
-        key="compare_below_providers",
-        column_config={"which": st.column_config.TextColumn("programs below", width="large")},
-    )
-    csv_download(
-        providers, "Download (CSV)", f"providers-below-top-band-{scale.id}.csv", "compare_providers_csv"
-    )
-    st.markdown(f"**Programs** whose latest review is below {top}, best total first")
+    top = scale.scoring.bands[-1].label
+    st.markdown(f"**Programs whose latest review is below {top}**, the best total first.")
     st.dataframe(
         page_rows(drawn.below_programs_shown, PAGE, "compare_below_page", "programs"),
         hide_index=True,
@@ -428,7 +436,29 @@ def below_top(overview: AgencyOverview, scale: Scale, drawn: Drawn) -> None:
             "total": st.column_config.NumberColumn("total", format=f"%.{scale.scoring.precision}f")
         },
     )
-    csv_download(programs, "Download (CSV)", f"below-top-band-{scale.id}.csv", "compare_below_csv")
+    csv_download(
+        drawn.below_programs, "Download (CSV)", f"below-top-band-{scale.id}.csv", "compare_below_csv"
+    )
+
+
+def providers_below(overview: AgencyOverview, scale: Scale, drawn: Drawn) -> None:
+    if all_in_top(overview, scale):
+        return
+    top = scale.scoring.bands[-1].label
+    st.markdown(f"**Providers with programs below {top}**, the most first.")
+    st.dataframe(
+        page_rows(drawn.below_providers_shown, PAGE, "compare_providers_page", "providers"),
+        hide_index=True,
+        width="stretch",
+        key="compare_below_providers",
+        column_config={"which": st.column_config.TextColumn("programs below", width="large")},
+    )
+    csv_download(
+        drawn.below_providers,
+        "Download (CSV)",
+        f"providers-below-top-band-{scale.id}.csv",
+        "compare_providers_csv",
+    )
 
 
 def distribution(overview: AgencyOverview, scale: Scale, spec: dict[str, Any]) -> None:
@@ -459,10 +489,12 @@ def item_table(overview: AgencyOverview) -> pd.DataFrame:
     return table
 
 
-def items_chart(overview: AgencyOverview, programs: pd.DataFrame, scale: Scale) -> alt.TopLevelMixin:
+def items_chart(
+    overview: AgencyOverview, programs: pd.DataFrame, scale: Scale, which: str = ""
+) -> alt.TopLevelMixin:
     return item_heatmap(
         item_matrix(overview, programs),
-        "Item ratings of each program's latest review",
+        "Item ratings of each program's latest review" + (f", {which}" if which else ""),
         item_names=item_names(overview),
         column_title="Program (best total first)",
         rating_range=(scale.rating.min, scale.rating.max),
@@ -472,19 +504,16 @@ def items_chart(overview: AgencyOverview, programs: pd.DataFrame, scale: Scale) 
 def items(
     overview: AgencyOverview, scale: Scale, drawn: Drawn, url: str, version: str, filters: Filters
 ) -> None:
-    shown = programs_shown(drawn, "compare_items")
-    spec = heatmap_spec(url, version, filters, tuple(drawn.program_ids[shown].tolist()), overview, scale)
+    shown, which = programs_shown(drawn, "compare_items")
+    ids = tuple(drawn.program_ids[shown].tolist())
+    spec = heatmap_spec(url, version, filters, ids, which, overview, scale)
     st.vega_lite_chart(spec=spec, width="content", key="compare_item_heatmap")
-    if len(shown) < len(overview.programs):
-        st.caption(
-            f"The {len(shown)} programs of this page, of {len(overview.programs):,}; "
-            "the download has them all."
-        )
     csv_download(
         drawn.item_table,
         "Download the item ratings (CSV)",
         f"items-by-program-{scale.id}.csv",
         "compare_items_csv",
+        help=f"Every program's item ratings, all {len(overview.programs):,} of them.",
     )
 
 
@@ -540,15 +569,16 @@ def render() -> None:
         st.stop()
     scale = db.registry.get(chosen[0], overview.versions[-1])
 
-    headline(overview, scale)
-    tabs = view_tabs([RANKING, BELOW, BANDS, ITEMS, WEAK], "compare_view")
+    headline(overview, drawn)
     views = {
         RANKING: lambda: ranking(overview, scale, drawn, db.url, version, chosen),
-        BELOW: lambda: below_top(overview, scale, drawn),
+        BELOW_PROGRAMS: lambda: programs_below(overview, scale, drawn),
+        BELOW_PROVIDERS: lambda: providers_below(overview, scale, drawn),
         BANDS: lambda: distribution(overview, scale, drawn.distribution),
         ITEMS: lambda: items(overview, scale, drawn, db.url, version, chosen),
         WEAK: lambda: weak_spots(scale, drawn),
     }
+    tabs = view_tabs(list(views), "compare_view")
     for tab, draw in zip(tabs, views.values(), strict=True):
         if tab.open:
             with tab:

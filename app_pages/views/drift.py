@@ -58,7 +58,9 @@ AGENCY, PROGRAM = "Agency", "Program"
 SECTION_KEY = "drift_section"
 GLANCE_KEY = "drift_overview_table"
 PICKER_KEY, PICK_KEY = "drift_program_picker", "drift_program_pick"
-FALLS, LOW, OVER_TIME, EVERY_FALL = "Items that fell", "Low twice", "Over time", "Every fall"
+FALLS, LOW, SCORES, RATINGS, EVERY_FALL = (
+    *("Items that fell", "Low twice", "Scores over time", "Item ratings", "Every fall"),
+)
 
 
 # ---- data: loaded once per change of the data, shared by every rerun and session ----------------
@@ -297,7 +299,6 @@ def choose_program(agency: AgencyDrift) -> int:
                 f"No program with id {wanted} has a final review; showing another.", icon=":material/info:"
             )
         chosen = worst
-    st.subheader(md(agency.labels[chosen]))
     picker = st.popover(
         "Choose another program", icon=":material/swap_horiz:", key=PICKER_KEY, on_change="rerun"
     )
@@ -522,21 +523,30 @@ def program_charts(
     return ProgramCharts(arrow_spec(trend), arrow_spec(heatmap), table)
 
 
-def over_time(detail: ProgramDetail, scale_id: str, program: str) -> None:
-    """The program's scores over time against the band thresholds, and every item rating."""
-    series, items, drawn = detail.series, detail.items, detail.charts
-    file_stem = slug(f"{program}-{scale_id}")
-    st.vega_lite_chart(spec=drawn.trend, width="stretch", key="drift_trend_chart")
+def scores_over_time(detail: ProgramDetail, scale_id: str, program: str) -> None:
+    """The program's total and subscale scores over time against the band thresholds."""
+    series = detail.series
+    st.vega_lite_chart(spec=detail.charts.trend, width="stretch", key="drift_trend_chart")
     if series.note:
         st.caption(series.note)
     csv_download(
-        series.values, "Download the scores over time (CSV)", f"scores-{file_stem}.csv", "drift_trend_csv"
+        series.values,
+        "Download the scores over time (CSV)",
+        f"scores-{slug(f'{program}-{scale_id}')}.csv",
+        "drift_trend_csv",
     )
-    st.vega_lite_chart(spec=drawn.heatmap, width="content", key="drift_item_heatmap")
-    if items.note:
-        st.caption(items.note)
+
+
+def item_ratings(detail: ProgramDetail, scale_id: str, program: str) -> None:
+    """Every item rating of every final review, as a heatmap."""
+    st.vega_lite_chart(spec=detail.charts.heatmap, width="content", key="drift_item_heatmap")
+    if detail.items.note:
+        st.caption(detail.items.note)
     csv_download(
-        drawn.items_table, "Download the item ratings (CSV)", f"items-{file_stem}.csv", "drift_items_csv"
+        detail.charts.items_table,
+        "Download the item ratings (CSV)",
+        f"items-{slug(f'{program}-{scale_id}')}.csv",
+        "drift_items_csv",
     )
 
 
@@ -582,7 +592,8 @@ def one_program(agency: AgencyDrift, db: Database, version: str) -> None:
         "Final reviews": f"{int(row['reviews'])} on {db.registry.get(scale_id).title}",
         "Latest": f"{day(row['review_date'])} · {row['band'] or 'no band'}",
     }
-    st.markdown("  \n".join(f"**{label}:** {md(value)}" for label, value in facts.items()))
+    heading = f"### {md(agency.labels[program_id])}\n\n"  # one element with the facts (README, Performance)
+    st.markdown(heading + "  \n".join(f"**{label}:** {md(value)}" for label, value in facts.items()))
     st.page_link(
         "app_pages/results.py",
         label="Results of the latest review",
@@ -594,18 +605,20 @@ def one_program(agency: AgencyDrift, db: Database, version: str) -> None:
     report = detail.report
     if report.previous_review_id is None:
         st.info("This program has one final review: drift needs two.", icon=":material/info:")
-        over_time(detail, scale_id, program)  # all there is to show of one review
+        scores_over_time(detail, scale_id, program)  # all there is to show of one review
+        item_ratings(detail, scale_id, program)
         return
     scale = db.registry.get(str(report.scale_id), report.scale_version)
-    band_alert(report, scale.scoring.precision)
+    band_alert(report, scale.scoring.precision)  # names both reviews' dates
     if report.mixed_versions:
         st.info(report.note, icon=":material/difference:")
-    else:
+    elif report.band_change is None:
         st.caption(report.note)
     sections = {
         FALLS: lambda: fallen_items(detail, program),
         LOW: lambda: low_twice(detail, program),
-        OVER_TIME: lambda: over_time(detail, scale_id, program),
+        SCORES: lambda: scores_over_time(detail, scale_id, program),
+        RATINGS: lambda: item_ratings(detail, scale_id, program),
         EVERY_FALL: lambda: every_fall(detail, program),
     }
     tabs = st.tabs(list(sections), key=SECTION_KEY, on_change="rerun")

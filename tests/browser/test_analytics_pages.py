@@ -45,8 +45,8 @@ def test_drift_and_compare_show_the_demo_agency(app_server: AppServer, page: Pag
     page.wait_for_url(re.compile(r".*view=Program.*"))
     screenshot(page, "drift")
 
-    open_tab(page, "Over time")
-    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(2)
+    open_tab(page, "Scores over time")
+    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(1)
     expect(tables).to_have_count(0)
     open_tab(page, "Every fall")
     expect(tables).to_have_count(1)
@@ -60,10 +60,12 @@ def test_drift_and_compare_show_the_demo_agency(app_server: AppServer, page: Pag
     page.goto(f"{app_server.url}/compare")
     wait_for_app(page)
     expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(1)  # the ranking
-    open_tab(page, "Below the top band")
-    expect(page.get_by_role("heading", name="Below Full implementation")).to_be_visible()
-    expect(tables).to_have_count(2)
-    page.wait_for_url(re.compile(r".*view=Below.*"))
+    open_tab(page, "Programs below")
+    expect(page.get_by_text("Programs whose latest review is below Full implementation")).to_be_visible()
+    expect(tables).to_have_count(1)
+    page.wait_for_url(re.compile(r".*view=Programs(\+|%20)below.*"))
+    open_tab(page, "Providers below")
+    expect(page.get_by_text("Providers with programs below Full implementation")).to_be_visible()
     open_tab(page, "Items")
     expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(1)  # the item heatmap
     page.wait_for_timeout(500)  # let the chart finish drawing

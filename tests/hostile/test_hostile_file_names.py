@@ -141,7 +141,8 @@ def test_a_nul_in_a_program_name_is_refused_before_it_can_become_a_file_name(
 
 
 DRIFT_VIEWS = [("drift_view", "Program")] + [
-    ("drift_section", s) for s in ("Items that fell", "Low twice", "Over time", "Every fall")
+    ("drift_section", s)
+    for s in ("Items that fell", "Low twice", "Scores over time", "Item ratings", "Every fall")
 ]
 
 

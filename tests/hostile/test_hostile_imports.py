@@ -506,8 +506,13 @@ def test_the_apps_csv_downloads_neutralise_formulas_too(
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     views = {  # each tab and section offers its own downloads
         "drift": [("drift_view", "Program")]
-        + [("drift_section", s) for s in ("Items that fell", "Low twice", "Over time", "Every fall")],
-        "compare": [("compare_view", t) for t in ("Below the top band", "Bands", "Items", "Weak spots")],
+        + [
+            ("drift_section", s)
+            for s in ("Items that fell", "Low twice", "Scores over time", "Item ratings", "Every fall")
+        ],
+        "compare": [
+            ("compare_view", t) for t in ("Programs below", "Providers below", "Bands", "Items", "Weak spots")
+        ],
     }
     for page, steps in views.items():
         at.switch_page(f"app_pages/{page}.py").run()

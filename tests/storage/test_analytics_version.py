@@ -64,3 +64,19 @@ def test_a_final_review_loaded_with_sql_changes_it(db: Database, program: svc.Pr
             {"p": program.id, "d": dt.date(2026, 1, 5), "t": now},
         )
     assert data_version(db) != before
+
+
+def test_it_is_read_again_after_the_server_drops_the_connection(db: Database) -> None:
+    """The version is read without pinging the connection first (asked on every rerun): a
+    connection the server closed (a restart) is dropped and the read made again."""
+    before = data_version(db)
+    if db.dialect != "postgresql":
+        assert db.unpinged_engine is db.engine  # SQLite pings nothing
+        return
+    with db.unpinged_engine.connect() as c:
+        mine = c.execute(text("SELECT pg_backend_pid()")).scalar_one()  # back to the pool after
+    with db.engine.begin() as c:  # as a restart of the server does to every connection
+        assert c.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": mine}).scalar_one()
+    assert data_version(db) == before
+    svc.create_program(db, "After the restart", actor=local_admin("admin"))
+    assert data_version(db) != before
