@@ -408,6 +408,15 @@ def test_a_clean_csv_is_imported_in_one_go(db: Database) -> None:
     created = next(a for a in trail if a.entity == "review" and a.field == "created")
     assert created.actor == "importer" and created.new_value["imported_from"] == "history.csv row 2"
     assert any(a.field == "status" and a.new_value == "final" for a in trail)
+    # Written in one INSERT per review (on PostgreSQL by the driver itself): every item's consensus,
+    # all at the import's time, readable as the services' own entries are.
+    items = db.registry.get("dacts").item_ids
+    assert {a.entity for a in trail if a.entity.startswith("consensus[")} == {
+        f"consensus[{i}]" for i in items
+    }
+    h1 = {a.field: a.new_value for a in trail if a.entity == "consensus[H1]"}
+    assert h1 == {"rating": view.consensus["H1"].rating}  # the fields it has: the others are empty
+    assert len({a.at for a in trail}) == 1 and all(a.review_id == first.id for a in trail)
     with db.reading() as s:
         program_created = s.scalars(
             select(AuditEntry).where(AuditEntry.program_id == lake.id, AuditEntry.field == "created")
