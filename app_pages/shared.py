@@ -397,7 +397,12 @@ def analytics_version(db: Database) -> str:
     user's analytics scope, so a cached frame or chart is never shown to another scope."""
     from services.analytics_data import data_version  # pandas-heavy: imported by the pages that use it
 
-    return f"{data_version(db)}|scope={_analytics_scope(actor())}"
+    return f"{data_version(db, max_age=VERSION_MAX_AGE)}|scope={_analytics_scope(actor())}"
+
+
+# A rerun (each click) asks the database for the data version at most this often; a change this
+# server makes shows at once, another process's within this many seconds (README, Performance).
+VERSION_MAX_AGE = 1.0
 
 
 def _analytics_scope(who: Actor) -> str:

@@ -12,6 +12,7 @@ it replaces the review it corrects. An amendment still in progress does not coun
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -175,14 +176,24 @@ def review_date_spans(db: Database, *, actor: Actor) -> dict[str, tuple[dt.date,
     return {str(scale_id): (first, last) for scale_id, first, last in rows}
 
 
-def data_version(db: Database) -> str:
+def data_version(db: Database, *, max_age: float = 0.0) -> str:
     """A fingerprint of what `finalized_ratings` reads: one primary-key lookup.
 
-    Triggers (migration 0004) count every review that becomes final (a final amendment
-    replacing one included) and every change of a program or a provider, in the transaction
-    that makes it, and stamp the time; final reviews can be neither changed nor deleted.
+    Triggers (migration 0004) count every change of what the analytics read (a review that
+    becomes final, a final amendment replacing one included, every change of a program or a
+    provider), in the transaction that makes it, and stamp the time; final reviews can be
+    neither changed nor deleted.
+
+    `max_age` (seconds): the version read less than that long ago is given again without asking
+    the database, unless something was written through `db` since (the pages' reruns, which
+    each asked it: a change made by this process shows at once, one made by another process, the
+    CLI or a second server, within `max_age`).
     """
-    engine = db.unpinged_engine  # asked on every rerun: one SELECT on the driver, no ping first
+    writes = db.writes
+    seen = db.version_seen
+    if max_age > 0 and seen is not None and seen[2] == writes and time.monotonic() - seen[1] < max_age:
+        return seen[0]
+    engine = db.unpinged_engine  # one SELECT on the driver, no ping first
     try:
         rows = _run(engine, _DATA_VERSION, {})
     except engine.dialect.loaded_dbapi.Error:
@@ -191,7 +202,9 @@ def data_version(db: Database) -> str:
         rows = _run(engine, _DATA_VERSION, {})
     assert rows is not None and len(rows) == 1, "analytics_changes holds one row (migration 0004)"
     counter, changed_at = rows[0]
-    return f"{counter}|{changed_at}"  # a fingerprint: the driver's own form of the time will do
+    version = f"{counter}|{changed_at}"  # a fingerprint: the driver's own form of the time will do
+    db.version_seen = (version, time.monotonic(), writes)  # `writes` from before the read
+    return version
 
 
 _DATA_VERSION = select(AnalyticsChanges.counter, AnalyticsChanges.changed_at)

@@ -46,6 +46,8 @@ class Database:
         self._reader = session_factory(self.engine)
         self._writer = session_factory(writer(self.engine))
         self._unpinged: Engine | None = None
+        self.writes = 0  # transactions written through writing(): see analytics_data.data_version
+        self.version_seen: tuple[str, float, int] | None = None  # (version, when, writes then)
 
     @property
     def unpinged_engine(self) -> Engine:
@@ -77,6 +79,12 @@ class Database:
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """One committed transaction: everything in it (audit rows included) or nothing."""
+        try:
+            yield from self._write()
+        finally:
+            self.writes += 1  # committed or not: a version seen before is asked again
+
+    def _write(self) -> Iterator[Session]:
         try:
             with self._writer.begin() as session:
                 yield session

@@ -80,3 +80,29 @@ def test_it_is_read_again_after_the_server_drops_the_connection(db: Database) ->
     assert data_version(db) == before
     svc.create_program(db, "After the restart", actor=local_admin("admin"))
     assert data_version(db) != before
+
+
+def test_the_pages_ask_again_after_their_own_writes_and_after_max_age(
+    db: Database, program: svc.ProgramView, monkeypatch
+) -> None:
+    """The pages' reruns ask at most once a `max_age`: a change made through the same Database
+    (this server) shows at once, one made another way (another process) once `max_age` passed."""
+    import services.analytics_data as analytics
+
+    now = [1000.0]
+    monkeypatch.setattr(analytics.time, "monotonic", lambda: now[0])
+    first = data_version(db, max_age=5)
+    with db.engine.begin() as c:  # as another process would: not through this Database
+        c.execute(text("UPDATE programs SET region = 'East' WHERE id = :id"), {"id": program.id})
+    assert data_version(db, max_age=5) == first  # asked 0 s ago: not asked again
+    now[0] += 4.9
+    assert data_version(db, max_age=5) == first
+    now[0] += 0.2
+    later = data_version(db, max_age=5)
+    assert later != first  # 5.1 s old: asked again
+    svc.update_program(db, program.id, region="North", actor=local_admin("admin"))  # this server
+    own = data_version(db, max_age=5)
+    assert own != later  # its own write: asked again at once
+    with db.engine.begin() as c:
+        c.execute(text("UPDATE programs SET region = 'West' WHERE id = :id"), {"id": program.id})
+    assert data_version(db) != own  # without max_age: always asked
