@@ -213,7 +213,7 @@ def filters(choices: Choices, registry: ScaleRegistry) -> Filters:
         list(counts),
         format_func=lambda s: f"{registry.get(s).title} · {counts[s]} programs",
         key="compare_scale",
-        width=420,
+        width=560,  # the longest title with its count
     )
     span = choices.spans[scale_id]
     regions, providers, window = st.session_state.get(f"compare_filters_{scale_id}", ((), (), None))
