@@ -366,12 +366,19 @@ def pages(ctx: Context) -> list[Result]:
                     at.session_state[key] = value
                 at.switch_page(f"app_pages/{page}.py")
                 first = best_of(at.run, 1)  # the page's first view is cold: loads the data, fills the caches
-                problems = [str(e.value) for e in at.exception] if at.exception else []
+                problems = [f"the page raised: {e.value}" for e in at.exception] if at.exception else []
+                # An unknown tab opens the first one: measure the view asked for, or say so.
+                wanted = {f"{page}_view": query["view"], **state}
+                problems += [
+                    f"{key} shows {shown!r}, not {label!r}"
+                    for key, label in wanted.items()
+                    if (shown := at.session_state.get(key)) != label
+                ]
                 best_page, best_empty = interleaved(
                     at.run, empty.run, rounds=max(PAGE_ROUNDS, ctx.rounds), warmup=2, collect=False
                 )
                 if at.exception:
-                    problems += [str(e.value) for e in at.exception]
+                    problems += [f"the page raised: {e.value}" for e in at.exception]
                 results.append(
                     Result(
                         ctx.dialect,
@@ -380,7 +387,7 @@ def pages(ctx: Context) -> list[Result]:
                         best_page / best_empty,
                         3.0,
                         "<= 3x",
-                        [f"the page raised: {p}" for p in problems[:1]],
+                        problems[:1],
                         {"project_s": best_page, "floor_s": best_empty, "first_s": first},
                     )
                 )

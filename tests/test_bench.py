@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bench import cases as bench_cases
 from bench.cases import BENCHMARKS, PAGE_VIEWS, Context
 from bench.generate import count_rows, generate
 from bench.measure import Result
@@ -49,7 +50,9 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
         made.sibling("_import").drop()
 
 
-def test_generator_and_every_benchmark_at_a_tiny_size(target: Target, registry: ScaleRegistry) -> None:
+def test_generator_and_every_benchmark_at_a_tiny_size(
+    target: Target, registry: ScaleRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     summary = generate(target, programs=PROGRAMS, reviews_per_program=REVIEWS, seed=SEED, registry=registry)
     assert (summary.programs, summary.reviews, summary.ratings) == (
         PROGRAMS,
@@ -80,6 +83,11 @@ def test_generator_and_every_benchmark_at_a_tiny_size(target: Target, registry: 
                 lines.append(line)
     # the pages benchmark prints a line for each view of Drift and Compare
     assert len(lines) == len(BENCHMARKS) - 1 + sum(len(views) for views in PAGE_VIEWS.values())
+
+    # A view the page no longer has (a renamed tab opens the first) is not measured unnoticed.
+    monkeypatch.setattr(bench_cases, "PAGE_VIEWS", {"compare": [("Old tab", {"view": "Old"}, {})]})
+    (stale,) = bench_cases.pages(ctx)
+    assert stale.checks == ["compare_view shows 'Ranking', not 'Old'"] and not stale.passed
 
 
 def test_review_scores_equal_the_scoring_of_the_rows(target: Target, registry: ScaleRegistry) -> None:

@@ -131,33 +131,22 @@ Filters = tuple[str, tuple[str, ...], tuple[str, ...], tuple[dt.date, dt.date] |
 
 
 @page_cache(spinner=None, max_entries=64)
-def ranking_spec(
+def page_chart(
     url: str,
     version: str,
     filters: Filters,
+    chart: str,
     program_ids: tuple[int, ...],
     which: str,
     _overview: AgencyOverview,
     _scale: Scale,
 ) -> dict[str, Any]:
-    """The ranking of one page of programs as a Vega-Lite spec: a few dozen bars a reader can
-    take in (not 1,000), made once per page; `which` of them they are goes in its title."""
+    """The ranking ("ranking") or the item heatmap ("items") of one page of programs as a
+    Vega-Lite spec: a few dozen programs a reader can take in (not 1,000), made once per page;
+    `which` of them they are goes in its title."""
     shown = _overview.programs.loc[_overview.programs["program_id"].isin(program_ids)]
-    return arrow_spec(ranking_chart(shown, _scale, which))
-
-
-@page_cache(spinner=None, max_entries=64)
-def heatmap_spec(
-    url: str,
-    version: str,
-    filters: Filters,
-    program_ids: tuple[int, ...],
-    which: str,
-    _overview: AgencyOverview,
-    _scale: Scale,
-) -> dict[str, Any]:
-    """The item heatmap of one page of programs as a Vega-Lite spec, made once per page."""
-    shown = _overview.programs.loc[_overview.programs["program_id"].isin(program_ids)]
+    if chart == "ranking":
+        return arrow_spec(ranking_chart(shown, _scale, which))
     return arrow_spec(items_chart(_overview, shown, _scale, which))
 
 
@@ -363,7 +352,7 @@ def ranking(
 ) -> None:
     shown, which = programs_shown(drawn, "compare")
     ids = tuple(drawn.program_ids[shown].tolist())
-    spec = ranking_spec(url, version, filters, ids, which, overview, scale)
+    spec = page_chart(url, version, filters, "ranking", ids, which, overview, scale)
     round_ = st.session_state.get("compare_chart_round", 0)
     event = st.vega_lite_chart(
         spec=spec, width="stretch", on_select="rerun", selection_mode=PICK, key=f"compare_ranking_{round_}"
@@ -506,7 +495,7 @@ def items(
 ) -> None:
     shown, which = programs_shown(drawn, "compare_items")
     ids = tuple(drawn.program_ids[shown].tolist())
-    spec = heatmap_spec(url, version, filters, ids, which, overview, scale)
+    spec = page_chart(url, version, filters, "items", ids, which, overview, scale)
     st.vega_lite_chart(spec=spec, width="content", key="compare_item_heatmap")
     csv_download(
         drawn.item_table,

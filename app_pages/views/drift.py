@@ -58,9 +58,8 @@ AGENCY, PROGRAM = "Agency", "Program"
 SECTION_KEY = "drift_section"
 GLANCE_KEY = "drift_overview_table"
 PICKER_KEY, PICK_KEY = "drift_program_picker", "drift_program_pick"
-FALLS, LOW, SCORES, RATINGS, EVERY_FALL = (
-    *("Items that fell", "Low twice", "Scores over time", "Item ratings", "Every fall"),
-)
+FALLS, LOW, SCORES = "Items that fell", "Low twice", "Scores over time"  # the Program tab's sections
+RATINGS, EVERY_FALL = "Item ratings", "Every fall"
 
 
 # ---- data: loaded once per change of the data, shared by every rerun and session ----------------
@@ -145,6 +144,7 @@ class ProgramDetail:
     falls: PairTable
     low: PairTable
     every_fall: PairTable
+    file_stem: str  # the downloads' names: "falls-<file_stem>.csv"
 
 
 @page_cache(spinner="Loading the program's reviews…", max_entries=32)
@@ -165,6 +165,7 @@ def program_detail(
         falls=pair_view(report.falls),
         low=pair_view(report.consecutive_low),
         every_fall=pair_view(report.all_falls, dated=True),
+        file_stem=slug(f"{program}-{scale_id}"),
     )
 
 
@@ -435,7 +436,7 @@ def evidence(pairs: PairTable, key: str) -> None:
     )
 
 
-def fallen_items(detail: ProgramDetail, program: str) -> None:
+def fallen_items(detail: ProgramDetail) -> None:
     """The items that fell since the previous review, with the evidence from both reviews."""
     falls = detail.report.falls
     if falls.empty:
@@ -451,12 +452,12 @@ def fallen_items(detail: ProgramDetail, program: str) -> None:
     csv_download(
         falls,
         "Download the falls (CSV)",
-        f"falls-{slug(f'{program}-{detail.report.scale_id}')}.csv",
+        f"falls-{detail.file_stem}.csv",
         "drift_falls_csv",
     )
 
 
-def low_twice(detail: ProgramDetail, program: str) -> None:
+def low_twice(detail: ProgramDetail) -> None:
     """The items rated below LOW_RATING on both reviews, with the evidence from both."""
     low = detail.report.consecutive_low
     if low.empty:
@@ -472,7 +473,7 @@ def low_twice(detail: ProgramDetail, program: str) -> None:
     csv_download(
         low,
         "Download the low items (CSV)",
-        f"low-twice-{slug(f'{program}-{detail.report.scale_id}')}.csv",
+        f"low-twice-{detail.file_stem}.csv",
         "drift_low_csv",
     )
 
@@ -523,7 +524,7 @@ def program_charts(
     return ProgramCharts(arrow_spec(trend), arrow_spec(heatmap), table)
 
 
-def scores_over_time(detail: ProgramDetail, scale_id: str, program: str) -> None:
+def scores_over_time(detail: ProgramDetail) -> None:
     """The program's total and subscale scores over time against the band thresholds."""
     series = detail.series
     st.vega_lite_chart(spec=detail.charts.trend, width="stretch", key="drift_trend_chart")
@@ -532,12 +533,12 @@ def scores_over_time(detail: ProgramDetail, scale_id: str, program: str) -> None
     csv_download(
         series.values,
         "Download the scores over time (CSV)",
-        f"scores-{slug(f'{program}-{scale_id}')}.csv",
+        f"scores-{detail.file_stem}.csv",
         "drift_trend_csv",
     )
 
 
-def item_ratings(detail: ProgramDetail, scale_id: str, program: str) -> None:
+def item_ratings(detail: ProgramDetail) -> None:
     """Every item rating of every final review, as a heatmap."""
     st.vega_lite_chart(spec=detail.charts.heatmap, width="content", key="drift_item_heatmap")
     if detail.items.note:
@@ -545,12 +546,12 @@ def item_ratings(detail: ProgramDetail, scale_id: str, program: str) -> None:
     csv_download(
         detail.charts.items_table,
         "Download the item ratings (CSV)",
-        f"items-{slug(f'{program}-{scale_id}')}.csv",
+        f"items-{detail.file_stem}.csv",
         "drift_items_csv",
     )
 
 
-def every_fall(detail: ProgramDetail, program: str) -> None:
+def every_fall(detail: ProgramDetail) -> None:
     """Every item rating that fell from one final review to the next, over the program's history."""
     everything = detail.report.all_falls
     if everything.empty:
@@ -571,7 +572,7 @@ def every_fall(detail: ProgramDetail, program: str) -> None:
     csv_download(
         everything,
         "Download every fall (CSV)",
-        f"all-falls-{slug(f'{program}-{detail.report.scale_id}')}.csv",
+        f"all-falls-{detail.file_stem}.csv",
         "drift_all_falls_csv",
     )
 
@@ -605,8 +606,8 @@ def one_program(agency: AgencyDrift, db: Database, version: str) -> None:
     report = detail.report
     if report.previous_review_id is None:
         st.info("This program has one final review: drift needs two.", icon=":material/info:")
-        scores_over_time(detail, scale_id, program)  # all there is to show of one review
-        item_ratings(detail, scale_id, program)
+        scores_over_time(detail)  # all there is to show of one review
+        item_ratings(detail)
         return
     scale = db.registry.get(str(report.scale_id), report.scale_version)
     band_alert(report, scale.scoring.precision)  # names both reviews' dates
@@ -615,17 +616,17 @@ def one_program(agency: AgencyDrift, db: Database, version: str) -> None:
     elif report.band_change is None:
         st.caption(report.note)
     sections = {
-        FALLS: lambda: fallen_items(detail, program),
-        LOW: lambda: low_twice(detail, program),
-        SCORES: lambda: scores_over_time(detail, scale_id, program),
-        RATINGS: lambda: item_ratings(detail, scale_id, program),
-        EVERY_FALL: lambda: every_fall(detail, program),
+        FALLS: fallen_items,
+        LOW: low_twice,
+        SCORES: scores_over_time,
+        RATINGS: item_ratings,
+        EVERY_FALL: every_fall,
     }
     tabs = st.tabs(list(sections), key=SECTION_KEY, on_change="rerun")
     for tab, draw in zip(tabs, sections.values(), strict=True):
         if tab.open:  # only the open section is drawn
             with tab:
-                draw()
+                draw(detail)
 
 
 def render() -> None:
