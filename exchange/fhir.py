@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from scales import Scale
+from scales.messages import pydantic_message
 
 URL_PREFIX = "urn:ebp-fidelity:scale:"
 ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
@@ -197,7 +198,9 @@ def validate_resource(
     try:
         Model.model_validate(dict(resource))
     except ValidationError as exc:
-        problems.extend(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        problems.extend(
+            f"{'.'.join(str(p) for p in err['loc'])}: {pydantic_message(err)}" for err in exc.errors()
+        )
     if kind == "Questionnaire":
         problems.extend(_questionnaire_codes(resource))
     else:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile, ZipFile
 
 import pandas as pd
 from packaging.version import InvalidVersion, Version
@@ -321,8 +322,6 @@ def _csv_rows(raw: bytes, name: str) -> list[list[Any]]:
 
 
 def _xlsx_sheets(raw: bytes, name: str) -> list[tuple[str, list[list[Any]]]]:
-    from zipfile import BadZipFile, ZipFile
-
     from openpyxl import load_workbook
 
     try:
@@ -343,8 +342,18 @@ def _xlsx_sheets(raw: bytes, name: str) -> list[tuple[str, list[list[Any]]]]:
             workbook.close()
     except (BadZipFile, EOFError, KeyError, IndexError, OSError, SyntaxError, TypeError, ValueError) as exc:
         # SyntaxError: broken XML (ElementTree's ParseError); ValueError: a cell that is not its type.
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise ValidationProblem(f"{name}: not a readable XLSX workbook ({detail})") from None
+        raise ValidationProblem(f"{name}: not a readable XLSX workbook ({_xlsx_failure(exc)})") from None
+
+
+def _xlsx_failure(exc: Exception) -> str:
+    """What was wrong, by the kind of failure: openpyxl's and zipfile's own texts change."""
+    if isinstance(exc, BadZipFile | EOFError):
+        return "the file is not a complete XLSX (zip) archive"
+    if isinstance(exc, KeyError):
+        return "a part every workbook has is missing"
+    if isinstance(exc, SyntaxError):
+        return "a part of the workbook is not well-formed XML"
+    return "a part of the workbook cannot be read"
 
 
 def _bounded(rows: Iterable[Sequence[Any]], where: str) -> list[list[Any]]:

@@ -37,6 +37,7 @@ import yaml
 from pydantic import ValidationError
 
 from scales import Scale, TotalMethod
+from scales.messages import pydantic_message
 from scales.rules import check_scale
 
 REDCAP_COLUMNS: tuple[str, ...] = (
@@ -388,7 +389,7 @@ def redcap_to_scale(csv_text: str, *, scale_id: str | None = None, version: str 
         scale = Scale.model_validate(data)
     except ValidationError as exc:
         raise RedcapError(
-            [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
+            [f"{'.'.join(str(p) for p in err['loc'])}: {pydantic_message(err)}" for err in exc.errors()]
         ) from None
     rule_problems = check_scale(scale)
     if rule_problems:

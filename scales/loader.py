@@ -20,6 +20,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
 
+from scales.messages import pydantic_message, yaml_problem
 from scales.rules import Loc, check_scale
 from scales.schema import Scale
 
@@ -118,34 +119,45 @@ def _parse_yaml(raw: bytes | str, path: str) -> tuple[Any, _LineMap]:
 def _compose(text: str, path: str) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=_SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        what = exc.problem or "invalid YAML"
-        raise ScaleFileError([ScaleProblem(path, line, f"YAML syntax error: {what}")]) from None
-    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL
-        line = text[: exc.position].count("\n") + 1
-        message = f"YAML error: unacceptable character #x{exc.character:04x}: {exc.reason}"
-        raise ScaleFileError([ScaleProblem(path, line, message)]) from None
     except yaml.YAMLError as exc:
-        raise ScaleFileError([ScaleProblem(path, 1, f"YAML error: {exc}")]) from None
+        line, message = yaml_problem(exc, text)
+        raise ScaleFileError([ScaleProblem(path, line, message)]) from None
 
 
 def _check_depth(text: str, path: str) -> None:
-    """Refuse deep nesting from the event stream (flat, stopped at the first level too deep)."""
-    depth = 0
+    """Refuse nesting deeper than MAX_DEPTH, whatever limit the installed parser has itself.
+
+    The event stream is flat and is stopped at the first level too deep. libyaml (since
+    PyYAML 6.0.4) refuses flow nesting past its own limit while scanning ahead, before an
+    event reaches us; so when the C parser fails, the pure-Python parser (which has no limit
+    and does not scan ahead) counts again, and a real syntax error is left to _compose.
+    """
     try:
-        for event in yaml.parse(text, Loader=_SafeLoader):
-            if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    line = event.start_mark.line + 1
-                    message = f"lists and mappings are nested more than {MAX_DEPTH} deep"
-                    raise ScaleFileError([ScaleProblem(path, line, message)])
-            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
-                depth -= 1
+        _count_depth(text, path, _SafeLoader)
     except yaml.YAMLError:
-        return  # a syntax error: _compose reports it, with its line
+        if _SafeLoader is yaml.SafeLoader:
+            return
+        try:
+            _count_depth(text, path, yaml.SafeLoader)
+        except yaml.YAMLError:
+            return
+
+
+def _count_depth(text: str, path: str, loader: type[yaml.SafeLoader]) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1
+                message = f"lists and mappings are nested more than {MAX_DEPTH} deep"
+                raise ScaleFileError([ScaleProblem(path, line, message)])
+        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            depth -= 1
+
+
+class _ValueProblem(yaml.constructor.ConstructorError):
+    """A value the constructor cannot build, described in the project's words."""
 
 
 class _Constructor(_SafeLoader):  # type: ignore[misc, valid-type]
@@ -162,14 +174,12 @@ class _Constructor(_SafeLoader):  # type: ignore[misc, valid-type]
         except yaml.MarkedYAMLError:
             raise
         except (ArithmeticError, AttributeError, KeyError, TypeError, ValueError):
-            raise yaml.constructor.ConstructorError(
+            raise _ValueProblem(
                 None, None, f"cannot read {_shown(node)} as YAML type {_kind(node)}", node.start_mark
             ) from None
         # A 0xfff… int has no digit limit, but printing it (in any message) raises ValueError.
         if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"the number {_shown(node)} is too large", node.start_mark
-            )
+            raise _ValueProblem(None, None, f"the number {_shown(node)} is too large", node.start_mark)
         return value
 
 
@@ -188,10 +198,13 @@ def _construct(node: yaml.Node | None, path: str) -> Any:
     loader = _Constructor("")
     try:
         return loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
+    except _ValueProblem as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         raise ScaleFileError([ScaleProblem(path, line, f"YAML error: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        line, message = yaml_problem(exc, "")
+        raise ScaleFileError([ScaleProblem(path, line, message)]) from None
     finally:
         loader.dispose()
 
@@ -270,7 +283,7 @@ def _problem_from_pydantic(err: Any, path: str, lines: _LineMap, data: Any) -> S
         message = f"missing required field '{loc[-1]}'"
         field_loc = loc
     else:
-        message = err["msg"]
+        message = pydantic_message(err)
         field_loc = loc
     return ScaleProblem(path, lines.line_of(field_loc), f"{_field_name(field_loc, data)}: {message}")
 

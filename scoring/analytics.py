@@ -700,11 +700,11 @@ def _prepare(ratings: pd.DataFrame, *, program_id: int | None = None, scale_id: 
     try:
         rating = frame["rating"].astype("Int64")
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"column rating must hold whole numbers or NA: {exc}") from None
+        raise ValueError("column rating must hold whole numbers or NA") from exc
     try:
         review_date = pd.to_datetime(frame["review_date"])
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"column review_date must hold dates: {exc}") from None
+        raise ValueError("column review_date must hold dates") from exc
     rows = pd.DataFrame(
         {
             "review_id": _integers(frame["review_id"], "review_id"),
@@ -780,7 +780,7 @@ def _integers(column: pd.Series, name: str) -> pd.Series:
     try:
         return column.astype("int64")
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"column {name} must hold whole numbers: {exc}") from None
+        raise ValueError(f"column {name} must hold whole numbers") from exc
 
 
 def _object(column: pd.Series) -> pd.Series:
