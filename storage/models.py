@@ -32,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from domain.vocabulary import ProgramModel, RatingSource, ReviewStatus, ReviewType, Role
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -45,34 +47,6 @@ PERSON_LENGTH = 100  # a rater's or actor's name
 ITEM_ID_LENGTH = 40  # scales.schema.Identifier allows 40 characters
 HASH_LENGTH = 80  # "sha256:" + 64 hex digits
 EMAIL_LENGTH = 320
-
-
-class ProgramModel(StrEnum):
-    ACT = "ACT"
-    IDDT = "IDDT"
-
-
-class ReviewType(StrEnum):
-    BASELINE = "baseline"
-    FOLLOW_UP = "follow-up"
-    SELF_ASSESSMENT = "self-assessment"
-
-
-class ReviewStatus(StrEnum):
-    DRAFT = "draft"  # raters are rating
-    CONSENSUS = "consensus"  # consensus ratings are being agreed
-    FINAL = "final"  # immutable; change it only through an amendment
-
-
-class Role(StrEnum):
-    AGENCY_ADMIN = "agency_admin"  # everything: users, scales, programs, every review
-    REVIEWER = "reviewer"  # the reviews they are assigned to; reads programs
-    PROGRAM_MANAGER = "program_manager"  # read-only: their own programs' final reviews
-
-
-class RatingSource(StrEnum):
-    RATED = "rated"  # the rating was given (inputs, if any, agree with it)
-    COMPUTED = "computed"  # the rating follows from the inputs
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:
