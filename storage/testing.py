@@ -1,4 +1,4 @@
-"""Fresh, migrated databases for tests (used by tests/storage and tests/test_cli_db.py).
+"""Fresh, migrated databases for tests (the fixtures in tests/conftest.py).
 
 SQLite: the migrations run once into a template file, and each test gets a copy of it.
 PostgreSQL: each test gets its own schema in the database at FIDELITY_TEST_POSTGRES_URL

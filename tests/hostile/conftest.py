@@ -3,7 +3,7 @@
 Every service call in tests/hostile acts as ADMIN, defined here and nowhere else, so a change
 to how the services take their actor is one line. The databases: `db_url` is a fresh migrated
 database per test, on SQLite and (with FIDELITY_TEST_POSTGRES_URL) on PostgreSQL; on CI a
-missing PostgreSQL URL fails those tests instead of skipping them, as in tests/storage.
+missing PostgreSQL URL fails those tests instead of skipping them (tests/conftest.py).
 `snapshot` counts every table's rows and fingerprints the audit log, to show that a refused
 import or save wrote nothing at all.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from cli.main import app
-from scales import ScaleRegistry
 from services import reviews as svc
 from services.access import LOCAL_ADMIN
 from services.database import Database
 from storage.models import AuditEntry, Base
-from storage.testing import SqliteTemplate, postgres_schema
 
 ADMIN = LOCAL_ADMIN
 """The actor of every service call in this suite (the all-powerful local admin)."""
@@ -48,54 +46,6 @@ runner = CliRunner()
 
 
 # ---- databases --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def db_url(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """A fresh migrated database on `backend`, also set as FIDELITY_DATABASE_URL (for the CLI)."""
-    if backend == "sqlite":
-        template: SqliteTemplate = request.getfixturevalue("sqlite_template")
-        url = template.copy(tmp_path / "fidelity.db")
-        monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
-        yield url
-        return
-    with postgres_schema(request.getfixturevalue("postgres_url")) as url:
-        monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
-        yield url
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path, sqlite_template: SqliteTemplate, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh SQLite database only (for property tests that do not depend on the backend)."""
-    url = sqlite_template.copy(tmp_path / "fidelity.db")
-    monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
-    return url
-
-
-@pytest.fixture
-def open_db(registry: ScaleRegistry) -> Iterator[Callable[[str], Database]]:
-    opened: list[Database] = []
-
-    def _open(url: str) -> Database:
-        database = Database(url, registry=registry)
-        opened.append(database)
-        return database
-
-    yield _open
-    for database in opened:
-        database.dispose()
-
-
-@pytest.fixture
-def db(db_url: str, open_db: Callable[[str], Database]) -> Database:
-    return open_db(db_url)
-
-
-@pytest.fixture
-def sqlite_db(sqlite_url: str, open_db: Callable[[str], Database]) -> Database:
-    return open_db(sqlite_url)
 
 
 def snapshot(db: Database) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,35 +53,11 @@ from services.database import Database, open_database
 from services.review_file import read_review_file
 from services.review_import import import_review_file
 from storage.models import AuditEntry, Program, Review
-from storage.testing import postgres_required, postgres_schema, postgres_test_url
 
 DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{i}" for i in range(1, 11)]
 META = ["program", "provider", "region", "date", "scale", "version"]
 INJECTION = '=HYPERLINK("http://x","y")'
 runner = CliRunner()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    """This test's database (FIDELITY_DATABASE_URL points at it, for the CLI): its own SQLite
-    file (conftest), and a fresh PostgreSQL schema when FIDELITY_TEST_POSTGRES_URL is set."""
-    if request.param == "sqlite":
-        database = open_database()
-        yield database
-        database.dispose()
-        return
-    base = postgres_test_url()
-    if base is None:
-        if postgres_required():
-            pytest.fail("FIDELITY_TEST_POSTGRES_URL is not set; on CI the PostgreSQL tests must run")
-        pytest.skip("FIDELITY_TEST_POSTGRES_URL is not set")
-    with postgres_schema(base) as url:
-        monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
-        database = open_database(url)
-        try:
-            yield database
-        finally:
-            database.dispose()
 
 
 def fresh_db(tmp_path: Path, name: str) -> Database:

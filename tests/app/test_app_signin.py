@@ -24,7 +24,7 @@ from services.database import Database, open_database
 from services.review_file import parse_review_data
 from services.review_import import import_review_file
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
     "cookie_secret": "a-long-random-string-for-the-identity-cookie",

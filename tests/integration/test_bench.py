@@ -24,7 +24,6 @@ from services.analytics_data import finalized_ratings, review_scores
 from services.database import Database
 from storage.integrity import failing_reviews
 from storage.models import Review
-from storage.testing import postgres_required, postgres_test_url
 
 PROGRAMS = 20
 REVIEWS = 5
@@ -37,11 +36,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     if request.param == "sqlite":
         made = sqlite_target(tmp_path / "agency.db")
     else:
-        url = postgres_test_url()
-        if url is None:
-            if postgres_required():
-                pytest.fail("FIDELITY_TEST_POSTGRES_URL is not set; on CI the PostgreSQL tests must run")
-            pytest.skip("FIDELITY_TEST_POSTGRES_URL is not set")
+        url = request.getfixturevalue("postgres_url")
         made = postgres_target(url, f"bench_test_{uuid.uuid4().hex[:10]}")
     try:
         yield made

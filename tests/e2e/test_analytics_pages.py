@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from services.database import open_database
 from services.demo import DRIFT_BANDS, DRIFTING_PROGRAM, build_demo
-from tests.browser.conftest import AppServer, screenshot, wait_for_app
+from tests.e2e.conftest import AppServer, screenshot, wait_for_app
 
 
 def open_tab(page: Page, name: str) -> None:

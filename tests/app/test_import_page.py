@@ -23,7 +23,7 @@ from services.access import local_admin
 from services.database import Database, open_database
 from storage.models import Program, Review
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app.py"
 PAGE = REPO / "app_pages" / "import_page.py"
 DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{i}" for i in range(1, 11)]

@@ -14,7 +14,7 @@ from services import reviews as svc
 from services.access import local_admin
 from services.database import Database, open_database
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{i}" for i in range(1, 11)]
 # 27 items agreed (S10 deliberately not rated): H1 from its inputs (96 clients / 9.5 FTE = 10.1
 # clients per FTE, rating 5), O4 rated 2 (an action-plan item), the rest 4 or 5.

@@ -13,7 +13,7 @@ from services.access import local_admin
 from services.database import Database, open_database
 from services.reviews import create_program, get_review, save_consensus, save_rating, start_review
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture

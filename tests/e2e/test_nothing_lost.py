@@ -25,7 +25,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from services.access import local_admin
 from services.database import open_database
 from services.reviews import RatingView, create_program, get_review, start_review
-from tests.browser.conftest import AppServer, screenshot, wait_for_app
+from tests.e2e.conftest import AppServer, screenshot, wait_for_app
 
 RATERS = ("Ana", "Ben")
 SAVED = re.compile(r"Saved at \d\d:\d\d:\d\d")

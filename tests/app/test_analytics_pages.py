@@ -26,7 +26,7 @@ from services.analytics_data import (
 from services.database import Database, open_database
 from services.demo import DRIFT_BANDS, DRIFT_FALLS, DRIFT_LOW_TWICE, DRIFTING_PROGRAM, build_demo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 6, 1)
 # ---- fixtures -----------------------------------------------------------------------------------
 
@@ -317,7 +317,7 @@ def test_compare_opens_a_programs_drift(app_file: str, demo: str, demo_db: Datab
 
 def test_a_link_opens_a_tab(app_file: str, demo: str) -> None:
     """?view= opens that tab (the browser keeps it in the URL as tabs are clicked: see
-    tests/browser); an unknown one opens the first."""
+    tests/e2e); an unknown one opens the first."""
     at = open_page(app_file, "compare", view="Bands")
     assert len(at.get("vega_lite_chart")) == 1 and not at.dataframe
     assert {b.key for b in at.get("download_button")} == {"compare_distribution_csv"}
@@ -494,7 +494,7 @@ def test_drift_offers_each_scale_a_program_was_rated_on(app_file: str, db: Datab
 def test_drift_notes_reviews_on_two_versions_of_a_scale(
     app_file: str, db: Database, tmp_path: Path, monkeypatch
 ) -> None:
-    from tests.test_analytics import dacts_1_1, variant
+    from tests.unit.test_analytics import dacts_1_1, variant
 
     variant(db.registry.get("dacts", "1.0"), tmp_path / "scales", dacts_1_1)
     monkeypatch.setenv("FIDELITY_SCALES_DIRS", str(tmp_path / "scales"))

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "riverside-dacts.yaml"
 runner = CliRunner()
 

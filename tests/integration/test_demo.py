@@ -29,7 +29,7 @@ from services.demo import (
     build_demo,
 )
 from storage.models import AuditEntry, RaterRating, Review
-from storage.testing import postgres_required, postgres_schema, postgres_test_url
+from storage.testing import postgres_schema
 
 TODAY = dt.date(2026, 6, 1)  # the demo's "today": fixed, so the data is the same on every run
 runner = CliRunner()
@@ -251,12 +251,8 @@ def test_fidelity_demo_refuses_a_non_empty_database(tmp_path: Path, monkeypatch:
     assert "already has 1 program(s)" in err and "--force" in err
 
 
-def test_demo_on_postgresql() -> None:
-    base = postgres_test_url()
-    if base is None:
-        if postgres_required():
-            pytest.fail("FIDELITY_TEST_POSTGRES_URL is not set; on CI the PostgreSQL tests must run")
-        pytest.skip("FIDELITY_TEST_POSTGRES_URL is not set")
+def test_demo_on_postgresql(postgres_url: str) -> None:
+    base = postgres_url
     with postgres_schema(base) as url, open_database(url) as db:
         summary = build_demo(db, today=TODAY)
         ratings = finalized_ratings(db, actor=local_admin())

@@ -34,7 +34,7 @@ from services.database import Database, open_database
 from services.review_file import ReviewFile, parse_review_data, read_review_file
 from services.review_import import import_review_file
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "riverside-dacts.yaml"
 APP = str(REPO / "app.py")
 PROGRAM = "Zoë Núñez ACT Team"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from tests.browser.conftest import AppServer, screenshot, wait_for_app
+from tests.e2e.conftest import AppServer, screenshot, wait_for_app
 
 
 def test_scales_page_shows_every_scale(app_server: AppServer, page: Page) -> None:

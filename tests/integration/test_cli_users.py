@@ -14,7 +14,7 @@ from services.access import LOCAL_ADMIN
 from services.database import open_database
 from storage.models import Role
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "riverside-dacts.yaml"
 runner = CliRunner()
 

@@ -29,7 +29,7 @@ from services.database import Database
 from services.errors import AccessDenied
 from services.review_file import parse_review_data
 from services.review_import import import_review_file
-from storage.testing import SqliteTemplate, postgres_required, postgres_schema, postgres_test_url
+from storage.testing import SqliteTemplate, postgres_schema
 
 GOI = [f"G{i}" for i in range(1, 13)]
 Y, N = True, False
@@ -97,11 +97,7 @@ def world(
         with Database(url, registry=registry) as db:
             yield _world(db)
         return
-    base = postgres_test_url()
-    if base is None:
-        if postgres_required():
-            pytest.fail("FIDELITY_TEST_POSTGRES_URL is not set; on CI the PostgreSQL tests must run")
-        pytest.skip("FIDELITY_TEST_POSTGRES_URL is not set")
+    base = request.getfixturevalue("postgres_url")
     with postgres_schema(base) as url, Database(url, registry=registry) as db:
         yield _world(db)
 

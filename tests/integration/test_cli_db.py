@@ -10,16 +10,15 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from storage.testing import SqliteTemplate, postgres_required, postgres_schema, postgres_test_url
+from storage.testing import SqliteTemplate
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "riverside-dacts.yaml"
 runner = CliRunner()
 
@@ -29,27 +28,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
     return SqliteTemplate(tmp_path_factory.mktemp("cli-template"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """FIDELITY_DATABASE_URL pointing at a fresh database for this test."""
-    if request.param == "sqlite":
-        template: SqliteTemplate = request.getfixturevalue("sqlite_template")
-        url = template.copy(tmp_path / "fidelity.db")
-        monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
-        yield url
-        return
-    base = postgres_test_url()
-    if base is None:
-        if postgres_required():
-            pytest.fail("FIDELITY_TEST_POSTGRES_URL is not set; on CI the PostgreSQL tests must run")
-        pytest.skip("FIDELITY_TEST_POSTGRES_URL is not set")
-    with postgres_schema(base) as url:
-        monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
-        yield url
-
-
 def fidelity(*args: str) -> tuple[int, str, str]:
     result = runner.invoke(app, list(args))
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -57,7 +35,7 @@ def fidelity(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_import_show_and_list_a_review(database_url: str) -> None:
+def test_import_show_and_list_a_review(db_url: str) -> None:
     code, out, err = fidelity("review", "import", str(EXAMPLE), "--program", "Riverside ACT Team")
     assert code == 0, err
     assert "created program 1: Riverside ACT Team" in out
@@ -94,7 +72,7 @@ def test_import_show_and_list_a_review(database_url: str) -> None:
     assert summary["total_mean"] == expected["total"]["mean"]
 
 
-def test_importing_the_same_file_again_changes_nothing(database_url: str, tmp_path: Path) -> None:
+def test_importing_the_same_file_again_changes_nothing(db_url: str, tmp_path: Path) -> None:
     assert fidelity("review", "import", str(EXAMPLE), "--program", "Riverside")[0] == 0
     code, out, _ = fidelity("review", "import", str(EXAMPLE), "--program", "Riverside")
     assert code == 0
@@ -116,7 +94,7 @@ def test_importing_the_same_file_again_changes_nothing(database_url: str, tmp_pa
     assert code == 0 and "imported review 2: Lakeside, dacts 1.0, 2026-03-14, follow-up, final" in out
 
 
-def test_unrated_items_are_stored_as_not_rated(database_url: str, tmp_path: Path) -> None:
+def test_unrated_items_are_stored_as_not_rated(db_url: str, tmp_path: Path) -> None:
     partial = tmp_path / "partial.yaml"
     text = EXAMPLE.read_text(encoding="utf-8")
     text = text.replace("S9: {rating: 4}", "S9: {rating: null, not_rated_reason: no records}")
@@ -137,14 +115,14 @@ REFUSALS = [
 ]
 
 
-def test_refusals_exit_2_with_one_line_per_problem(database_url: str) -> None:
+def test_refusals_exit_2_with_one_line_per_problem(db_url: str) -> None:
     for args, message in REFUSALS:
         code, out, err = fidelity(*args)
         assert (code, out) == (2, ""), args
         assert message in err and "Traceback" not in err, err
 
 
-def test_import_needs_a_program_name_and_a_date(database_url: str, tmp_path: Path) -> None:
+def test_import_needs_a_program_name_and_a_date(db_url: str, tmp_path: Path) -> None:
     lines = [
         ln
         for ln in EXAMPLE.read_text(encoding="utf-8").splitlines()
@@ -158,7 +136,7 @@ def test_import_needs_a_program_name_and_a_date(database_url: str, tmp_path: Pat
     assert code == 2 and "the review file has no date" in err
 
 
-def test_db_upgrade_reports_the_revision(database_url: str) -> None:
+def test_db_upgrade_reports_the_revision(db_url: str) -> None:
     from storage.migrate import head_revision
 
     code, out, _ = fidelity("db", "upgrade")

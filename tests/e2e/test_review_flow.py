@@ -9,7 +9,7 @@ from playwright.sync_api import Locator, Page, expect
 from services.access import local_admin
 from services.database import open_database
 from services.reviews import get_review, list_programs, save_rating
-from tests.browser.conftest import AppServer, screenshot, wait_for_app
+from tests.e2e.conftest import AppServer, screenshot, wait_for_app
 
 
 def rating_group(page: Page, label: str) -> Locator:

@@ -31,7 +31,7 @@ from services.access import LOCAL_ADMIN, Role
 from services.database import open_database
 from services.review_file import parse_review_data
 from services.review_import import import_review_file
-from tests.browser.conftest import AppServer, free_port, screenshot, wait_for_app
+from tests.e2e.conftest import AppServer, free_port, screenshot, wait_for_app
 
 CLIENT_ID, CLIENT_SECRET = "fidelity-test-client", "fidelity-test-secret"
 OWN, OTHER = "Own GOI Team", "Other GOI Team"
