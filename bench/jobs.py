@@ -54,7 +54,7 @@ def pdf_job(url: str, review_id: int, first_review_id: int) -> dict[str, Any]:
     import reports.drawing
     import reports.model
     import reports.pdf
-    from reports import stored_review_pdf
+    from services.report_data import stored_review_pdf
 
     del reports
     import_cpu = time.process_time() - cpu

@@ -80,8 +80,8 @@ def _write(path: Path, pdf: bytes) -> None:
 
 
 def _from_file(review_file: Path, out: Path, charts: bool) -> None:
-    from reports.model import from_review_file
     from reports.pdf import render_report
+    from services.report_data import from_review_file
     from services.review_file import ReviewFileError, read_review_file
     from services.settings import get_registry
 
@@ -95,8 +95,8 @@ def _from_file(review_file: Path, out: Path, charts: bool) -> None:
 
 
 def _from_database(review_id: int, out: Path, charts: bool) -> None:
-    from reports.model import from_stored_review
     from reports.pdf import render_report
+    from services.report_data import from_stored_review
 
     with database() as db:
         data = from_stored_review(db, review_id, actor=cli_actor(), drift=charts)
@@ -106,10 +106,11 @@ def _from_database(review_id: int, out: Path, charts: bool) -> None:
 
 
 def _all_final(out_dir: Path, charts: bool) -> None:
-    from reports.model import from_stored_review, load_final_ratings, safe_filename
+    from reports.model import safe_filename
     from reports.pdf import render_report
     from services import reviews as svc
     from services.errors import FidelityError
+    from services.report_data import from_stored_review, load_final_ratings
 
     if out_dir.exists() and not out_dir.is_dir():
         fail([f"{out_dir}: is a file, not a folder"])

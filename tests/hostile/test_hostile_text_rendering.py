@@ -21,13 +21,13 @@ from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from app_pages.markup import md
-from reports import safe_filename, stored_review_pdf
-from reports.model import from_review_file
+from reports import safe_filename
 from reports.pdf import render_report
 from scales import ScaleRegistry
 from services import reviews as svc
 from services.database import Database
 from services.errors import ValidationProblem
+from services.report_data import from_review_file, stored_review_pdf
 from services.review_file import parse_review_data
 from tests.hostile.conftest import ADMIN, REPO, call, create_program, example_review
 

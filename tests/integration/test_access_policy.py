@@ -19,7 +19,6 @@ import pytest
 
 from exchange.export import item_ratings_table, review_export_json, reviews_table, wide_table
 from exchange.historical import import_wide, plan_wide, read_wide_file
-from reports.model import from_stored_review
 from scales import ScaleRegistry
 from services import reviews as svc
 from services import users
@@ -27,6 +26,7 @@ from services.access import LOCAL_ADMIN, POLICY, Action, Actor, Role
 from services.analytics_data import finalized_ratings
 from services.database import Database
 from services.errors import AccessDenied
+from services.report_data import from_stored_review
 from services.review_file import parse_review_data
 from services.review_import import import_review_file
 from storage.testing import SqliteTemplate, postgres_schema

@@ -140,7 +140,7 @@ def test_the_report_charts_of_a_bench_review_are_drawn(tmp_path: Path, registry:
     image, no chart renderer), so its figures are those of the drawing."""
     from pypdf import PdfReader
 
-    from reports import stored_review_pdf
+    from services.report_data import stored_review_pdf
 
     target = sqlite_target(tmp_path / "charts.db")
     generate(target, programs=2, reviews_per_program=3, seed=SEED, registry=registry)

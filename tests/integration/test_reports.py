@@ -16,21 +16,19 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from cli.main import app
-from reports import stored_review_pdf
-from reports.model import (
-    ItemDetail,
-    ReportData,
-    final_ratings_via_service,
-    from_review_file,
-    from_stored_review,
-    load_final_ratings,
-    safe_filename,
-)
+from reports.model import ItemDetail, ReportData, safe_filename
 from reports.pdf import DRAFT_LABEL, DRIFT_HEADING, plain, render_report
 from scales import Scale, ScaleRegistry
 from services import reviews as svc
 from services.access import local_admin
 from services.database import Database, open_database
+from services.report_data import (
+    final_ratings_via_service,
+    from_review_file,
+    from_stored_review,
+    load_final_ratings,
+    stored_review_pdf,
+)
 from services.review_file import ReviewFile, parse_review_data, read_review_file
 from services.review_import import import_review_file
 
