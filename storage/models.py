@@ -32,6 +32,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from domain.vocabulary import (
+    NAME_LENGTH as NAME_LENGTH,
+    PERSON_LENGTH as PERSON_LENGTH,
+)
 from domain.vocabulary import ProgramModel, RatingSource, ReviewStatus, ReviewType, Role
 
 NAMING_CONVENTION = {
@@ -42,8 +46,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-NAME_LENGTH = 200
-PERSON_LENGTH = 100  # a rater's or actor's name
 ITEM_ID_LENGTH = 40  # scales.schema.Identifier allows 40 characters
 HASH_LENGTH = 80  # "sha256:" + 64 hex digits
 EMAIL_LENGTH = 320
