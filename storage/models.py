@@ -32,11 +32,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from domain.vocabulary import (
-    NAME_LENGTH as NAME_LENGTH,
-    PERSON_LENGTH as PERSON_LENGTH,
+from domain.vocabulary import (  # NAME_LENGTH, PERSON_LENGTH: the checks' limits, used here too
+    NAME_LENGTH,
+    PERSON_LENGTH,
+    ProgramModel,
+    RatingSource,
+    ReviewStatus,
+    ReviewType,
+    Role,
 )
-from domain.vocabulary import ProgramModel, RatingSource, ReviewStatus, ReviewType, Role
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
