@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+NAME_LENGTH = 200  # a program's, provider's or region's name
+PERSON_LENGTH = 100  # a rater's or actor's name (the audit log records it)
+
 
 class ProgramModel(StrEnum):
     ACT = "ACT"

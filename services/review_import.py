@@ -16,17 +16,26 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services import reviews as svc
+from domain import checks
+from domain.vocabulary import NAME_LENGTH, ProgramModel, ReviewType
+from scales import Scale
+from scales.schema import Item
 from services.access import Action, Actor
+from services.audit import AuditLog
 from services.database import Database
 from services.errors import ValidationProblem
+from services.lifecycle import ConsensusEntry, FinalReviewRecord, store_final_review
+from services.programs import new_program
 from services.review_file import ReviewFile
-from storage.models import ConsensusRating, Program, ProgramModel, Review, ReviewStatus, ReviewType
+from services.rows import actor_name, check_model, registry_scale
+from services.scores import Resolved, resolve
+from services.views import ReviewView, review_view
+from storage.models import Program, Review
 
 
 @dataclass(frozen=True)
 class ImportResult:
-    review: svc.ReviewView
+    review: ReviewView
     created: bool  # False when this file had already been imported
     program_created: bool
     review_type_inferred: bool  # the file gave no type: baseline for a program's first review
@@ -47,107 +56,83 @@ def import_review_file(
     absent, with the file's provider and region. Items the file leaves unrated are stored
     as not rated, with the file's `not_rated_reason` or a note that the file had none.
     """
-    who = svc._actor(actor, Action.IMPORT)
-    name = svc._required_text(program or review_file.program, "program name (--program)", svc.NAME_LENGTH)
+    who = actor_name(actor, Action.IMPORT)
+    name = checks.required_text(program or review_file.program, "program name (--program)", NAME_LENGTH)
     if review_file.date is None:
         raise ValidationProblem("the review file has no date; a stored review needs one (date: 2026-03-14)")
     scale = review_file.scale
-    registry_scale = svc._registry_scale(db, scale.id, scale.version)
-    if registry_scale.content_hash != scale.content_hash:
+    loaded = registry_scale(db, scale.id, scale.version)
+    if loaded.content_hash != scale.content_hash:
         raise ValidationProblem(
             f"the file was read with a different {scale.id} {scale.version} than is loaded"
         )
     digest = review_digest(review_file)
     with db.writing() as s:
-        log = svc._Log(s, who)
+        log = AuditLog(s, who)
         found = s.scalars(select(Program).where(Program.name == name)).one_or_none()
         program_created = found is None
         if found is None:
             model = scale.model.upper() if scale.model and scale.model.upper() in set(ProgramModel) else None
-            found = Program(
-                name=name,
-                provider=svc._provider(
-                    s, svc._optional_text(review_file.provider, "provider", svc.NAME_LENGTH), log
-                ),
-                region=svc._optional_text(review_file.region, "region", svc.NAME_LENGTH),
-                model=model,
-                created_at=log.at,
-                updated_at=log.at,
+            found = new_program(
+                s, log, name, provider=review_file.provider, region=review_file.region, model=model
             )
-            s.add(found)
-            s.flush()
-            log.program_id = found.id
-            log(f"program[{found.id}]", "created", None, svc._program_fields(found))
         else:
-            svc._check_model(found, scale)
+            check_model(found, scale)
             existing = _existing_import(s, found, review_file, digest)
             if existing is not None:
-                view = svc._review_view(s, existing, registry_scale)
+                view = review_view(s, existing, loaded)
                 return ImportResult(view, created=False, program_created=False, review_type_inferred=False)
         log.program_id = found.id
-
-        inferred = False
-        if review_type is None and review_file.review_type is None:
-            earlier = s.scalar(select(Review.id).where(Review.program_id == found.id).limit(1))
-            kind = ReviewType.BASELINE.value if earlier is None else ReviewType.FOLLOW_UP.value
-            inferred = True
-        else:
-            kind = svc._review_type(review_type or review_file.review_type or "")
-        svc._check_review_dates(review_file.date, review_file.end_date)
-
-        review = svc._new_review(s, found, scale, review_file.date, review_file.end_date, kind, log)
-        review.strengths = svc._optional_text(review_file.strengths, "strengths")
-        review.summary = svc._optional_text(review_file.summary, "summary")
-        review.recommendations = svc._optional_text(review_file.recommendations, "recommendations")
-        review.import_digest = digest
-        log(
-            "review",
-            "created",
-            None,
-            {**svc._review_fields(review), "imported_from": source or "a review file"},
+        kind, inferred = _review_kind(s, found, review_type, review_file.review_type)
+        checks.check_review_dates(review_file.date, review_file.end_date)
+        record = FinalReviewRecord(
+            review_date=review_file.date,
+            review_end_date=review_file.end_date,
+            review_type=kind,
+            strengths=checks.optional_text(review_file.strengths, "strengths"),
+            summary=checks.optional_text(review_file.summary, "summary"),
+            recommendations=checks.optional_text(review_file.recommendations, "recommendations"),
+            raters=checks.rater_names(review_file.raters),
+            items={item.id: _consensus_entry(review_file, scale, item) for item in scale.items},
+            imported_from=source or "a review file",
+            import_digest=digest,
         )
-        for rater in svc._rater_names(review_file.raters):
-            svc._add_rater(s, review, rater, log)
-
-        rows = []
-        for item in scale.items:
-            entry = review_file.entries.get(item.id)
-            notes = review_file.notes.get(item.id)
-            resolved = svc._Resolved(None, None, None)
-            if entry is not None:
-                base = ConsensusRating(rating=None, rating_source=None, inputs=None)
-                resolved = svc._resolve(item, scale, base, entry.rating, entry.inputs)
-            texts = [notes.evidence, notes.note] if notes is not None else []
-            evidence = "\n\n".join(t.strip() for t in texts if t and t.strip()) or None
-            reason = None
-            if resolved.rating is None:
-                reason = (
-                    notes.not_rated_reason if notes is not None else None
-                ) or "not rated in the review file"
-            row = ConsensusRating(
-                review_id=review.id,
-                item_id=item.id,
-                rating=resolved.rating,
-                rating_source=resolved.source,
-                inputs=resolved.inputs,
-                evidence=evidence,
-                recommendation=svc._optional_text(notes.recommendation if notes else None, "recommendation"),
-                data_sources=svc._sources(notes.data_sources if notes else None),
-                not_rated_reason=reason,
-                updated_at=log.at,
-                updated_by=who,
-            )
-            s.add(row)
-            rows.append(row)
-            after = svc._consensus_fields(row)
-            for key, value in after.items():
-                log(f"consensus[{item.id}]", key, None, value)
-        log("review", "status", ReviewStatus.DRAFT.value, ReviewStatus.CONSENSUS.value)
-        review.status = ReviewStatus.CONSENSUS
-        s.flush()
-        svc._finalize(s, review, scale, rows, log)
-        view = svc._review_view(s, review, scale)
+        review = store_final_review(s, log, found, scale, record)
+        view = review_view(s, review, scale)
     return ImportResult(view, created=True, program_created=program_created, review_type_inferred=inferred)
+
+
+def _review_kind(s: Session, program: Program, given: str | None, in_file: str | None) -> tuple[str, bool]:
+    """The review's type (the caller's, else the file's), and whether it was inferred: when
+    neither gives one, baseline for the program's first review, follow-up after that."""
+    if given is not None or in_file is not None:
+        return checks.review_type(given or in_file or ""), False
+    earlier = s.scalar(select(Review.id).where(Review.program_id == program.id).limit(1))
+    return (ReviewType.BASELINE.value if earlier is None else ReviewType.FOLLOW_UP.value), True
+
+
+def _consensus_entry(review_file: ReviewFile, scale: Scale, item: Item) -> ConsensusEntry:
+    """The file's rating (or inputs) of the item as its consensus, with its notes; an item
+    without a rating is not rated, for the file's reason or because the file gave none."""
+    entry = review_file.entries.get(item.id)
+    notes = review_file.notes.get(item.id)
+    resolved = Resolved(None, None, None)
+    if entry is not None:
+        resolved = resolve(item, scale, None, entry.rating, entry.inputs)
+    texts = [notes.evidence, notes.note] if notes is not None else []
+    evidence = "\n\n".join(t.strip() for t in texts if t and t.strip()) or None
+    reason = None
+    if resolved.rating is None:
+        reason = (notes.not_rated_reason if notes is not None else None) or "not rated in the review file"
+    return ConsensusEntry(
+        rating=resolved.rating,
+        rating_source=resolved.source,
+        inputs=resolved.inputs,
+        evidence=evidence,
+        recommendation=checks.optional_text(notes.recommendation if notes else None, "recommendation"),
+        data_sources=checks.data_sources(notes.data_sources if notes else None),
+        not_rated_reason=reason,
+    )
 
 
 def review_digest(review_file: ReviewFile) -> str:

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services import reviews as svc
+from domain import checks
+from services import assignments
 from services.access import ROLE_TEXT, Action, Actor, a_role, require, require_review
+from services.audit import AuditLog
 from services.database import Database
 from services.errors import NotFound, ValidationProblem
+from services.rows import actor_name, load_review, lock_review
 from storage.models import (
     PERSON_LENGTH,
     Program,
@@ -130,7 +133,7 @@ def review_reviewers(db: Database, review_id: int, *, actor: Actor) -> list[str]
     """The e-mail addresses of the reviewers assigned to a review (for whoever may open it)."""
     require(actor, Action.READ_REVIEW)
     with db.reading() as s:
-        review = svc._review(s, review_id)
+        review = load_review(s, review_id)
         require_review(s, actor, Action.READ_REVIEW, review)
         return _reviewers(s, review.id)
 
@@ -160,15 +163,15 @@ def add_user(
     program_ids: Sequence[int] = (),
 ) -> UserView:
     """Register a user. A program manager needs at least one program; other roles take none."""
-    who = svc._actor(actor, Action.MANAGE_USERS)
+    who = actor_name(actor, Action.MANAGE_USERS)
     key = normalize_email(email)
     role = parse_role(role)
-    display = svc._optional_text(name, "name", PERSON_LENGTH)
+    display = checks.optional_text(name, "name", PERSON_LENGTH)
     _check_programs(role, program_ids)
     with db.writing() as s:
         if s.scalar(select(User.id).where(User.email == key)) is not None:
             raise ValidationProblem(f"{key} is already registered (change their role or programs instead)")
-        log = svc._Log(s, who)
+        log = AuditLog(s, who)
         user = User(email=key, name=display, role=role.value, active=True, created_by=who)
         user.created_at = user.updated_at = log.at
         s.add(user)
@@ -188,11 +191,11 @@ def set_role(
 ) -> UserView:
     """Change a user's role. Becoming a program manager needs `program_ids`; leaving that role
     drops the program scope."""
-    who = svc._actor(actor, Action.MANAGE_USERS)
+    who = actor_name(actor, Action.MANAGE_USERS)
     role = parse_role(role)
     with db.writing() as s:
         user = _user(s, email, lock=True)
-        log = svc._Log(s, who)
+        log = AuditLog(s, who)
         if role != Role.AGENCY_ADMIN:
             _keep_an_admin(s, user)
         if role == Role.PROGRAM_MANAGER:
@@ -212,23 +215,23 @@ def set_role(
 
 def set_programs(db: Database, email: str, program_ids: Sequence[int], *, actor: Actor) -> UserView:
     """A program manager's programs (replacing the ones they had)."""
-    who = svc._actor(actor, Action.MANAGE_USERS)
+    who = actor_name(actor, Action.MANAGE_USERS)
     with db.writing() as s:
         user = _user(s, email, lock=True)
         _check_programs(Role(user.role), program_ids)
-        _replace_programs(s, user, program_ids, svc._Log(s, who))
+        _replace_programs(s, user, program_ids, AuditLog(s, who))
         return _view(s, user)
 
 
 def set_active(db: Database, email: str, active: bool, *, actor: Actor) -> UserView:
     """Deactivate a user (they can no longer sign in; their history stays) or reactivate them."""
-    who = svc._actor(actor, Action.MANAGE_USERS)
+    who = actor_name(actor, Action.MANAGE_USERS)
     with db.writing() as s:
         user = _user(s, email, lock=True)
         if not active:
             _keep_an_admin(s, user)
         if user.active != active:
-            log = svc._Log(s, who)
+            log = AuditLog(s, who)
             log(_entity(user), "active", user.active, active)
             user.active = active
             user.updated_at = log.at
@@ -238,26 +241,26 @@ def set_active(db: Database, email: str, active: bool, *, actor: Actor) -> UserV
 def assign_reviewer(db: Database, review_id: int, email: str, *, actor: Actor) -> list[str]:
     """Assign a reviewer to a review (they may then rate, agree and finalize it); returns the
     review's reviewers. Assigning someone already assigned changes nothing."""
-    who = svc._actor(actor, Action.MANAGE_USERS)
+    who = actor_name(actor, Action.MANAGE_USERS)
     with db.writing() as s:
-        review = svc._lock_review(s, review_id)
-        user = svc._reviewer_user(s, email)
-        svc._assign_reviewer(s, review, user, svc._Log(s, who, review_id=review.id))
+        review = lock_review(s, review_id)
+        user = assignments.reviewer_user(s, email)
+        assignments.assign_reviewer(s, review, user, AuditLog(s, who, review_id=review.id))
         return _reviewers(s, review.id)
 
 
 def unassign_reviewer(db: Database, review_id: int, email: str, *, actor: Actor) -> list[str]:
     """Take a reviewer off a review (their ratings stay); returns the review's reviewers."""
-    who = svc._actor(actor, Action.MANAGE_USERS)
+    who = actor_name(actor, Action.MANAGE_USERS)
     key = normalize_email(email)
     with db.writing() as s:
-        review = svc._lock_review(s, review_id)
+        review = lock_review(s, review_id)
         user = _user(s, key)
         found = s.get(ReviewAssignment, (review.id, user.id))
         if found is None:
             raise ValidationProblem(f"{key} is not assigned to review {review.id}")
         s.delete(found)
-        svc._Log(s, who, review_id=review.id)("review", "reviewer_unassigned", key, None)
+        AuditLog(s, who, review_id=review.id)("review", "reviewer_unassigned", key, None)
         s.flush()
         return _reviewers(s, review.id)
 
@@ -308,7 +311,7 @@ def _keep_an_admin(s: Session, user: User) -> None:
         )
 
 
-def _replace_programs(s: Session, user: User, program_ids: Iterable[int], log: svc._Log) -> list[str]:
+def _replace_programs(s: Session, user: User, program_ids: Iterable[int], log: AuditLog) -> list[str]:
     """Set the user's programs, logging the change; returns the program names."""
     wanted = list(dict.fromkeys(program_ids))
     names = dict(s.execute(select(Program.id, Program.name).where(Program.id.in_(wanted))).all())

@@ -32,7 +32,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from domain.vocabulary import ProgramModel, RatingSource, ReviewStatus, ReviewType, Role
+from domain.vocabulary import (  # NAME_LENGTH, PERSON_LENGTH: the checks' limits, used here too
+    NAME_LENGTH,
+    PERSON_LENGTH,
+    ProgramModel,
+    RatingSource,
+    ReviewStatus,
+    ReviewType,
+    Role,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,8 +50,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-NAME_LENGTH = 200
-PERSON_LENGTH = 100  # a rater's or actor's name
 ITEM_ID_LENGTH = 40  # scales.schema.Identifier allows 40 characters
 HASH_LENGTH = 80  # "sha256:" + 64 hex digits
 EMAIL_LENGTH = 320

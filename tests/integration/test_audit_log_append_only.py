@@ -26,6 +26,7 @@ from exchange.historical import import_wide, read_wide_file
 from services import reviews as svc
 from services import users
 from services.access import LOCAL_ADMIN, local_admin
+from services.audit import AuditLog
 from services.database import Database
 from services.errors import FidelityError
 from services.review_file import parse_review_data
@@ -74,7 +75,7 @@ def test_no_application_code_updates_or_deletes_audit_rows() -> None:
 
 
 def test_audit_rows_are_only_ever_constructed_by_the_service_log() -> None:
-    """Only services.reviews._Log makes AuditEntry rows, and no code assigns to one's fields."""
+    """Only services.audit.AuditLog makes AuditEntry rows, and no code assigns to one's fields."""
     makers = []
     for path in application_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -85,8 +86,8 @@ def test_audit_rows_are_only_ever_constructed_by_the_service_log() -> None:
                 and node.func.id == "AuditEntry"
             ):
                 makers.append(str(path.relative_to(ROOT)))
-    assert makers == ["services/reviews.py"]
-    log_source = inspect.getsource(svc._Log)
+    assert makers == ["services/audit.py"]
+    log_source = inspect.getsource(AuditLog)
     assert "AuditEntry(" in log_source and "session.add(" in log_source
 
 

@@ -1,0 +1,145 @@
+"""The one audit log: every change a service makes is recorded by AuditLog in the same
+transaction, one row per changed field with its old and new value as JSON.
+
+The `*_fields` snapshots are what the log compares and records for each kind of row; the
+rows are read back as AuditRecord (services.reviews.audit_trail). Nothing ever updates or
+deletes an audit row (the database refuses both).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.models import AuditEntry, ConsensusRating, Program, RaterRating, Review
+
+__all__ = [
+    "AuditLog",
+    "AuditRecord",
+    "audit_record",
+    "consensus_fields",
+    "json_text",
+    "program_fields",
+    "rating_fields",
+    "review_fields",
+]
+
+
+def json_text(value: Any) -> str | None:
+    """How the log stores a value: JSON with sorted keys (None stays NULL); dates as text."""
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@dataclass
+class AuditLog:
+    """Writes audit rows into the caller's transaction.
+
+    Call it with (entity, field, old, new); an unchanged value writes nothing. `review_id`
+    and `program_id` say what the rows belong to; a service sets them once the row it is
+    creating has its id. All rows of one call share `at`.
+    """
+
+    session: Session
+    actor: str
+    review_id: int | None = None
+    program_id: int | None = None
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def __call__(self, entity: str, field_name: str, old: Any, new: Any) -> None:
+        if old == new:
+            return
+        self.session.add(
+            AuditEntry(
+                at=self.at,
+                actor=self.actor,
+                review_id=self.review_id,
+                program_id=self.program_id,
+                entity=entity,
+                field=field_name,
+                old_value=json_text(old),
+                new_value=json_text(new),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One recorded change, its values decoded from JSON."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    review_id: int | None
+    program_id: int | None
+    entity: str
+    field: str
+    old_value: Any
+    new_value: Any
+
+
+def audit_record(row: AuditEntry) -> AuditRecord:
+    """The stored audit row as the frozen record callers get."""
+    return AuditRecord(
+        id=row.id,
+        at=row.at,
+        actor=row.actor,
+        review_id=row.review_id,
+        program_id=row.program_id,
+        entity=row.entity,
+        field=row.field,
+        old_value=None if row.old_value is None else json.loads(row.old_value),
+        new_value=None if row.new_value is None else json.loads(row.new_value),
+    )
+
+
+# ---- snapshots: what the log records of each kind of row ----------------------------------------
+
+
+def program_fields(p: Program) -> dict[str, Any]:
+    """A program's recorded fields (its provider by name)."""
+    return {
+        "name": p.name,
+        "provider": None if p.provider is None else p.provider.name,
+        "region": p.region,
+        "model": p.model,
+        "active_from": p.active_from,
+        "active_to": p.active_to,
+    }
+
+
+def review_fields(r: Review) -> dict[str, Any]:
+    """A review's recorded fields (not its status, which is logged as it changes)."""
+    return {
+        "program_id": r.program_id,
+        "scale": f"{r.scale_id} {r.scale_version}",
+        "scale_hash": r.scale_hash,
+        "review_date": r.review_date,
+        "review_end_date": r.review_end_date,
+        "review_type": r.review_type,
+        "strengths": r.strengths,
+        "summary": r.summary,
+        "recommendations": r.recommendations,
+    }
+
+
+def rating_fields(row: RaterRating) -> dict[str, Any]:
+    """One rater's rating of an item, as recorded."""
+    return {"rating": row.rating, "inputs": row.inputs, "note": row.note, "data_sources": row.data_sources}
+
+
+def consensus_fields(row: ConsensusRating) -> dict[str, Any]:
+    """An item's consensus, as recorded."""
+    return {
+        "rating": row.rating,
+        "inputs": row.inputs,
+        "evidence": row.evidence,
+        "recommendation": row.recommendation,
+        "data_sources": row.data_sources,
+        "not_rated_reason": row.not_rated_reason,
+    }
