@@ -1,45 +1,19 @@
-"""Domain errors the UI shows and the CLI prints (exit 2), one line per problem."""
+"""Domain errors the UI shows and the CLI prints (exit 2), one line per problem.
+
+Defined in domain.errors, so that exchange/ (which imports no services) raises the same
+classes; the app, the CLI and the services keep importing them from here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-
-class FidelityError(Exception):
-    """Base of every refusal the service layer makes; `problems` holds one message per line."""
-
-    def __init__(self, problems: str | Sequence[str]):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__("\n".join(self.problems))
-
-
-class NotFound(FidelityError):
-    """No program, review or item with that id."""
-
-
-class ValidationProblem(FidelityError):
-    """The input was refused (a bad rating, a missing reason, an incomplete review...)."""
-
-
-class StaleWriteError(FidelityError):
-    """Someone else saved the same thing since the caller loaded it; reload and try again."""
-
-
-class ReviewFinalizedError(FidelityError):
-    """A final review cannot change; amend it to make a new version instead."""
-
-
-class ScaleChangedError(FidelityError):
-    """A stored review's published scale file has changed (or is gone) since it was rated."""
-
-
-class DatabaseError(FidelityError):
-    """The database cannot be used (unreachable, or migrated by a newer version)."""
-
-
-class AccessDenied(FidelityError):
-    """The acting user's role or scope does not allow this (see services.access)."""
-
-
-class IntegrityFailure(FidelityError):
-    """A final review's stored content no longer matches the checksum taken when it was finalized."""
+from domain.errors import (
+    AccessDenied as AccessDenied,
+    DatabaseError as DatabaseError,
+    FidelityError as FidelityError,
+    IntegrityFailure as IntegrityFailure,
+    NotFound as NotFound,
+    ReviewFinalizedError as ReviewFinalizedError,
+    ScaleChangedError as ScaleChangedError,
+    StaleWriteError as StaleWriteError,
+    ValidationProblem as ValidationProblem,
+)
