@@ -29,9 +29,9 @@ from streamlit.testing.v1 import AppTest
 
 from exchange.export import table_csv, tables_xlsx
 from exchange.historical import WideImportError, read, read_wide_file
+from services import historical_import
 from services import reviews as svc
 from services.database import Database
-from services import historical_import
 from services.errors import ValidationProblem
 from services.exports import item_ratings_table, reviews_table, wide_table
 from services.historical_import import import_wide
