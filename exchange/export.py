@@ -117,7 +117,7 @@ def table_csv(frame: pd.DataFrame) -> bytes:
 def tables_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
     """An XLSX workbook with one sheet per frame (header row frozen, bold), neutralised."""
     workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    workbook.remove(workbook.active)
     for title, frame in sheets.items():
         sheet = workbook.create_sheet(title=title[:31])
         safe = neutralised(frame)

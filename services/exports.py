@@ -40,12 +40,8 @@ from exchange.fhir import (
     review_to_questionnaire_response,
     scale_to_questionnaire,
 )
-from exchange.redcap import (
-    RedcapError,
-    redcap_to_scale,
-    scale_to_redcap,
-    scale_to_yaml,
-)
+from exchange.redcap import RedcapError, scale_to_redcap
+from exchange.redcap_dictionary import redcap_to_scale, scale_to_yaml
 from scales import UnknownScaleError
 from services import access
 from services import reviews as svc

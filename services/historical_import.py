@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from exchange.historical import (
@@ -451,7 +451,7 @@ class _ReviewLog(svc._Log):
             marks = ", ".join(f"%({name})s" for name in AUDIT_COLUMNS)
             connection.exec_driver_sql(f"INSERT INTO audit_log ({columns}) VALUES ({marks})", self.rows)
         else:
-            connection.execute(insert(AuditEntry.__table__), self.rows)
+            connection.execute(insert(cast(Table, AuditEntry.__table__)), self.rows)
         self.rows.clear()
 
 

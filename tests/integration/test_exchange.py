@@ -40,7 +40,8 @@ from exchange.historical import (
     read_wide_file,
     validate_wide,
 )
-from exchange.redcap import REDCAP_COLUMNS, RedcapError, redcap_to_scale, scale_to_redcap, scale_to_yaml
+from exchange.redcap import REDCAP_COLUMNS, RedcapError, scale_to_redcap
+from exchange.redcap_dictionary import redcap_to_scale, scale_to_yaml
 from scales import Scale, ScaleRegistry, TotalMethod, load_scale_file, parse_scale_text
 from services import historical_import
 from services import reviews as svc
