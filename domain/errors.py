@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 
 class FidelityError(Exception):
-    """Base of every refusal the services (and the file formats) make; `problems` holds one message per line."""
+    """Base of every refusal the services (and the file formats) make; one message per problem."""
 
     def __init__(self, problems: str | Sequence[str]):
         self.problems = [problems] if isinstance(problems, str) else list(problems)

@@ -7,13 +7,25 @@ classes; the app, the CLI and the services keep importing them from here.
 from __future__ import annotations
 
 from domain.errors import (
-    AccessDenied as AccessDenied,
-    DatabaseError as DatabaseError,
-    FidelityError as FidelityError,
-    IntegrityFailure as IntegrityFailure,
-    NotFound as NotFound,
-    ReviewFinalizedError as ReviewFinalizedError,
-    ScaleChangedError as ScaleChangedError,
-    StaleWriteError as StaleWriteError,
-    ValidationProblem as ValidationProblem,
+    AccessDenied,
+    DatabaseError,
+    FidelityError,
+    IntegrityFailure,
+    NotFound,
+    ReviewFinalizedError,
+    ScaleChangedError,
+    StaleWriteError,
+    ValidationProblem,
 )
+
+__all__ = [
+    "AccessDenied",
+    "DatabaseError",
+    "FidelityError",
+    "IntegrityFailure",
+    "NotFound",
+    "ReviewFinalizedError",
+    "ScaleChangedError",
+    "StaleWriteError",
+    "ValidationProblem",
+]
