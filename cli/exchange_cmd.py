@@ -1,8 +1,10 @@
 """Data exchange commands: `fidelity import`, `fidelity export ...`, `fidelity scales export`,
 `fidelity scales from-redcap` and `fidelity review export`.
 
-pandas, SQLAlchemy and the exchange package are imported inside the commands, so commands
-that need none of them (such as `fidelity score`) do not pay for loading them.
+services.exports and services.historical_import (with pandas, SQLAlchemy and the formats)
+are imported inside the commands, so commands that need none of them (such as `fidelity
+score`) do not pay for loading them: they take `fidelity --help` from about 0.9 s to 5 s of
+imports (`python -X importtime -m cli.main --help`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.db_cmd import cli_actor, database, fail, refusals
+from scales import Scale, ScaleFileError, UnknownScaleError, parse_scale_text
 from services.errors import FidelityError
+from services.settings import get_registry
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from scales import Scale
 
 export_app = typer.Typer(
     help="Export reviews from the database (FIDELITY_DATABASE_URL) as CSV, XLSX or JSON.",
@@ -80,7 +82,12 @@ def import_command(
     Every row is checked first; each problem is printed as "row N, column X: message" and
     nothing is imported. Rows imported before are skipped, so importing a file again is safe.
     """
-    from exchange.historical import combine_wide, import_wide, plan_wide, read_wide_file
+    from services.historical_import import (  # start-up time
+        combine_wide,
+        import_wide,
+        plan_wide,
+        read_wide_file,
+    )
 
     frames: list[pd.DataFrame] = []
     problems: list[str] = []
@@ -137,7 +144,7 @@ def export_reviews(
     and mean, rated/items, band, one column per subscale mean. An .xlsx file also gets a
     sheet "item ratings" with one row per item rating.
     """
-    from exchange.export import item_ratings_table, reviews_table
+    from services.exports import item_ratings_table, reviews_table  # start-up time
 
     with database() as db:
         filters = _filters(db, scale, program, status)
@@ -159,7 +166,7 @@ def export_items(
     Columns: review id, program, date, scale, version, item id and name, rating, source,
     evidence, recommendation, and why an item was not rated.
     """
-    from exchange.export import item_ratings_table
+    from services.exports import item_ratings_table  # start-up time
 
     with database() as db:
         sheets = {"item ratings": item_ratings_table(db, **_filters(db, scale, program, status))}
@@ -174,7 +181,7 @@ def export_wide(
     status: StatusFilter = StatusChoice.FINAL,
 ) -> None:
     """One row per review with one column per item: the layout `fidelity import` reads."""
-    from exchange.export import wide_table
+    from services.exports import wide_table  # start-up time
 
     with database() as db:
         sheets = {"reviews": wide_table(db, **_filters(db, scale, program, status))}
@@ -193,7 +200,7 @@ def export_review(
 
 
 def _filters(db: object, scale: str | None, program: str | None, status: StatusChoice) -> dict[str, object]:
-    from services import reviews as svc
+    from services import reviews as svc  # start-up time
 
     program_id = None
     if program is not None:
@@ -210,7 +217,7 @@ def _filters(db: object, scale: str | None, program: str | None, status: StatusC
 
 
 def _write(sheets: dict[str, pd.DataFrame], out: Path | None) -> None:
-    from exchange.export import table_csv, write_tables
+    from services.exports import table_csv, write_tables  # start-up time
 
     if out is None:
         typer.echo(table_csv(next(iter(sheets.values()))).decode("utf-8-sig"), nl=False)
@@ -246,15 +253,17 @@ def review_export_command(
 
 
 def _export_review(review_id: int, format: ReviewFormat, out: Path | None) -> None:
-    from exchange.export import dump_review_json, review_export_json
+    from services import reviews as svc  # start-up time
+    from services.exports import (  # start-up time
+        dump_review_json,
+        review_export_json,
+        review_to_questionnaire_response,
+    )
 
     with database() as db:
         if format is ReviewFormat.JSON:
             text = dump_review_json(review_export_json(db, review_id, actor=cli_actor()))
         else:
-            from exchange.fhir import review_to_questionnaire_response
-            from services import reviews as svc
-
             data = svc.review_json(db, review_id, actor=cli_actor())
             scale = db.registry.get(data["scale"], data["version"])
             text = (
@@ -280,14 +289,12 @@ def scales_export_command(
     ] = None,
 ) -> None:
     """Write a scale as a REDCap instrument (data dictionary CSV) or a FHIR R4 Questionnaire."""
+    from services.exports import scale_to_questionnaire, scale_to_redcap  # start-up time
+
     scale = _scale(scale_ref)
     if format is ScaleFormat.REDCAP:
-        from exchange.redcap import scale_to_redcap
-
         text = scale_to_redcap(scale)
     else:
-        from exchange.fhir import scale_to_questionnaire
-
         text = json.dumps(scale_to_questionnaire(scale), indent=2, ensure_ascii=False) + "\n"
     _emit(text, out)
 
@@ -309,8 +316,7 @@ def scales_from_redcap_command(
     Computed-item rules are not part of a data dictionary, so every item of the result
     takes an entered rating.
     """
-    from exchange.redcap import RedcapError, redcap_to_scale, scale_to_yaml
-    from scales import ScaleFileError, parse_scale_text
+    from services.exports import RedcapError, redcap_to_scale, scale_to_yaml  # start-up time
 
     try:
         text = data_dictionary.read_bytes().decode("utf-8-sig")
@@ -330,9 +336,6 @@ def scales_from_redcap_command(
 
 
 def _scale(scale_ref: str) -> Scale:
-    from scales import UnknownScaleError
-    from services.settings import get_registry
-
     scale_id, _, version = scale_ref.partition("@")
     try:
         return get_registry().get(scale_id.strip(), version.strip() or None)

@@ -224,7 +224,7 @@ def _questionnaire_codes(resource: Mapping[str, Any]) -> list[str]:
     name = resource.get("name")
     if name is not None and not re.fullmatch(r"[A-Z]([A-Za-z0-9_]){0,254}", name):
         problems.append(f"name: {name!r} is not a computable name (que-0)")
-    seen: set[str] = set()
+    seen: set[str | None] = set()
     for where, item in _walk(resource.get("item") or []):
         link_id = item.get("linkId")
         if link_id in seen:

@@ -22,6 +22,8 @@ REDCap radio fields carry no compute rules, so the reviewer enters the rating. A
 back from a data dictionary therefore has no `compute` blocks (nor data sources or decision
 rules); items, names, anchors, definitions, subscales and the scoring method and bands do
 come back.
+
+Reading a data dictionary back (`redcap_to_scale`, `scale_to_yaml`) is exchange.redcap_dictionary.
 """
 
 from __future__ import annotations
@@ -30,15 +32,10 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
 from scales import Scale, TotalMethod
-from scales.messages import pydantic_message
-from scales.rules import check_scale
 
 REDCAP_COLUMNS: tuple[str, ...] = (
     "Variable / Field Name",
@@ -95,9 +92,6 @@ TOTAL_TAG = "ebp-fidelity:total"
 RECORD_ID = "record_id"
 MAX_FIELD_NAME = 100
 
-_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_CALC_FUNCTION = re.compile(r"^\s*(mean|sum)\s*\((.*)\)\s*$", re.S)
-_FIELD_REF = re.compile(r"\[([a-z][a-z0-9_]*)\]")
 
 
 class RedcapError(ValueError):
@@ -274,252 +268,3 @@ class _UniqueNames:
             n += 1
         self.taken.add(candidate)
         return candidate
-
-
-# --------------------------------------------------------------------------------------------
-# Data dictionary -> scale
-# --------------------------------------------------------------------------------------------
-
-
-def redcap_to_scale(csv_text: str, *, scale_id: str | None = None, version: str | None = None) -> Scale:
-    """A scale from a REDCap data dictionary: one item per radio (or dropdown) field.
-
-    A dictionary written by `scale_to_redcap` comes back with its ids, names, anchors,
-    definitions, subscales and scoring. Another dictionary needs `scale_id` and `version`
-    (a data dictionary does not name them); its items are named from their labels, its
-    subscales from the section headers, its scoring method from a `sum(...)` or `mean(...)`
-    calc field over the items (mean of the items otherwise), and it gets one interpretation
-    band that says none were given. Raises RedcapError.
-    """
-    rows = read_data_dictionary(csv_text)
-    problems: list[str] = []
-    meta: dict[str, Any] = {}
-    for number, row in rows:
-        if row["Field Annotation"].startswith(SCALE_TAG):
-            meta = _tag_json(row["Field Annotation"], SCALE_TAG, number, problems)
-            break
-    sid = scale_id or meta.get("id")
-    ver = version or meta.get("version")
-    if not sid:
-        problems.append("the data dictionary does not say which scale it is: give the scale id")
-    if not ver:
-        problems.append("the data dictionary does not say which version it is: give the version")
-
-    items: list[dict[str, Any]] = []
-    field_to_item: dict[str, str] = {}
-    subscales: dict[str, dict[str, Any]] = {}
-    section: str | None = None
-    codes_seen: set[int] = set()
-    for number, row in rows:
-        kind = row["Field Type"]
-        if row["Section Header"].strip():
-            section = row["Section Header"].strip()
-        if kind not in ("radio", "dropdown"):
-            continue
-        item_meta = (
-            _tag_json(row["Field Annotation"], ITEM_TAG, number, problems)
-            if row["Field Annotation"].startswith(ITEM_TAG)
-            else {}
-        )
-        name = row["Variable / Field Name"]
-        label = " ".join(row["Field Label"].split())
-        item_id = item_meta.get("id") or _id_from_label(label, name)
-        item_name = label[len(item_id) :].strip() if label.startswith(f"{item_id} ") else label or item_id
-        anchors = _choices(row["Choices, Calculations, OR Slider Labels"], number, problems)
-        codes_seen.update(anchors)
-        sub_id = item_meta.get("subscale") or _subscale_id(section, subscales)
-        subscales.setdefault(sub_id, {"id": sub_id, "name": section or sub_id, "items": []})["items"].append(
-            item_id
-        )
-        item: dict[str, Any] = {
-            "id": item_id,
-            "name": item_name or item_id,
-            "subscale": sub_id,
-            "definition": row["Field Note"].strip() or item_name or item_id,
-            "anchors": anchors,
-        }
-        if item_meta.get("published_id"):
-            item["published_id"] = item_meta["published_id"]
-        items.append(item)
-        field_to_item[name] = item_id
-    if not items:
-        problems.append("the data dictionary has no radio or dropdown fields to make items of")
-
-    # Subscale names: the section header where the subscale starts, when the file has one.
-    for number, row in rows:
-        if row["Field Annotation"].startswith(SUBSCALE_TAG):
-            sub_meta = _tag_json(row["Field Annotation"], SUBSCALE_TAG, number, problems)
-            sub = subscales.get(str(sub_meta.get("id")))
-            label = row["Field Label"]
-            if sub is not None and label.endswith(": mean of the rated items"):
-                sub["name"] = label.removesuffix(": mean of the rated items")
-
-    method = _method(rows, field_to_item, problems)
-    if problems:
-        raise RedcapError(problems)
-
-    rating = meta.get("rating") or {"min": min(codes_seen), "max": max(codes_seen)}
-    scoring = dict(meta.get("scoring") or {})
-    if not scoring:
-        scoring = {
-            "method": method or TotalMethod.MEAN_OF_ITEMS.value,
-            "precision": 2,
-            "bands": [{"label": "No interpretation bands (the data dictionary gives none)"}],
-        }
-    elif method is not None:
-        scoring["method"] = method
-    notes = (
-        "Read from a REDCap data dictionary. REDCap radio fields carry no compute rules, so "
-        "this version has no computed items: every rating is entered."
-    )
-    data: dict[str, Any] = {
-        "id": sid,
-        "version": str(ver),
-        "title": meta.get("title") or str(sid),
-        "source": meta.get("source") or "REDCap data dictionary",
-        "notes": notes,
-        "rating": rating,
-        "subscales": list(subscales.values()),
-        "items": items,
-        "scoring": scoring,
-    }
-    if meta.get("model"):
-        data["model"] = meta["model"]
-    try:
-        scale = Scale.model_validate(data)
-    except ValidationError as exc:
-        raise RedcapError(
-            [f"{'.'.join(str(p) for p in err['loc'])}: {pydantic_message(err)}" for err in exc.errors()]
-        ) from None
-    rule_problems = check_scale(scale)
-    if rule_problems:
-        raise RedcapError([f"{'.'.join(str(p) for p in loc)}: {message}" for loc, message in rule_problems])
-    return scale
-
-
-def read_data_dictionary(csv_text: str) -> list[tuple[int, dict[str, str]]]:
-    """(row number, row keyed by REDCAP_COLUMNS) for every field; the header is checked."""
-    text = csv_text.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise RedcapError(["the data dictionary is empty"]) from None
-    except csv.Error as exc:
-        raise RedcapError([f"not a readable CSV file: {exc}"]) from None
-    header = [h.strip() for h in header]
-    if header[: len(REDCAP_COLUMNS)] == list(API_COLUMNS):
-        header = list(REDCAP_COLUMNS) + header[len(REDCAP_COLUMNS) :]
-    if header[: len(REDCAP_COLUMNS)] != list(REDCAP_COLUMNS):
-        missing = [c for c in REDCAP_COLUMNS if c not in header]
-        what = f"missing {', '.join(repr(c) for c in missing)}" if missing else "in a different order"
-        raise RedcapError([f"row 1: not a REDCap data dictionary: its 18 column headings are {what}"])
-    rows: list[tuple[int, dict[str, str]]] = []
-    problems: list[str] = []
-    try:
-        for number, values in enumerate(reader, start=2):
-            if not any(v.strip() for v in values):
-                continue
-            values = values + [""] * (len(REDCAP_COLUMNS) - len(values))
-            row = dict(zip(REDCAP_COLUMNS, (v.strip() for v in values), strict=False))
-            name = row["Variable / Field Name"]
-            if not _FIELD_NAME.match(name):
-                problems.append(f"row {number}: {name!r} is not a REDCap variable name")
-            if row["Field Type"] not in FIELD_TYPES:
-                problems.append(f"row {number}: {row['Field Type']!r} is not a REDCap field type")
-            rows.append((number, row))
-    except csv.Error as exc:
-        raise RedcapError([f"not a readable CSV file: {exc}"]) from None
-    if problems:
-        raise RedcapError(problems)
-    return rows
-
-
-def _tag_json(annotation: str, tag: str, number: int, problems: list[str]) -> dict[str, Any]:
-    try:
-        value = json.loads(annotation[len(tag) :].strip())
-    except json.JSONDecodeError as exc:
-        problems.append(f"row {number}: the {tag} annotation is not valid JSON ({exc.msg})")
-        return {}
-    if not isinstance(value, dict):
-        problems.append(f"row {number}: the {tag} annotation must be a JSON object")
-        return {}
-    return value
-
-
-def _choices(text: str, number: int, problems: list[str]) -> dict[int, str]:
-    anchors: dict[int, str] = {}
-    for part in text.split("|"):
-        if not part.strip():
-            continue
-        code, _, label = part.partition(",")
-        try:
-            value = int(code.strip())
-        except ValueError:
-            problems.append(f"row {number}: choice {part.strip()!r} does not start with a whole-number code")
-            continue
-        anchors[value] = label.strip() or str(value)
-    if not anchors:
-        problems.append(f"row {number}: a rating field needs choices such as '1, Not implemented | 2, ...'")
-    return anchors
-
-
-def _id_from_label(label: str, name: str) -> str:
-    """ "H1 Small caseload" -> H1 (a first word with a digit); else the upper-case variable name."""
-    first = label.split(" ", 1)[0] if label else ""
-    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,39}", first) and any(c.isdigit() for c in first):
-        return first
-    return name.upper()[:40]
-
-
-def _subscale_id(section: str | None, subscales: Mapping[str, Any]) -> str:
-    if section is None:
-        return "all"
-    for sub_id, sub in subscales.items():
-        if sub["name"] == section:
-            return sub_id
-    base = field_name(section)[:30] or "section"
-    candidate, n = base, 2
-    while candidate in subscales:
-        candidate, n = f"{base}_{n}", n + 1
-    return candidate
-
-
-def _method(
-    rows: Sequence[tuple[int, dict[str, str]]], field_to_item: Mapping[str, str], problems: list[str]
-) -> str | None:
-    """The total's method: the ebp-fidelity total annotation, else a calc over the items."""
-    subscale_fields = set()
-    for number, row in rows:
-        if row["Field Annotation"].startswith(TOTAL_TAG):
-            method = _tag_json(row["Field Annotation"], TOTAL_TAG, number, problems).get("method")
-            if method in {m.value for m in TotalMethod}:
-                return str(method)
-            problems.append(f"row {number}: unknown total method {method!r}")
-            return None
-        if row["Field Annotation"].startswith(SUBSCALE_TAG):
-            subscale_fields.add(row["Variable / Field Name"])
-    items = set(field_to_item)
-    for _number, row in rows:
-        if row["Field Type"] != "calc":
-            continue
-        match = _CALC_FUNCTION.match(row["Choices, Calculations, OR Slider Labels"])
-        if match is None:
-            continue
-        refs = set(_FIELD_REF.findall(match.group(2)))
-        if match.group(1) == "sum" and refs == items:
-            return TotalMethod.SUM.value
-        if match.group(1) == "mean" and refs == items:
-            return TotalMethod.MEAN_OF_ITEMS.value
-        if match.group(1) == "mean" and subscale_fields and refs == subscale_fields:
-            return TotalMethod.MEAN_OF_SUBSCALE_MEANS.value
-    return None
-
-
-def scale_to_yaml(scale: Scale) -> str:
-    """The scale as a scale file (scales/<id>/<version>.yaml)."""
-    data = scale.model_dump(mode="json", exclude_none=True)
-    for item in data["items"]:
-        item["anchors"] = {int(k): v for k, v in item["anchors"].items()}
-    header = f"# {scale.title} {scale.version}: written by ebp-fidelity from a REDCap data dictionary.\n"
-    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

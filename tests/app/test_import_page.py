@@ -199,7 +199,7 @@ def test_export_downloads_hold_the_reviews(at: AppTest, db: Database) -> None:
     downloads = {b.label: b for b in at.get("download_button")}
     assert set(downloads) >= {"Reviews (CSV)", "Reviews and item ratings (XLSX)"}
     # The page builds the files from the same functions the CLI uses; check one of each.
-    from exchange.export import item_ratings_table, reviews_table, table_csv, tables_xlsx
+    from services.exports import item_ratings_table, reviews_table, table_csv, tables_xlsx
 
     reviews = list(
         csv.DictReader(io.StringIO(table_csv(reviews_table(db, actor=local_admin())).decode("utf-8-sig")))

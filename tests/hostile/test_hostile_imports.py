@@ -1,5 +1,5 @@
-"""Hostile spreadsheets for the historical import (exchange/historical.py, `fidelity import`,
-the Import page), and formula injection through the exports (exchange/export.py).
+"""Hostile spreadsheets for the historical import (exchange/historical/, services/historical_import.py,
+`fidelity import`, the Import page), and formula injection through the exports (exchange/export.py).
 
 A file is imported whole, or refused with problems naming the row and column (or the file and
 sheet) and nothing written: row counts and audit log unchanged, on SQLite and PostgreSQL.
@@ -27,12 +27,14 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from streamlit.testing.v1 import AppTest
 
-from exchange import historical
-from exchange.export import item_ratings_table, reviews_table, table_csv, tables_xlsx, wide_table
-from exchange.historical import WideImportError, import_wide, read_wide_file
+from exchange.export import table_csv, tables_xlsx
+from exchange.historical import WideImportError, read, read_wide_file
+from services import historical_import
 from services import reviews as svc
 from services.database import Database
 from services.errors import ValidationProblem
+from services.exports import item_ratings_table, reviews_table, wide_table
+from services.historical_import import import_wide
 from tests.hostile.conftest import ADMIN, FAST, REPO, assert_refused, call, fidelity, snapshot
 
 DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{i}" for i in range(1, 11)]
@@ -239,7 +241,7 @@ def test_a_sheet_that_claims_a_huge_size_but_holds_a_small_table_is_read() -> No
 
 
 def test_a_zip_bomb_is_refused_before_it_is_unpacked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(historical, "MAX_UNPACKED_BYTES", 50_000)
+    monkeypatch.setattr(read, "MAX_UNPACKED_BYTES", 50_000)
     padded = rezip(xlsx_bytes([good_row()]), {"docProps/padding.xml": b" " * 60_000})
     assert len(padded) < 20_000
     with pytest.raises(ValidationProblem) as caught:
@@ -320,7 +322,7 @@ def test_a_failure_in_the_middle_of_the_import_rolls_back_every_row(
         [good_row("A ACT", "2021-01-01"), good_row("B ACT", "2022-01-01"), good_row("C ACT", "2023-01-01")]
     )
     frame = read_wide_file(raw, "history.csv")
-    original, calls = historical._store, []
+    original, calls = historical_import._store, []
 
     def failing_store(*args: Any, **kwargs: Any) -> int:
         calls.append(1)
@@ -328,13 +330,13 @@ def test_a_failure_in_the_middle_of_the_import_rolls_back_every_row(
             raise ValidationProblem("the third row failed while it was written")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(historical, "_store", failing_store)
+    monkeypatch.setattr(historical_import, "_store", failing_store)
     before = snapshot(db)
     with pytest.raises(ValidationProblem):
         import_wide(db, frame, actor=ADMIN)
     assert len(calls) == 3
     assert snapshot(db) == before
-    monkeypatch.setattr(historical, "_store", original)
+    monkeypatch.setattr(historical_import, "_store", original)
     assert import_wide(db, frame, actor=ADMIN).created == 3
 
 

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pytest
 
-from exchange.export import item_ratings_table, review_export_json, reviews_table, wide_table
-from exchange.historical import import_wide, plan_wide, read_wide_file
 from scales import ScaleRegistry
 from services import reviews as svc
 from services import users
@@ -26,6 +24,8 @@ from services.access import LOCAL_ADMIN, POLICY, Action, Actor, Role
 from services.analytics_data import finalized_ratings
 from services.database import Database
 from services.errors import AccessDenied
+from services.exports import item_ratings_table, review_export_json, reviews_table, wide_table
+from services.historical_import import import_wide, plan_wide, read_wide_file
 from services.report_data import from_stored_review
 from services.review_file import parse_review_data
 from services.review_import import import_review_file

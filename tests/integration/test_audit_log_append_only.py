@@ -22,13 +22,13 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from exchange.historical import import_wide, read_wide_file
 from services import reviews as svc
 from services import users
 from services.access import LOCAL_ADMIN, local_admin
 from services.audit import AuditLog
 from services.database import Database
 from services.errors import FidelityError
+from services.historical_import import import_wide, read_wide_file
 from services.review_file import parse_review_data
 from services.review_import import import_review_file
 from storage.models import AuditEntry, Role

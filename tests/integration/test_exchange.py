@@ -22,13 +22,9 @@ from exchange.export import (
     ITEM_COLUMNS,
     REVIEW_COLUMNS,
     dump_review_json,
-    item_ratings_table,
     neutralise,
-    review_export_json,
-    reviews_table,
     table_csv,
     tables_xlsx,
-    wide_table,
     wide_template,
 )
 from exchange.fhir import (
@@ -40,19 +36,23 @@ from exchange.fhir import (
 from exchange.historical import (
     NOT_RATED_REASON,
     WideImportError,
-    import_wide,
-    plan_wide,
+    layout,
     read_wide_file,
     validate_wide,
 )
-from exchange.redcap import REDCAP_COLUMNS, RedcapError, redcap_to_scale, scale_to_redcap, scale_to_yaml
+from exchange.redcap import REDCAP_COLUMNS, RedcapError, scale_to_redcap
+from exchange.redcap_dictionary import redcap_to_scale, scale_to_yaml
 from scales import Scale, ScaleRegistry, TotalMethod, load_scale_file, parse_scale_text
+from services import historical_import
 from services import reviews as svc
 from services.access import local_admin
 from services.database import Database, open_database
+from services.errors import ValidationProblem
+from services.exports import item_ratings_table, review_export_json, reviews_table, wide_table
+from services.historical_import import import_wide, plan_wide
 from services.review_file import read_review_file
 from services.review_import import import_review_file
-from storage.models import AuditEntry, Program, Review
+from storage.models import NAME_LENGTH, PERSON_LENGTH, AuditEntry, Program, Review
 
 DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{i}" for i in range(1, 11)]
 META = ["program", "provider", "region", "date", "scale", "version"]
@@ -545,15 +545,15 @@ def test_other_sheets_and_empty_files(db: Database) -> None:
     assert plan.problems == [] and len(plan.to_create) == 1
     assert plan.notes == ["sheet Read me: skipped, its row 1 has none of the headings program, date, scale"]
 
-    with pytest.raises(historical.ValidationProblem) as caught:
+    with pytest.raises(ValidationProblem) as caught:
         read_wide_file(wide_csv([]), "empty.csv")
     assert caught.value.problems == ["empty.csv: there are no rows below the headings"]
-    with pytest.raises(historical.ValidationProblem):
+    with pytest.raises(ValidationProblem):
         read_wide_file(b"", "nothing.csv")
 
 
 def test_the_import_is_one_transaction(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    stored = historical._store
+    stored = historical_import._store
     calls = {"n": 0}
 
     def failing_store(*args: Any, **kwargs: Any) -> int:
@@ -562,7 +562,7 @@ def test_the_import_is_one_transaction(db: Database, monkeypatch: pytest.MonkeyP
             raise RuntimeError("disk full")
         return stored(*args, **kwargs)
 
-    monkeypatch.setattr(historical, "_store", failing_store)
+    monkeypatch.setattr(historical_import, "_store", failing_store)
     data = wide_csv([row(f"Team {i}", "2021-01-01") for i in range(4)])
     with pytest.raises(RuntimeError):
         import_wide(db, read_wide_file(data, "a.csv"), actor=local_admin("importer"))
@@ -1081,3 +1081,8 @@ def test_cli_fhir_exports(db: Database, tmp_path: Path) -> None:
     assert validate_resource(response, questionnaire) == []
     code, _, stderr = fidelity("review", "export", "42", "--format", "fhir-response")
     assert code == 2 and stderr.strip() == "no review with id 42"
+
+
+def test_the_import_checks_the_lengths_the_database_stores() -> None:
+    """exchange/ cannot import storage: its copies of the column widths must agree with them."""
+    assert (layout.NAME_LENGTH, layout.PERSON_LENGTH) == (NAME_LENGTH, PERSON_LENGTH)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from exchange.export import item_ratings_table, review_export_json, reviews_table, wide_table
 from services import reviews as svc
 from services.access import local_admin
 from services.database import Database
 from services.errors import IntegrityFailure
+from services.exports import item_ratings_table, review_export_json, reviews_table, wide_table
 from storage.db import make_engine
 from storage.integrity import PREFIX, content_checksum
 from storage.migrate import downgrade, upgrade_to_head

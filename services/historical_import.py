@@ -1,0 +1,498 @@
+"""Historical import, against the database: plan a checked wide file (`plan_wide`, the dry
+run) and store every row as a final consensus review in one transaction (`import_wide`).
+
+The file is read and its rows are checked by exchange.historical (no database). Planning adds
+the checks only the database can make: a program named in another case or spacing, a practice
+that does not match the scale, a review already stored (skipped when it is the same, a problem
+when it contradicts the row). Importing the same file again skips the reviews it stored.
+
+The names the app and the CLI need from the format (reading, combining, the records) are
+re-exported here, so that they import services only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
+
+import pandas as pd
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from exchange.historical import (
+    DATE_FORMATS,
+    NOT_RATED_REASON,
+    ImportPlan,
+    ImportSummary,
+    PlannedReview,
+    Progress,
+    RowProblem,
+    WideImportError,
+    WideRow,
+    combine_wide,
+    parse_wide,
+    read_wide_file,
+    validate_wide,
+)
+from exchange.historical.layout import name_key
+from exchange.historical.parse import in_order
+from exchange.historical.read import read_notes
+from scales import Scale, ScaleRegistry, UnknownScaleError
+from services import access
+from services import reviews as svc
+from services.access import Action, Actor
+from services.database import Database
+from storage.models import (
+    AuditEntry,
+    ConsensusRating,
+    Program,
+    ProgramModel,
+    RatingSource,
+    Review,
+    ReviewStatus,
+    ReviewType,
+)
+
+__all__ = [  # the services, and the format's names the app and the CLI use
+    "DATE_FORMATS",
+    "NOT_RATED_REASON",
+    "ImportPlan",
+    "ImportSummary",
+    "Progress",
+    "RowProblem",
+    "WideImportError",
+    "combine_wide",
+    "import_wide",
+    "parse_wide",
+    "plan_wide",
+    "read_wide_file",
+    "validate_wide",
+]
+
+
+def plan_wide(
+    db: Database, frame: pd.DataFrame, registry: ScaleRegistry | None = None, *, actor: Actor
+) -> ImportPlan:
+    """Check the rows and what the database holds, writing nothing: the import's dry run."""
+    access.require(actor, Action.IMPORT)
+    rows, problems = parse_wide(frame, registry or db.registry)
+    if problems:
+        return ImportPlan([], problems, [], [])
+    problems = _registry_problems(db, rows)
+    if problems:
+        return ImportPlan([], problems, [], [])
+    with db.reading() as s:
+        return _plan(s, rows, read_notes(frame))
+
+
+def import_wide(
+    db: Database,
+    frame: pd.DataFrame,
+    registry: ScaleRegistry | None = None,
+    *,
+    actor: Actor,
+    progress: Progress | None = None,
+    source: str | None = None,
+) -> ImportSummary:
+    """Store every row as a final consensus review, all in one transaction.
+
+    Raises WideImportError (nothing written) when any row has a problem, including a row
+    that contradicts a review already stored. Rows stored by an earlier import of the same
+    data are skipped. `source` (e.g. the file name) goes into the audit trail as
+    "imported from SOURCE row N".
+    """
+    who = svc._actor(actor, Action.IMPORT)
+    rows, problems = parse_wide(frame, registry or db.registry)
+    problems = problems or _registry_problems(db, rows)
+    if problems:
+        raise WideImportError(problems)
+    with db.writing() as s:
+        plan = _plan(s, rows, read_notes(frame))  # again, inside the transaction that writes
+        if plan.problems:
+            raise WideImportError(plan.problems)
+        log_at = dt.datetime.now(dt.UTC)
+        programs: dict[str, Program] = {
+            p.name: p for p in s.scalars(select(Program).where(Program.name.in_(plan.programs_existing)))
+        }
+        total, created_programs = len(plan.reviews), 0
+        review_ids: list[int] = []
+        for done, planned in enumerate(plan.reviews, start=1):
+            if planned.existing_review is None:
+                row = planned.row
+                program = programs.get(row.program)
+                if program is None:
+                    program = _create_program(s, row, plan.reviews, who, log_at, source)
+                    programs[row.program] = program
+                    created_programs += 1
+                review_ids.append(_store(s, program, planned, who, log_at, source))
+            if progress is not None:
+                progress(done, total)
+    return ImportSummary(
+        created=len(review_ids),
+        skipped_existing=len(plan.already_stored),
+        programs_created=created_programs,
+        review_ids=review_ids,
+        notes=plan.notes,
+    )
+
+
+def _registry_problems(db: Database, rows: Sequence[WideRow]) -> list[RowProblem]:
+    """The rows were checked with a registry: the database must score with the same scales."""
+    problems = []
+    for row in rows:
+        try:
+            loaded = db.registry.get(row.scale.id, row.scale.version)
+        except UnknownScaleError as exc:
+            problems.append(RowProblem(row.row, row.columns["scale"], str(exc), row.source))
+            continue
+        if loaded.content_hash != row.scale.content_hash:
+            message = f"{row.scale.id} {row.scale.version} differs from the version the database uses"
+            problems.append(RowProblem(row.row, row.columns["scale"], message, row.source))
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Stored:
+    """What the database holds for the file's programs: their reviews and same-day ratings."""
+
+    programs: dict[str, Program]
+    reviews: dict[tuple[int, str], list[Review]]  # (program id, scale id) -> oldest first
+    ratings: dict[int, dict[str, int | None]]  # review id -> item id -> rating
+    new_models: dict[str, str | None]  # a new program's practice
+    earliest_in_file: dict[tuple[str, str], dt.date]  # (program, scale id) -> first date in the file
+    noted: set[str] = field(default_factory=set)  # programs whose differences were noted
+
+    def of(self, program: Program | None, row: WideRow) -> list[Review]:
+        return self.reviews.get((program.id, row.scale.id), []) if program is not None else []
+
+
+def _plan(s: Session, rows: Sequence[WideRow], notes: Sequence[str] = ()) -> ImportPlan:
+    notes = list(notes)
+    rows, programs, problems = _match_programs(s, rows, notes)
+    if problems:
+        return ImportPlan([], problems, [], [], notes)
+    stored = _stored(s, rows, programs)
+    planned: list[PlannedReview] = []
+    for row in rows:
+        found = _plan_row(row, stored, notes)
+        if isinstance(found, RowProblem):
+            problems.append(found)
+        else:
+            planned.append(found)
+    if problems:
+        problems = in_order(problems, list(dict.fromkeys(row.source for row in rows)))
+        return ImportPlan([], problems, [], [], notes)
+    new = sorted({p.row.program for p in planned if not p.program_exists and p.existing_review is None})
+    existing = sorted({p.row.program for p in planned if p.program_exists})
+    notes.extend(_new_program_notes(planned, new))
+    return ImportPlan(planned, [], new, existing, notes)
+
+
+def _stored(s: Session, rows: Sequence[WideRow], programs: dict[str, Program]) -> _Stored:
+    reviews: dict[tuple[int, str], list[Review]] = {}
+    program_ids = [p.id for p in programs.values()]
+    for chunk in _chunks(program_ids):
+        for review in s.scalars(
+            select(Review).where(Review.program_id.in_(chunk)).order_by(Review.review_date, Review.id)
+        ):
+            reviews.setdefault((review.program_id, review.scale_id), []).append(review)
+    same_day_ids = [
+        r.id
+        for row in rows
+        if row.program in programs
+        for r in reviews.get((programs[row.program].id, row.scale.id), [])
+        if r.review_date == row.review_date
+    ]
+    earliest: dict[tuple[str, str], dt.date] = {}
+    for row in rows:
+        key = (row.program, row.scale.id)
+        earliest[key] = min(earliest.get(key, row.review_date), row.review_date)
+    ratings = _stored_ratings(s, same_day_ids)
+    return _Stored(programs, reviews, ratings, _new_program_models(rows, programs), earliest)
+
+
+def _plan_row(row: WideRow, stored: _Stored, notes: list[str]) -> PlannedReview | RowProblem:
+    """What happens to one row: imported, skipped (already stored), or the problem."""
+    program = stored.programs.get(row.program)
+    existing_id = None
+    if program is not None:
+        found = _check_existing(row, program, stored.of(program, row), stored.ratings)
+        if isinstance(found, RowProblem):
+            return found
+        existing_id = found
+        message = _model_problem(program.name, program.model, row.scale)
+    else:
+        message = _model_problem(row.program, stored.new_models.get(row.program), row.scale)
+    if message:
+        return RowProblem(row.row, row.columns["scale"], message, row.source)
+    if program is not None and row.program not in stored.noted:
+        note = _program_note(row, program)
+        if note:
+            notes.append(note)
+            stored.noted.add(row.program)
+    kind = row.review_type
+    if kind is None:
+        earlier = [r for r in stored.of(program, row) if r.review_date < row.review_date]
+        first = not earlier and stored.earliest_in_file[(row.program, row.scale.id)] >= row.review_date
+        kind = ReviewType.BASELINE.value if first else ReviewType.FOLLOW_UP.value
+    return PlannedReview(row, kind, existing_id, program is not None)
+
+
+def _new_program_notes(planned: Sequence[PlannedReview], new: Sequence[str]) -> list[str]:
+    """A new program that the file gives several providers or regions: which one it gets."""
+    notes: list[str] = []
+    for name in new:
+        mine = [p.row for p in planned if p.row.program == name]
+        for what in ("provider", "region"):
+            given = list(dict.fromkeys(v for r in mine if (v := getattr(r, what))))
+            if len(given) > 1:
+                listed = ", ".join(repr(v) for v in given)
+                notes.append(
+                    f"{name}: the file gives the {what}s {listed}; the new program gets {given[0]!r}"
+                )
+    return notes
+
+
+def _match_programs(
+    s: Session, rows: Sequence[WideRow], notes: list[str]
+) -> tuple[list[WideRow], dict[str, Program], list[RowProblem]]:
+    """The rows with each program named as it is stored (or as the file first spells a new
+    one), the stored programs by name, and rows whose name matches several stored programs."""
+    stored = list(s.scalars(select(Program).options(selectinload(Program.provider))))
+    exact = {p.name: p for p in stored}
+    by_key: dict[str, list[Program]] = {}
+    for program in stored:
+        by_key.setdefault(name_key(program.name), []).append(program)
+    first_spelling: dict[str, str] = {}
+    matched: list[WideRow] = []
+    problems: list[RowProblem] = []
+    said: set[tuple[str, str]] = set()
+    for row in rows:
+        key = name_key(row.program)
+        name = row.program
+        if name not in exact:
+            candidates = by_key.get(key, [])
+            if len(candidates) > 1:
+                listed = ", ".join(repr(p.name) for p in candidates)
+                message = f"{row.program!r} matches several programs ({listed}); write one name exactly"
+                problems.append(RowProblem(row.row, row.columns["program"], message, row.source))
+                continue
+            name = candidates[0].name if candidates else first_spelling.setdefault(key, row.program)
+        if name != row.program:
+            if (row.program, name) not in said:
+                said.add((row.program, name))
+                notes.append(f"{row.where()}: {row.program!r} is taken as the program {name!r}")
+            row = replace(row, program=name)
+        matched.append(row)
+    names = {row.program for row in matched}
+    return matched, {name: exact[name] for name in names if name in exact}, problems
+
+
+def _check_existing(
+    row: WideRow, program: Program, reviews: Sequence[Review], ratings: Mapping[int, dict[str, int | None]]
+) -> int | RowProblem | None:
+    """The stored review this row already is, None when there is none, or the contradiction."""
+    same_day = [r for r in reviews if r.review_date == row.review_date]
+    if not same_day:
+        return None
+    for review in same_day:
+        if (
+            review.status == ReviewStatus.FINAL
+            and review.scale_version == row.scale.version
+            and ratings.get(review.id, {}) == dict(row.ratings)
+        ):
+            return review.id
+    review = same_day[-1]
+    what = f"{program.name} already has a {row.scale.id} {review.scale_version} review of {row.review_date}"
+    if review.status != ReviewStatus.FINAL:
+        message = f"{what} (review {review.id}, still {review.status}); finish that review in the app instead"
+        return RowProblem(row.row, row.columns["date"], message, row.source)
+    if review.scale_version != row.scale.version:
+        message = f"{what} (review {review.id}); this row says version {row.scale.version}"
+        return RowProblem(row.row, row.columns.get("version", row.columns["scale"]), message, row.source)
+    stored = ratings.get(review.id, {})
+    for item_id, rating in row.ratings.items():
+        if stored.get(item_id) != rating:
+
+            def shown(value: int | None) -> str:
+                return "not rated" if value is None else f"rated {value}"
+
+            message = (
+                f"{what} (review {review.id}) where {item_id} is {shown(stored.get(item_id))}, "
+                f"not {shown(rating)}; to change a stored review, amend it"
+            )
+            return RowProblem(row.row, row.columns.get(item_id, row.columns["date"]), message, row.source)
+    return RowProblem(row.row, row.columns["date"], f"{what} (review {review.id})", row.source)
+
+
+def _stored_ratings(s: Session, review_ids: Sequence[int]) -> dict[int, dict[str, int | None]]:
+    found: dict[int, dict[str, int | None]] = {}
+    for chunk in _chunks(list(review_ids)):
+        rows = s.execute(
+            select(ConsensusRating.review_id, ConsensusRating.item_id, ConsensusRating.rating).where(
+                ConsensusRating.review_id.in_(chunk)
+            )
+        )
+        for review_id, item_id, rating in rows:
+            found.setdefault(review_id, {})[item_id] = rating
+    return found
+
+
+def _new_program_models(rows: Sequence[WideRow], programs: Mapping[str, Program]) -> dict[str, str | None]:
+    """A new program's model: the practice of the first practice-specific scale it is rated on."""
+    models: dict[str, str | None] = {}
+    for row in rows:
+        if row.program in programs:
+            continue
+        if models.get(row.program) is None:
+            models[row.program] = _scale_model(row.scale)
+    return models
+
+
+def _scale_model(scale: Scale) -> str | None:
+    model = (scale.model or "").upper()
+    return model if model in {m.value for m in ProgramModel} else None
+
+
+def _model_problem(program: str, model: str | None, scale: Scale) -> str | None:
+    scale_model = _scale_model(scale)
+    if model and scale_model and model != scale_model:
+        return f"{scale.id} {scale.version} measures {scale.model}, but {program} is an {model} program"
+    return None
+
+
+def _program_note(row: WideRow, program: Program) -> str | None:
+    provider = None if program.provider is None else program.provider.name
+    pairs = (("provider", row.provider, provider), ("region", row.region, program.region))
+    differs = [
+        f"{what} {given!r} (stored: {stored!r})"
+        for what, given, stored in pairs
+        if given is not None and given != stored
+    ]
+    if not differs:
+        return None
+    return f"{row.where()}: {program.name} already exists; its " + " and ".join(differs) + " were not changed"
+
+
+# --------------------------------------------------------------------------------------------
+# Storing (the review services' own steps, until they offer one call for a final review)
+# --------------------------------------------------------------------------------------------
+
+
+def _create_program(
+    s: Session,
+    row: WideRow,
+    planned: Sequence[PlannedReview],
+    actor: str,
+    at: dt.datetime,
+    source: str | None,
+) -> Program:
+    """A new program with the first provider, region and practice the file gives it."""
+    mine = [p.row for p in planned if p.row.program == row.program]
+    provider = next((r.provider for r in mine if r.provider), None)
+    region = next((r.region for r in mine if r.region), None)
+    model = next((m for r in mine if (m := _scale_model(r.scale))), None)
+    log = svc._Log(s, actor, at=at)
+    program = Program(
+        name=row.program,
+        provider=svc._provider(s, provider, log),
+        region=region,
+        model=model,
+        created_at=at,
+        updated_at=at,
+    )
+    s.add(program)
+    s.flush()
+    log.program_id = program.id
+    created = {**svc._program_fields(program), "imported_from": row.where(source)}
+    log(f"program[{program.id}]", "created", None, created)
+    return program
+
+
+@dataclass
+class _ReviewLog(svc._Log):
+    """The audit rows of one imported review: the rows `_Log` writes, kept as plain rows and
+    written with one INSERT once the review is stored (`write`), not as an ORM object each (a
+    review has about 170; building and flushing them was a third of an import's time)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, entity: str, field_name: str, old: Any, new: Any) -> None:
+        if old == new:
+            return
+        self.rows.append(
+            {
+                "at": self.at,
+                "actor": self.actor,
+                "review_id": self.review_id,
+                "program_id": self.program_id,
+                "entity": entity,
+                "field": field_name,
+                "old_value": svc._json_text(old),
+                "new_value": svc._json_text(new),
+            }
+        )
+
+    def write(self) -> None:
+        if not self.rows:
+            return
+        connection = self.session.connection()  # this transaction's
+        if connection.dialect.name == "postgresql":
+            # psycopg's own executemany (one pipelined round trip, the statement parsed once):
+            # SQLAlchemy would send one INSERT of ~170 VALUES rows, which psycopg parses anew.
+            columns = ", ".join(AUDIT_COLUMNS)
+            marks = ", ".join(f"%({name})s" for name in AUDIT_COLUMNS)
+            connection.exec_driver_sql(f"INSERT INTO audit_log ({columns}) VALUES ({marks})", self.rows)
+        else:
+            connection.execute(insert(cast(Table, AuditEntry.__table__)), self.rows)
+        self.rows.clear()
+
+
+AUDIT_COLUMNS = ("at", "actor", "review_id", "program_id", "entity", "field", "old_value", "new_value")
+
+
+def _store(
+    s: Session, program: Program, planned: PlannedReview, actor: str, at: dt.datetime, source: str | None
+) -> int:
+    """One row as a final review: created as consensus, ratings added, then finalized."""
+    row, scale = planned.row, planned.row.scale
+    log = _ReviewLog(s, actor, program_id=program.id, at=at)
+    review = svc._new_review(s, program, scale, row.review_date, None, planned.review_type, log)
+    log("review", "created", None, {**svc._review_fields(review), "imported_from": row.where(source)})
+    for rater in row.raters:
+        svc._add_rater(s, review, rater, log)
+    consensus: list[ConsensusRating] = []
+    for item in scale.items:
+        rating = row.ratings.get(item.id)
+        entry = ConsensusRating(
+            review_id=review.id,
+            item_id=item.id,
+            rating=rating,
+            rating_source=None if rating is None else RatingSource.RATED.value,
+            inputs=None,
+            not_rated_reason=NOT_RATED_REASON if rating is None else None,
+            updated_at=at,
+            updated_by=actor,
+        )
+        s.add(entry)
+        consensus.append(entry)
+        for key, value in svc._consensus_fields(entry).items():
+            log(f"consensus[{item.id}]", key, None, value)
+    log("review", "status", ReviewStatus.DRAFT.value, ReviewStatus.CONSENSUS.value)
+    review.status = ReviewStatus.CONSENSUS
+    s.flush()
+    svc._finalize(s, review, scale, consensus, log)
+    log.write()  # the review and its rows are written: its audit rows refer to them
+    return review.id
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
