@@ -19,8 +19,8 @@ from app_pages.shared import (
     sync_widget,
 )
 from scales import Item, Scale
-from scoring import Agreement
 from services.errors import FidelityError
+from services.rating_rules import Agreement
 from services.reviews import (
     RatingView,
     compare_raters,

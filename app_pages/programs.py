@@ -10,10 +10,10 @@ import streamlit as st
 
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, database, identity_banner, show_error
+from domain.vocabulary import ProgramModel
 from services.access import Action
 from services.errors import FidelityError
 from services.reviews import ProgramView, create_program, list_programs, list_providers, update_program
-from storage.models import ProgramModel
 
 MODELS = [m.value for m in ProgramModel]
 ALL = "All"

@@ -19,8 +19,8 @@ from app_pages.shared import (
 )
 from scales import Item, Scale
 from scales.schema import ComputedInput
-from scoring import ItemRatingError, compute
 from services.errors import StaleWriteError
+from services.rating_rules import ItemRatingError, compute
 from services.reviews import RatingView, ReviewView, get_review, save_rating
 
 identity_banner()

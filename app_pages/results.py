@@ -12,12 +12,11 @@ import streamlit as st
 
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, choose_review, database, identity_banner, show_error
-from reports import safe_filename
 from scales import Scale, TotalMethod
 from scales.schema import TotalBand
 from services.access import Action, Role
 from services.errors import FidelityError
-from services.report_data import stored_review_pdf
+from services.report_data import safe_filename, stored_review_pdf
 from services.reviews import ReviewView, amend, audit_trail, count_reviews, live_score, review_json
 from services.users import review_reviewers
 

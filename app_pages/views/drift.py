@@ -35,7 +35,6 @@ from app_pages.shared import (
     page_start,
     view_tabs,
 )
-from reports import safe_filename
 from scales import ScaleRegistry
 from scoring.analytics import (
     LOW_RATING,
@@ -48,6 +47,7 @@ from scoring.analytics import (
 )
 from services.analytics_data import drift_overview
 from services.database import Database
+from services.report_data import safe_filename
 
 PROGRAM_PARAM = "program"
 GLANCE_ROWS = 50  # rows of the agency table per page: worst drift first, the rest a page away
