@@ -17,6 +17,7 @@ from app_pages.shared import (
     show_feedback,
     sync_widget,
 )
+from domain.saving import may_save_on_top
 from scales import Item, Scale
 from scales.schema import ComputedInput
 from services.errors import StaleWriteError
@@ -107,18 +108,6 @@ def widget_values(item: Item, saved: RatingView | None) -> dict[str, Any]:
 _NOT_SHOWN = object()
 
 
-def touched(view: RatingView | None, fields: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a saved entry that saving `fields` would change."""
-    parts: dict[str, Any] = {}
-    if "rating" in fields or "inputs" in fields:  # together they decide rating and source
-        parts["rating"] = (view.rating, view.source, view.inputs) if view else (None, None, None)
-    if "note" in fields:
-        parts["note"] = view.note if view else None
-    if "data_sources" in fields:
-        parts["data_sources"] = list(view.data_sources) if view else []
-    return parts
-
-
 def save(item: Item, **fields: Any) -> None:
     """Save on top of the entry the page showed (its version, kept in session state and moved
     on by each of this session's own saves, so quick successive edits never refuse each
@@ -139,8 +128,9 @@ def save(item: Item, **fields: Any) -> None:
             return put(0 if shown is None else shown.version)  # 0: nothing saved yet
         except StaleWriteError:
             latest = get_review(db, review.id, actor=actor()).ratings.get(rater, {}).get(item.id)
-            if latest is None or touched(latest, fields) != touched(shown, fields):
+            if not may_save_on_top(shown, latest, fields):
                 raise
+            assert latest is not None
             return put(latest.version)
 
     result = attempt(write, feedback_key=item_key(item, "feedback"))

@@ -395,7 +395,7 @@ def sync_widget(key: str, saved: Any) -> None:
 def analytics_version(db: Database) -> str:
     """The version the analytics caches are keyed on: the data's fingerprint and the acting
     user's analytics scope, so a cached frame or chart is never shown to another scope."""
-    from services.analytics_data import data_version  # pandas-heavy: imported by the pages that use it
+    from services.analytics import data_version  # pandas-heavy: imported by the pages that use it
 
     return f"{data_version(db, max_age=VERSION_MAX_AGE)}|scope={_analytics_scope(actor())}"
 
@@ -428,7 +428,7 @@ def final_ratings(
     scale file is missing or changed; cached per database URL and `analytics_version` (so one
     query per change of the data and scope). The keywords narrow the query down in the
     database (see services.analytics_data.finalized_ratings): a page loads what it shows."""
-    from services.analytics_data import finalized_ratings, scale_problems
+    from services.analytics import finalized_ratings, scale_problems
 
     who = actor()
     if not version.endswith(f"|scope={_analytics_scope(who)}"):

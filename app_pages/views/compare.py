@@ -35,8 +35,7 @@ from app_pages.shared import (
     view_tabs,
 )
 from scales import Scale, ScaleRegistry, TotalMethod
-from scoring.analytics import LOW_RATING, AgencyOverview, agency_overview
-from services.analytics_data import review_date_spans
+from services.analytics import LOW_RATING, AgencyOverview, agency_overview, review_date_spans
 from services.database import Database
 
 DRIFT_PAGE = "app_pages/drift.py"

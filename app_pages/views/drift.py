@@ -36,16 +36,16 @@ from app_pages.shared import (
     view_tabs,
 )
 from scales import ScaleRegistry
-from scoring.analytics import (
+from services.analytics import (
     LOW_RATING,
     DriftReport,
     ItemSeries,
     ProgramSeries,
     drift,
+    drift_overview,
     item_series,
     program_series,
 )
-from services.analytics_data import drift_overview
 from services.database import Database
 from services.report_data import safe_filename
 
