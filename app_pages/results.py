@@ -16,16 +16,11 @@ from scales import Scale, TotalMethod
 from scales.schema import TotalBand
 from services.access import Action, Role
 from services.errors import FidelityError
-from services.report_data import safe_filename, stored_review_pdf
+from services.report_data import METHOD_TEXT, computed_working, safe_filename, stored_review_pdf
 from services.reviews import ReviewView, amend, audit_trail, count_reviews, live_score, review_json
 from services.users import review_reviewers
 
 MEAN_METHODS = {TotalMethod.MEAN_OF_ITEMS, TotalMethod.MEAN_OF_SUBSCALE_MEANS}
-METHOD_TEXT = {
-    TotalMethod.MEAN_OF_ITEMS: "the mean of the rated items",
-    TotalMethod.MEAN_OF_SUBSCALE_MEANS: "the mean of the subscale means",
-    TotalMethod.SUM: "the sum of all item ratings (only when every item is rated)",
-}
 AMEND_REASON = "results_amend_reason"
 
 
@@ -328,16 +323,11 @@ def _source_text(entry: dict[str, Any], scale: Scale, item_id: str, unrated: str
     source = entry.get("source")
     if source == "missing" or entry.get("rating") is None:
         return unrated
-    if entry.get("value") is None:
+    working = computed_working(entry, scale, item_id)
+    if working is None:
         return str(source)
-    value = f"{entry['value']:.4f}".rstrip("0").rstrip(".")  # stored rounded to 4 places
-    text = f"{source}: {value} {entry.get('unit') or ''}".rstrip()
-    rounded = entry.get("rounded")
-    if rounded is not None and rounded != entry["value"]:
-        compute = scale.item(item_id).compute if scale.has_item(item_id) else None
-        places = compute.precision if compute is not None else 2
-        text += f" (rounded to {rounded:.{places}f})"
-    return text
+    rounded = "" if working.rounded is None else f" (rounded to {working.rounded})"
+    return f"{source}: {working.value}{rounded}"
 
 
 def _item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> None:

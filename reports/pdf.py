@@ -18,6 +18,7 @@ from fpdf.enums import Align, TableBordersLayout, TableCellFillMode, VAlign, Wra
 from fpdf.fonts import FontFace
 
 from reports.model import ReportData
+from reports.wording import METHOD_TEXT, computed_working
 from scales.schema import Scale, TotalBand, TotalMethod
 
 FONTS: Final = Path(__file__).resolve().parent / "fonts"
@@ -44,11 +45,6 @@ BAND_EDGES: Final = {  # lowest band first; the top band is always blue (Okabe-I
 }
 
 STAGES: Final = {"draft": "a draft", "consensus": "at the consensus stage"}
-METHOD_TEXT: Final = {
-    TotalMethod.MEAN_OF_ITEMS: "the mean of the rated items",
-    TotalMethod.MEAN_OF_SUBSCALE_MEANS: "the mean of the subscale means",
-    TotalMethod.SUM: "the sum of all item ratings (given only when every item is rated)",
-}
 
 # Layout (mm, A4 portrait)
 MARGIN: Final = 18.0
@@ -96,16 +92,11 @@ def fmt_when(value: dt.datetime | None) -> str:
 
 def computed_text(entry: Mapping[str, Any], scale: Scale, item_id: str) -> str:
     """ "Computed: 10.1053 clients per FTE, rounded to 10" for a computed item, else ""."""
-    if entry.get("value") is None or entry.get("rating") is None:
+    working = computed_working(entry, scale, item_id) if entry.get("rating") is not None else None
+    if working is None:
         return ""
-    value = f"{entry['value']:.4f}".rstrip("0").rstrip(".")
-    text = f"Computed: {value} {entry.get('unit') or ''}".rstrip()
-    rounded = entry.get("rounded")
-    if rounded is not None and rounded != entry["value"]:
-        compute = scale.item(item_id).compute if scale.has_item(item_id) else None
-        places = compute.precision if compute is not None else 2
-        text += f", rounded to {rounded:.{places}f}"
-    return text
+    rounded = "" if working.rounded is None else f", rounded to {working.rounded}"
+    return f"Computed: {working.value}{rounded}"
 
 
 def _tint(rgb: tuple[int, int, int], amount: float = 0.82) -> tuple[int, int, int]:

@@ -13,6 +13,9 @@ import pandas as pd
 
 from reports.model import FINAL, ItemDetail, ReportData
 from reports.model import safe_filename as safe_filename  # the pages and the CLI name report files
+from reports.wording import METHOD_TEXT as METHOD_TEXT  # the Results page words the total as the PDF does
+from reports.wording import Working as Working
+from reports.wording import computed_working as computed_working
 from scoring.analytics import RATING_COLUMNS, ProgramSeries, program_series
 from services import reviews as svc
 from services.access import Actor
