@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, allowed, database, identity_banner, show_error
+from app_pages.shared import actor, allowed, database, identity_banner
+from app_pages.widgets import show_error
 from domain.vocabulary import ProgramModel
 from services.access import Action
 from services.database import Database

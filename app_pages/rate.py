@@ -9,15 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import (
-    actor,
-    attempt,
-    choose_review,
-    database,
-    identity_banner,
-    show_feedback,
-    sync_widget,
-)
+from app_pages.shared import actor, choose_review, database, identity_banner
+from app_pages.widgets import attempt, show_feedback, sync_widget
 from domain.saving import may_save_on_top
 from scales import Item, Scale
 from scales.schema import ComputedInput

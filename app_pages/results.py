@@ -10,8 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, allowed, choose_review, database, identity_banner, show_error
+from app_pages.shared import actor, allowed, choose_review, database, identity_banner
 from app_pages.views.results_score import item_table, metrics, missing_and_action_plan, score_charts
+from app_pages.widgets import show_error
 from scales import Scale
 from services.access import Action, Role
 from services.errors import FidelityError

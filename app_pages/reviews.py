@@ -8,15 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import (
-    actor,
-    allowed,
-    database,
-    identity_banner,
-    page_start,
-    review_label,
-    show_error,
-)
+from app_pages.shared import actor, allowed, database, identity_banner, review_label
+from app_pages.widgets import page_start, show_error
 from scales import Scale
 from services.access import Action, Role
 from services.errors import FidelityError

@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, allowed, auth_configured, database, identity_banner, show_error
+from app_pages.shared import actor, allowed, auth_configured, database, identity_banner
+from app_pages.widgets import show_error
 from services.access import ROLE_TEXT, Action, Role
 from services.errors import FidelityError
 from services.reviews import ProgramView, ReviewStatus, ReviewSummary, list_programs, list_reviews

@@ -22,18 +22,8 @@ import streamlit as st
 from app_pages.charts import arrow_spec, band_distribution, item_heatmap, program_ranking
 from app_pages.markup import md
 from app_pages.page_cache import page_cache
-from app_pages.shared import (
-    actor,
-    analytics_intro,
-    analytics_version,
-    csv_download,
-    database,
-    final_ratings,
-    identity_banner,
-    page_rows,
-    page_start,
-    view_tabs,
-)
+from app_pages.shared import actor, analytics_version, database, final_ratings, identity_banner
+from app_pages.widgets import analytics_intro, csv_download, page_rows, page_start, view_tabs
 from scales import Scale, ScaleRegistry, TotalMethod
 from services.analytics import LOW_RATING, AgencyOverview, agency_overview, review_date_spans
 from services.database import Database

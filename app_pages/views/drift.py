@@ -24,17 +24,8 @@ import streamlit as st
 from app_pages.charts import arrow_spec, item_heatmap, score_trend
 from app_pages.markup import md
 from app_pages.page_cache import page_cache
-from app_pages.shared import (
-    VIEW_PARAM,
-    analytics_intro,
-    analytics_version,
-    csv_download,
-    database,
-    final_ratings,
-    identity_banner,
-    page_start,
-    view_tabs,
-)
+from app_pages.shared import analytics_version, database, final_ratings, identity_banner
+from app_pages.widgets import VIEW_PARAM, analytics_intro, csv_download, page_start, view_tabs
 from scales import ScaleRegistry
 from services.analytics import (
     LOW_RATING,
