@@ -221,7 +221,7 @@ def final_ratings(
     scale file is missing or changed; cached per database URL and `analytics_version` (so one
     query per change of the data and scope). The keywords narrow the query down in the
     database (see services.analytics_data.finalized_ratings): a page loads what it shows."""
-    from services.analytics import finalized_ratings, scale_problems
+    from services.analytics import finalized_ratings, scale_problems  # pandas-heavy, as above
 
     who = actor()
     if not version.endswith(f"|scope={_analytics_scope(who)}"):

@@ -228,7 +228,9 @@ def sync_widget(key: str, saved: Any) -> None:
 def csv_download(
     frame: pd.DataFrame, label: str, file_name: str, key: str, *, help: str | None = None
 ) -> None:
-    from exchange.export import table_csv  # formula-like text (a program "=HYPERLINK(…)") made inert
+    # Formula-like text (a program "=HYPERLINK(…)") made inert. Imported when a page draws a
+    # download, not with every page; services.exports.table_csv replaces it (issue 16).
+    from exchange.export import table_csv
 
     st.download_button(
         label,
