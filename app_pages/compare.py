@@ -4,4 +4,7 @@ process, where a page file is compiled again on every AppTest run (see README, P
 
 from app_pages.views.compare import render
 
-render()
+__all__ = ["render"]
+
+if __name__ == "__main__":  # run as the page's script by st.navigation (app_pages/navigation.py)
+    render()

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import (
-    actor,
-    attempt,
-    choose_review,
-    database,
-    identity_banner,
-    show_error,
-    show_feedback,
-    sync_widget,
-)
+from app_pages.shared import actor, choose_review, database, identity_banner
+from app_pages.widgets import attempt, show_error, show_feedback, sync_widget
 from scales import Item, Scale
-from scoring import Agreement
+from services.database import Database
 from services.errors import FidelityError
+from services.rating_rules import Agreement
 from services.reviews import (
     RatingView,
+    ReviewView,
     compare_raters,
     finalize,
     mark_not_rated,
@@ -30,32 +25,29 @@ from services.reviews import (
     update_review,
 )
 
-identity_banner()
-st.title("Consensus")
 
-review = choose_review(statuses=("draft", "consensus"), label="Review in progress")
-if review is None:
-    st.info(
-        "No review is waiting for consensus. Start one on the Reviews page; final reviews are on Results.",
-        icon=":material/info:",
-    )
-    st.page_link("app_pages/reviews.py", label="Reviews", icon=":material/assignment:")
-    st.stop()
+@dataclass(frozen=True)
+class Consensus:
+    """The review being agreed, where it is stored, its scale and the (first two) raters compared."""
 
-db = database()
-scale: Scale = db.registry.get(review.scale_id, review.scale_version)
-raters = review.raters[:2]
+    review: ReviewView
+    db: Database
+    scale: Scale
+    raters: list[str]
 
 
-def rating_of(rater: str, item_id: str) -> RatingView | None:
+def rating_of(page: Consensus, rater: str, item_id: str) -> RatingView | None:
+    review = page.review
     return review.ratings.get(rater, {}).get(item_id)
 
 
-def key(item: Item, field: str) -> str:
+def key(page: Consensus, item: Item, field: str) -> str:
+    review = page.review
     return f"consensus|{review.id}|{item.id}|{field}"
 
 
-def save(item: Item, **fields: Any) -> None:
+def save(page: Consensus, item: Item, **fields: Any) -> None:
+    review, db = page.review, page.db
     attempt(
         lambda: save_consensus(
             db,
@@ -65,38 +57,40 @@ def save(item: Item, **fields: Any) -> None:
             actor=actor(),
             **fields,
         ),
-        feedback_key=key(item, "feedback"),
+        feedback_key=key(page, item, "feedback"),
     )
 
 
-def save_rating(item: Item) -> None:
-    save(item, rating=st.session_state[key(item, "rating")], inputs=None)
+def save_rating(page: Consensus, item: Item) -> None:
+    save(page, item, rating=st.session_state[key(page, item, "rating")], inputs=None)
 
 
-def adopt_inputs(item: Item, rater: str) -> None:
-    saved = rating_of(rater, item.id)
-    save(item, inputs=dict(saved.inputs or {}) if saved else None, rating=None)
+def adopt_inputs(page: Consensus, item: Item, rater: str) -> None:
+    saved = rating_of(page, rater, item.id)
+    save(page, item, inputs=dict(saved.inputs or {}) if saved else None, rating=None)
 
 
-def save_text(item: Item, field: str) -> None:
-    save(item, **{field: st.session_state[key(item, field)] or None})
+def save_text(page: Consensus, item: Item, field: str) -> None:
+    save(page, item, **{field: st.session_state[key(page, item, field)] or None})
 
 
-def save_not_rated(item: Item) -> None:
-    reason = st.session_state[key(item, "not_rated_reason")]
+def save_not_rated(page: Consensus, item: Item) -> None:
+    review, db = page.review, page.db
+    reason = st.session_state[key(page, item, "not_rated_reason")]
     attempt(
         lambda: mark_not_rated(
             db, review.id, item.id, reason, expected_version=review.consensus_version(item.id), actor=actor()
         ),
-        feedback_key=key(item, "feedback"),
+        feedback_key=key(page, item, "feedback"),
     )
 
 
-def accept_agreed(items: list[Item]) -> None:
+def accept_agreed(page: Consensus, items: list[Item]) -> None:
     """Where both raters gave the same rating and nothing is agreed yet, take it as consensus."""
+    review, db, raters = page.review, page.db, page.raters
     saved = 0
     for item in items:
-        a, b = (rating_of(r, item.id) for r in raters)
+        a, b = (rating_of(page, r, item.id) for r in raters)
         if item.id in review.consensus or not a or not b or a.rating is None or a.rating != b.rating:
             continue
         notes = "\n".join(f"{r.rater}: {r.note}" for r in (a, b) if r.note) or None
@@ -114,7 +108,8 @@ def accept_agreed(items: list[Item]) -> None:
     st.session_state["consensus-bulk"] = ("done", f"Saved: {saved} agreed item(s) accepted")
 
 
-def agreement_panel() -> Agreement | None:
+def agreement_panel(page: Consensus) -> Agreement | None:
+    review, db, scale, raters = page.review, page.db, page.scale, page.raters
     if len(raters) < 2:
         st.info("This review has one rater: agree each item below from their ratings.")
         return None
@@ -130,21 +125,23 @@ def agreement_panel() -> Agreement | None:
     return result
 
 
-def item_order(result: Agreement | None) -> list[Item]:
+def item_order(page: Consensus, result: Agreement | None) -> list[Item]:
     """Discrepancies first (largest gap), then other differences, then the rest in scale order."""
+    scale = page.scale
     if result is None:
         return list(scale.items)
     first = [d.item_id for d in result.differences]
     return [scale.item(i) for i in first] + [i for i in scale.items if i.id not in first]
 
 
-def overview_table(items: list[Item]) -> None:
+def overview_table(page: Consensus, items: list[Item]) -> None:
+    review, raters = page.review, page.raters
     rows = []
     for item in items:
         row: dict[str, Any] = {"item": item.id, "name": item.name}
         values = []
         for rater in raters:
-            r = rating_of(rater, item.id)
+            r = rating_of(page, rater, item.id)
             row[rater] = None if r is None else r.rating
             values.append(row[rater])
         row["gap"] = abs(values[0] - values[1]) if len(values) == 2 and None not in values else None
@@ -158,7 +155,8 @@ def overview_table(items: list[Item]) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 420))
 
 
-def item_editor(items: list[Item]) -> None:
+def item_editor(page: Consensus, items: list[Item]) -> None:
+    review, scale, raters = page.review, page.scale, page.raters
     ids = [i.id for i in items]
     pick_key = f"consensus-item|{review.id}"
     wanted = st.query_params.get("item")
@@ -183,7 +181,7 @@ def item_editor(items: list[Item]) -> None:
         st.markdown("Not agreed yet.")
     cols = st.columns(len(raters) or 1)
     for col, rater in zip(cols, raters, strict=False):
-        r = rating_of(rater, item.id)
+        r = rating_of(page, rater, item.id)
         with col, st.container(border=True):
             st.markdown(f"**{md(rater)}**: {'not rated' if r is None or r.rating is None else r.rating}")
             if r is not None and r.inputs:
@@ -191,9 +189,9 @@ def item_editor(items: list[Item]) -> None:
                 if item.compute is not None and not item.compute.decides:
                     st.button(
                         f"Use {md(rater)}'s numbers",
-                        key=key(item, f"adopt-{rater}"),
+                        key=key(page, item, f"adopt-{rater}"),
                         on_click=adopt_inputs,
-                        args=(item, rater),
+                        args=(page, item, rater),
                     )
             if r is not None and r.note:
                 st.markdown(f"> {md(r.note)}")
@@ -201,7 +199,7 @@ def item_editor(items: list[Item]) -> None:
                 st.caption("Sources: " + md("; ".join(r.data_sources)))
 
     with st.container(border=True):
-        rating_key = key(item, "rating")
+        rating_key = key(page, item, "rating")
         sync_widget(rating_key, None if agreed is None else agreed.rating)
         ordered = sorted(item.anchors, reverse=True)
         st.radio(
@@ -210,26 +208,32 @@ def item_editor(items: list[Item]) -> None:
             key=rating_key,
             captions=[item.anchors[r] for r in ordered],
             on_change=save_rating,
-            args=(item,),
+            args=(page, item),
         )
         if agreed is not None and agreed.inputs:
             st.caption("From the numbers: " + ", ".join(f"{k} = {v}" for k, v in agreed.inputs.items()))
         for field, label_text in (("evidence", "Evidence"), ("recommendation", "Recommendation")):
-            field_key = key(item, field)
+            field_key = key(page, item, field)
             sync_widget(field_key, (getattr(agreed, field) if agreed else None) or "")
-            st.text_area(label_text, key=field_key, on_change=save_text, args=(item, field))
-        reason_key = key(item, "not_rated_reason")
+            st.text_area(label_text, key=field_key, on_change=save_text, args=(page, item, field))
+        reason_key = key(page, item, "not_rated_reason")
         sync_widget(reason_key, (agreed.not_rated_reason if agreed else None) or "")
         reason_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
         reason_col.text_input("Or: reason it cannot be rated", key=reason_key)
-        button_col.button("Mark not rated", key=key(item, "mark"), on_click=save_not_rated, args=(item,))
+        button_col.button(
+            "Mark not rated", key=key(page, item, "mark"), on_click=save_not_rated, args=(page, item)
+        )
         # Widget key -> label: "Saved at" only while every one of them shows what is stored.
-        fields = {rating_key: "Consensus rating", key(item, "evidence"): "Evidence"}
-        fields |= {key(item, "recommendation"): "Recommendation", reason_key: "Or: reason it cannot be rated"}
-        show_feedback(key(item, "feedback"), fields)
+        fields = {rating_key: "Consensus rating", key(page, item, "evidence"): "Evidence"}
+        fields |= {
+            key(page, item, "recommendation"): "Recommendation",
+            reason_key: "Or: reason it cannot be rated",
+        }
+        show_feedback(key(page, item, "feedback"), fields)
 
 
-def review_texts() -> None:
+def review_texts(page: Consensus) -> None:
+    review, db = page.review, page.db
     st.subheader("Strengths, summary and recommendations")
 
     def save_texts(field: str) -> None:
@@ -252,30 +256,52 @@ def review_texts() -> None:
     show_feedback(f"review|{review.id}|feedback", fields)
 
 
-result = agreement_panel()
-items = item_order(result)
-overview_table(items)
-if len(raters) >= 2:
-    st.button(
-        "Accept every rating both raters agree on",
-        on_click=accept_agreed,
-        args=(items,),
-        icon=":material/done_all:",
-        help="Items already agreed are left as they are; raters' notes become the evidence.",
-    )
-    show_feedback("consensus-bulk")
-item_editor(items)
-review_texts()
+def render() -> None:
+    identity_banner()
+    st.title("Consensus")
 
-st.divider()
-settled = sum(1 for c in review.consensus.values() if c.settled)
-st.markdown(
-    f"**{settled} of {len(scale.items)}** items have a consensus rating or a reason they are not rated."
-)
-if st.button("Finalize this review", type="primary", icon=":material/lock:"):
-    try:
-        finalize(db, review.id, actor=actor())
-    except FidelityError as exc:
-        show_error(exc)
-    else:
-        st.switch_page("app_pages/results.py", query_params={"review": str(review.id)})
+    review = choose_review(statuses=("draft", "consensus"), label="Review in progress")
+    if review is None:
+        st.info(
+            "No review is waiting for consensus. Start one on the Reviews page; "
+            "final reviews are on Results.",
+            icon=":material/info:",
+        )
+        st.page_link("app_pages/reviews.py", label="Reviews", icon=":material/assignment:")
+        st.stop()
+
+    db = database()
+    scale: Scale = db.registry.get(review.scale_id, review.scale_version)
+    raters = review.raters[:2]
+    page = Consensus(review, db, scale, raters)
+    result = agreement_panel(page)
+    items = item_order(page, result)
+    overview_table(page, items)
+    if len(raters) >= 2:
+        st.button(
+            "Accept every rating both raters agree on",
+            on_click=accept_agreed,
+            args=(page, items),
+            icon=":material/done_all:",
+            help="Items already agreed are left as they are; raters' notes become the evidence.",
+        )
+        show_feedback("consensus-bulk")
+    item_editor(page, items)
+    review_texts(page)
+
+    st.divider()
+    settled = sum(1 for c in review.consensus.values() if c.settled)
+    st.markdown(
+        f"**{settled} of {len(scale.items)}** items have a consensus rating or a reason they are not rated."
+    )
+    if st.button("Finalize this review", type="primary", icon=":material/lock:"):
+        try:
+            finalize(db, review.id, actor=actor())
+        except FidelityError as exc:
+            show_error(exc)
+        else:
+            st.switch_page("app_pages/results.py", query_params={"review": str(review.id)})
+
+
+if __name__ == "__main__":  # run as the page's script by st.navigation (app_pages/navigation.py)
+    render()

@@ -7,6 +7,8 @@ once per process (see README, Performance).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
@@ -14,8 +16,13 @@ from app_pages.shared import sign_in
 from services.access import Action, Actor, can
 
 
-def page(path: str, title: str, icon: str, url_path: str, *, default: bool = False) -> StreamlitPage:
-    return st.Page(path, title=title, icon=icon, url_path=url_path, default=default)
+def page(
+    source: str | Callable[[], None], title: str, icon: str, url_path: str, *, default: bool = False
+) -> StreamlitPage:
+    """A page of the app: a page file (it runs its `render()` when run as the page's script, see
+    app_pages/rate.py) or a page's `render` itself. Files keep `st.switch_page`, `st.page_link`
+    and `AppTest.switch_page` working by path; the address is `url_path` either way."""
+    return st.Page(source, title=title, icon=icon, url_path=url_path, default=default)
 
 
 def navigation(viewer: Actor) -> dict[str, list[StreamlitPage]]:

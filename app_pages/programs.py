@@ -9,11 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, allowed, database, identity_banner, show_error
+from app_pages.shared import actor, allowed, database, identity_banner
+from app_pages.widgets import show_error
+from domain.vocabulary import ProgramModel
 from services.access import Action
+from services.database import Database
 from services.errors import FidelityError
 from services.reviews import ProgramView, create_program, list_programs, list_providers, update_program
-from storage.models import ProgramModel
 
 MODELS = [m.value for m in ProgramModel]
 ALL = "All"
@@ -181,34 +183,16 @@ def _program_fields(keys: dict[str, str], providers: list[str]) -> None:
 
 # ---- page -----------------------------------------------------------------------------------
 
-identity_banner()
-st.title("Programs")
-managing = allowed(Action.MANAGE_PROGRAMS)  # an agency admin adds and corrects programs
-if managing:
-    st.caption("The teams you review. Add a program here, then start its review on the Reviews page.")
-elif allowed(Action.START_REVIEW):
-    st.caption("The teams you review; an agency admin adds and corrects them.")
-else:
-    st.caption("Your programs; an agency admin adds and corrects them.")
 
-db = database()
-for key, value in ADD_DEFAULTS.items():
-    st.session_state.setdefault(ADD_KEYS[key], value)
-try:
-    everything = list_programs(db, actor=actor())
-    providers = list_providers(db, actor=actor())
-except FidelityError as exc:
-    show_error(exc)
-    st.stop()
-
-# ---- list and search ------------------------------------------------------------------------
-
-st.subheader("All programs" if allowed(Action.START_REVIEW) else "Your programs")
-if not everything:
-    st.info(
-        "No programs yet — add one below." if managing else "No programs to show yet.", icon=":material/info:"
-    )
-else:
+def _programs_list(db: Database, everything: list[ProgramView], providers: list[str], managing: bool) -> None:
+    """Every program the actor may see, searched and filtered."""
+    st.subheader("All programs" if allowed(Action.START_REVIEW) else "Your programs")
+    if not everything:
+        st.info(
+            "No programs yet — add one below." if managing else "No programs to show yet.",
+            icon=":material/info:",
+        )
+        return
     regions = sorted({p.region for p in everything if p.region})
     for key, options in (("programs_filter_provider", providers), ("programs_filter_region", regions)):
         if st.session_state.get(key, ALL) not in (ALL, *options):  # e.g. renamed since it was picked
@@ -244,20 +228,16 @@ else:
             "No programs match these filters — clear the search or pick “All”.", icon=":material/search_off:"
         )
 
-if not managing:
-    st.stop()
 
-# ---- add --------------------------------------------------------------------------------------
+def _add_form(providers: list[str]) -> None:
+    st.subheader("Add a program")
+    with st.form("programs_add_form", border=True):
+        _program_fields(ADD_KEYS, providers)
+        st.form_submit_button("Add program", type="primary", icon=":material/add:", on_click=_add_program)
+    _show_result(ADD_RESULT)
 
-st.subheader("Add a program")
-with st.form("programs_add_form", border=True):
-    _program_fields(ADD_KEYS, providers)
-    st.form_submit_button("Add program", type="primary", icon=":material/add:", on_click=_add_program)
-_show_result(ADD_RESULT)
 
-# ---- edit -------------------------------------------------------------------------------------
-
-if everything:
+def _edit_form(everything: list[ProgramView], providers: list[str]) -> None:
     st.subheader("Edit a program")
     by_id = {p.id: p for p in everything}
     if st.session_state.get(EDIT_CHOICE) not in by_id:
@@ -273,3 +253,35 @@ if everything:
             "Save changes", type="primary", icon=":material/save:", on_click=_update_program, args=(chosen,)
         )
     _show_result(EDIT_RESULT)
+
+
+def render() -> None:
+    identity_banner()
+    st.title("Programs")
+    managing = allowed(Action.MANAGE_PROGRAMS)  # an agency admin adds and corrects programs
+    if managing:
+        st.caption("The teams you review. Add a program here, then start its review on the Reviews page.")
+    elif allowed(Action.START_REVIEW):
+        st.caption("The teams you review; an agency admin adds and corrects them.")
+    else:
+        st.caption("Your programs; an agency admin adds and corrects them.")
+
+    db = database()
+    for key, value in ADD_DEFAULTS.items():
+        st.session_state.setdefault(ADD_KEYS[key], value)
+    try:
+        everything = list_programs(db, actor=actor())
+        providers = list_providers(db, actor=actor())
+    except FidelityError as exc:
+        show_error(exc)
+        st.stop()
+    _programs_list(db, everything, providers, managing)
+    if not managing:
+        st.stop()
+    _add_form(providers)
+    if everything:
+        _edit_form(everything, providers)
+
+
+if __name__ == "__main__":  # run as the page's script by st.navigation (app_pages/navigation.py)
+    render()

@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import (
-    actor,
-    attempt,
-    choose_review,
-    database,
-    identity_banner,
-    show_feedback,
-    sync_widget,
-)
+from app_pages.shared import actor, choose_review, database, identity_banner
+from app_pages.widgets import attempt, show_feedback, sync_widget
+from domain.saving import may_save_on_top
 from scales import Item, Scale
 from scales.schema import ComputedInput
-from scoring import ItemRatingError, compute
+from services.database import Database
 from services.errors import StaleWriteError
+from services.rating_rules import ItemRatingError, compute
 from services.reviews import RatingView, ReviewView, get_review, save_rating
 
-identity_banner()
-st.title("Rate")
 
-review = choose_review(statuses=("draft", "consensus"), label="Review in progress")
-if review is None:
-    st.info("No review is in progress. Start one on the Reviews page.", icon=":material/info:")
-    st.page_link("app_pages/reviews.py", label="Start a review", icon=":material/add:")
-    st.stop()
+@dataclass(frozen=True)
+class Rate:
+    """The review being rated, where it is stored, its scale and the rater this window rates as."""
 
-db = database()
-scale: Scale = db.registry.get(review.scale_id, review.scale_version)
+    review: ReviewView
+    db: Database
+    scale: Scale
+    rater: str
 
 
 def choose_rater(review: ReviewView) -> str:
@@ -46,11 +40,13 @@ def choose_rater(review: ReviewView) -> str:
     return rater
 
 
-def item_key(item: Item, field: str) -> str:
+def item_key(page: Rate, item: Item, field: str) -> str:
+    review, rater = page.review, page.rater
     return f"rate|{review.id}|{rater}|{item.id}|{field}"
 
 
-def current_item(items: list[Item], ratings: dict[str, RatingView]) -> Item:
+def current_item(page: Rate, items: list[Item], ratings: dict[str, RatingView]) -> Item:
+    review, scale, rater = page.review, page.scale, page.rater
     ids = [i.id for i in items]
     key = f"rate-item|{review.id}|{rater}"
     wanted = st.query_params.get("item")
@@ -73,7 +69,8 @@ def current_item(items: list[Item], ratings: dict[str, RatingView]) -> Item:
     return scale.item(chosen)
 
 
-def show_progress(ratings: dict[str, RatingView]) -> None:
+def show_progress(page: Rate, ratings: dict[str, RatingView]) -> None:
+    scale = page.scale
     rated = {item_id for item_id, r in ratings.items() if r.rating is not None}
     cols = st.columns(len(scale.subscales) + 1)
     cols[0].metric("Rated", f"{len(rated)} / {len(scale.items)}")
@@ -89,16 +86,16 @@ def number_value(spec: ComputedInput, value: Any) -> int | float | None:
     return int(value) if spec.integer else float(value)
 
 
-def widget_values(item: Item, saved: RatingView | None) -> dict[str, Any]:
+def widget_values(page: Rate, item: Item, saved: RatingView | None) -> dict[str, Any]:
     """What each of the item's widgets shows when it shows the saved entry, by widget key."""
     values: dict[str, Any] = {}
     if item.compute is not None:
         saved_inputs = (saved.inputs if saved else None) or {}
         for spec in item.compute.inputs:
-            values[item_key(item, spec.name)] = number_value(spec, saved_inputs.get(spec.name))
-    values[item_key(item, "rating")] = saved.rating if saved and saved.source == "rated" else None
-    values[item_key(item, "note")] = (saved.note if saved else None) or ""
-    values[item_key(item, "sources")] = list(saved.data_sources) if saved else []
+            values[item_key(page, item, spec.name)] = number_value(spec, saved_inputs.get(spec.name))
+    values[item_key(page, item, "rating")] = saved.rating if saved and saved.source == "rated" else None
+    values[item_key(page, item, "note")] = (saved.note if saved else None) or ""
+    values[item_key(page, item, "sources")] = list(saved.data_sources) if saved else []
     return values
 
 
@@ -107,25 +104,14 @@ def widget_values(item: Item, saved: RatingView | None) -> dict[str, Any]:
 _NOT_SHOWN = object()
 
 
-def touched(view: RatingView | None, fields: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a saved entry that saving `fields` would change."""
-    parts: dict[str, Any] = {}
-    if "rating" in fields or "inputs" in fields:  # together they decide rating and source
-        parts["rating"] = (view.rating, view.source, view.inputs) if view else (None, None, None)
-    if "note" in fields:
-        parts["note"] = view.note if view else None
-    if "data_sources" in fields:
-        parts["data_sources"] = list(view.data_sources) if view else []
-    return parts
-
-
-def save(item: Item, **fields: Any) -> None:
+def save(page: Rate, item: Item, **fields: Any) -> None:
     """Save on top of the entry the page showed (its version, kept in session state and moved
     on by each of this session's own saves, so quick successive edits never refuse each
     other). When another window saved the item since, the save still goes through if that
     window changed other parts of it than these (both entries are kept); if it changed the
     same part, the save is refused as stale and the rerun shows the other window's entry."""
-    base_key = item_key(item, "base")
+    review, db, rater = page.review, page.db, page.rater
+    base_key = item_key(page, item, "base")
     base = st.session_state.get(base_key, _NOT_SHOWN)
     shown: RatingView | None = review.ratings.get(rater, {}).get(item.id) if base is _NOT_SHOWN else base
 
@@ -139,38 +125,39 @@ def save(item: Item, **fields: Any) -> None:
             return put(0 if shown is None else shown.version)  # 0: nothing saved yet
         except StaleWriteError:
             latest = get_review(db, review.id, actor=actor()).ratings.get(rater, {}).get(item.id)
-            if latest is None or touched(latest, fields) != touched(shown, fields):
+            if not may_save_on_top(shown, latest, fields):
                 raise
+            assert latest is not None
             return put(latest.version)
 
-    result = attempt(write, feedback_key=item_key(item, "feedback"))
+    result = attempt(write, feedback_key=item_key(page, item, "feedback"))
     if result is not None:
         st.session_state[base_key] = result
 
 
-def save_inputs(item: Item) -> None:
+def save_inputs(page: Rate, item: Item) -> None:
     assert item.compute is not None
-    values = {spec.name: st.session_state[item_key(item, spec.name)] for spec in item.compute.inputs}
+    values = {spec.name: st.session_state[item_key(page, item, spec.name)] for spec in item.compute.inputs}
     if item.compute.decides:
-        save(item, inputs=values)
+        save(page, item, inputs=values)
     else:  # the numbers replace a rating given directly
-        save(item, inputs=values, rating=None)
+        save(page, item, inputs=values, rating=None)
 
 
-def save_direct_rating(item: Item) -> None:
-    rating = st.session_state[item_key(item, "rating")]
+def save_direct_rating(page: Rate, item: Item) -> None:
+    rating = st.session_state[item_key(page, item, "rating")]
     if item.compute is not None and not item.compute.decides:
-        save(item, rating=rating, inputs=None)
+        save(page, item, rating=rating, inputs=None)
     else:
-        save(item, rating=rating)
+        save(page, item, rating=rating)
 
 
-def save_note(item: Item) -> None:
-    save(item, note=st.session_state[item_key(item, "note")] or None)
+def save_note(page: Rate, item: Item) -> None:
+    save(page, item, note=st.session_state[item_key(page, item, "note")] or None)
 
 
-def save_sources(item: Item) -> None:
-    save(item, data_sources=st.session_state[item_key(item, "sources")])
+def save_sources(page: Rate, item: Item) -> None:
+    save(page, item, data_sources=st.session_state[item_key(page, item, "sources")])
 
 
 # --- the item panel ---------------------------------------------------------------------------
@@ -193,13 +180,13 @@ def show_item_reference(item: Item) -> None:
     )
 
 
-def show_computed_inputs(item: Item, in_db: dict[str, Any], labels: dict[str, str]) -> bool:
+def show_computed_inputs(page: Rate, item: Item, in_db: dict[str, Any], labels: dict[str, str]) -> bool:
     """Number inputs and the live working; True when the inputs give the rating."""
     assert item.compute is not None
     rule = item.compute
     cols = st.columns(len(rule.inputs))
     for col, spec in zip(cols, rule.inputs, strict=True):
-        key = item_key(item, spec.name)
+        key = item_key(page, item, spec.name)
         sync_widget(key, in_db[key])
         labels[key] = f"{spec.label} ({spec.unit})"
         with col:
@@ -212,10 +199,10 @@ def show_computed_inputs(item: Item, in_db: dict[str, Any], labels: dict[str, st
                 key=key,
                 help=spec.help,
                 on_change=save_inputs,
-                args=(item,),
+                args=(page, item),
                 placeholder="not entered",
             )
-    entered = {spec.name: st.session_state.get(item_key(item, spec.name)) for spec in rule.inputs}
+    entered = {spec.name: st.session_state.get(item_key(page, item, spec.name)) for spec in rule.inputs}
     if any(v is None for v in entered.values()):
         if any(v is not None for v in entered.values()):
             missing = ", ".join(spec.label for spec in rule.inputs if entered[spec.name] is None)
@@ -246,8 +233,10 @@ def show_computed_inputs(item: Item, in_db: dict[str, Any], labels: dict[str, st
     return True
 
 
-def show_rating_radio(item: Item, in_db: dict[str, Any], labels: dict[str, str], *, label: str) -> None:
-    key = item_key(item, "rating")
+def show_rating_radio(
+    page: Rate, item: Item, in_db: dict[str, Any], labels: dict[str, str], *, label: str
+) -> None:
+    key = item_key(page, item, "rating")
     sync_widget(key, in_db[key])
     labels[key] = label
     st.radio(
@@ -256,24 +245,24 @@ def show_rating_radio(item: Item, in_db: dict[str, Any], labels: dict[str, str],
         key=key,
         captions=[item.anchors[r] for r in sorted(item.anchors, reverse=True)],
         on_change=save_direct_rating,
-        args=(item,),
+        args=(page, item),
     )
 
 
-def show_entry(item: Item, saved: RatingView | None) -> None:
-    in_db = widget_values(item, saved)
+def show_entry(page: Rate, item: Item, saved: RatingView | None) -> None:
+    in_db = widget_values(page, item, saved)
     labels: dict[str, str] = {}  # widget key -> label, for the save state
-    st.session_state[item_key(item, "base")] = saved  # what the widgets below are based on
+    st.session_state[item_key(page, item, "base")] = saved  # what the widgets below are based on
     computed = item.compute is not None and not item.compute.decides
     if item.compute is not None:
         st.markdown("**Numbers from the site visit**")
-        from_inputs = show_computed_inputs(item, in_db, labels)
+        from_inputs = show_computed_inputs(page, item, in_db, labels)
         if computed and not from_inputs:
-            show_rating_radio(item, in_db, labels, label="…or give the rating directly")
+            show_rating_radio(page, item, in_db, labels, label="…or give the rating directly")
         else:
-            show_rating_radio(item, in_db, labels, label="Rating")
+            show_rating_radio(page, item, in_db, labels, label="Rating")
     else:
-        show_rating_radio(item, in_db, labels, label="Rating")
+        show_rating_radio(page, item, in_db, labels, label="Rating")
     if saved is not None and saved.rating is not None:
         st.markdown(f"Saved rating: **{saved.rating}** ({saved.source})")
     elif saved and saved.pending:
@@ -281,17 +270,17 @@ def show_entry(item: Item, saved: RatingView | None) -> None:
     else:
         st.markdown("Not rated yet.")
 
-    note_key = item_key(item, "note")
+    note_key = item_key(page, item, "note")
     sync_widget(note_key, in_db[note_key])
     labels[note_key] = "Evidence note"
     st.text_area(
         labels[note_key],
         key=note_key,
         on_change=save_note,
-        args=(item,),
+        args=(page, item),
         placeholder="What you saw or heard that supports the rating",
     )
-    sources_key = item_key(item, "sources")
+    sources_key = item_key(page, item, "sources")
     sync_widget(sources_key, in_db[sources_key])
     labels[sources_key] = "Data sources used"
     options = list(dict.fromkeys([*item.data_sources, *st.session_state[sources_key]]))
@@ -300,23 +289,40 @@ def show_entry(item: Item, saved: RatingView | None) -> None:
         options,
         key=sources_key,
         on_change=save_sources,
-        args=(item,),
+        args=(page, item),
         accept_new_options=True,
         placeholder="Pick or type a source",
     )
-    show_feedback(item_key(item, "feedback"), labels)
+    show_feedback(item_key(page, item, "feedback"), labels)
 
 
-rater = choose_rater(review)
-ratings = review.ratings.get(rater, {})
-show_progress(ratings)
-item = current_item(scale.items, ratings)
-saved = ratings.get(item.id)
+def render() -> None:
+    identity_banner()
+    st.title("Rate")
 
-reference, entry = st.columns([3, 2], gap="large")
-with reference:
-    show_item_reference(item)
-with entry, st.container(border=True):
-    show_entry(item, saved)
-    if saved is not None:
-        st.caption(f"Last saved by {md(saved.updated_by)} at {saved.updated_at:%Y-%m-%d %H:%M} UTC")
+    review = choose_review(statuses=("draft", "consensus"), label="Review in progress")
+    if review is None:
+        st.info("No review is in progress. Start one on the Reviews page.", icon=":material/info:")
+        st.page_link("app_pages/reviews.py", label="Start a review", icon=":material/add:")
+        st.stop()
+
+    db = database()
+    scale: Scale = db.registry.get(review.scale_id, review.scale_version)
+    rater = choose_rater(review)
+    page = Rate(review, db, scale, rater)
+    ratings = review.ratings.get(rater, {})
+    show_progress(page, ratings)
+    item = current_item(page, scale.items, ratings)
+    saved = ratings.get(item.id)
+
+    reference, entry = st.columns([3, 2], gap="large")
+    with reference:
+        show_item_reference(item)
+    with entry, st.container(border=True):
+        show_entry(page, item, saved)
+        if saved is not None:
+            st.caption(f"Last saved by {md(saved.updated_by)} at {saved.updated_at:%Y-%m-%d %H:%M} UTC")
+
+
+if __name__ == "__main__":  # run as the page's script by st.navigation (app_pages/navigation.py)
+    render()

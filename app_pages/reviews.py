@@ -8,15 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import (
-    actor,
-    allowed,
-    database,
-    identity_banner,
-    page_start,
-    review_label,
-    show_error,
-)
+from app_pages.shared import actor, allowed, database, identity_banner, review_label
+from app_pages.widgets import page_start, show_error
 from scales import Scale
 from services.access import Action, Role
 from services.errors import FidelityError
@@ -326,20 +319,25 @@ def _list_section(programs: list[ProgramView]) -> None:
 
 # ---- page -----------------------------------------------------------------------------------
 
-identity_banner()
-st.title("Reviews")
-if allowed(Action.START_REVIEW):
-    st.caption(
-        "A review goes: start it here → each rater rates on **Rate** → agree the ratings on **Consensus** "
-        "and finalize → read and export the score on **Results**."
-    )
-else:
-    st.caption("The final reviews of your programs: open one for its score, charts and PDF report.")
-try:
-    all_programs = list_programs(database(), actor=actor())
-except FidelityError as exc:
-    show_error(exc)
-    st.stop()
-if allowed(Action.START_REVIEW):
-    _start_section(all_programs, database().registry.all())
-_list_section(all_programs)
+def render() -> None:
+    identity_banner()
+    st.title("Reviews")
+    if allowed(Action.START_REVIEW):
+        st.caption(
+            "A review goes: start it here → each rater rates on **Rate** → agree the ratings on "
+            "**Consensus** and finalize → read and export the score on **Results**."
+        )
+    else:
+        st.caption("The final reviews of your programs: open one for its score, charts and PDF report.")
+    try:
+        all_programs = list_programs(database(), actor=actor())
+    except FidelityError as exc:
+        show_error(exc)
+        st.stop()
+    if allowed(Action.START_REVIEW):
+        _start_section(all_programs, database().registry.all())
+    _list_section(all_programs)
+
+
+if __name__ == "__main__":  # run as the page's script by st.navigation (app_pages/navigation.py)
+    render()

@@ -111,22 +111,29 @@ def show_scale(scale: Scale) -> None:
                     show_compute(item.compute)
 
 
-identity_banner()
-registry = scale_registry()
-scales = registry.all()
-if registry.problems:
-    with st.expander(f"{len(registry.problems)} scale file problem(s): those files were not loaded"):
-        for problem in registry.problems:
-            st.text(str(problem))
-if not scales:
-    st.info("No scales are loaded. Bundled scales live in scales/<id>/<version>.yaml.")
-    st.stop()
+def render() -> None:
+    identity_banner()
+    registry = scale_registry()
+    scales = registry.all()
+    if registry.problems:
+        with st.expander(f"{len(registry.problems)} scale file problem(s): those files were not loaded"):
+            for problem in registry.problems:
+                st.text(str(problem))
+    if not scales:
+        st.info("No scales are loaded. Bundled scales live in scales/<id>/<version>.yaml.")
+        st.stop()
 
-st.sidebar.markdown("### Scales")
-labels = {s.key: f"{s.title} — {s.version}" for s in scales}
-choice = st.sidebar.radio("Scale", list(labels), format_func=labels.__getitem__, key="scale_browser_choice")
-st.sidebar.dataframe(
-    pd.DataFrame([{"scale": s.id, "version": s.version, "items": len(s.items)} for s in scales]),
-    hide_index=True,
-)
-show_scale(next(s for s in scales if s.key == choice))
+    st.sidebar.markdown("### Scales")
+    labels = {s.key: f"{s.title} — {s.version}" for s in scales}
+    choice = st.sidebar.radio(
+        "Scale", list(labels), format_func=labels.__getitem__, key="scale_browser_choice"
+    )
+    st.sidebar.dataframe(
+        pd.DataFrame([{"scale": s.id, "version": s.version, "items": len(s.items)} for s in scales]),
+        hide_index=True,
+    )
+    show_scale(next(s for s in scales if s.key == choice))
+
+
+if __name__ == "__main__":  # run as the page's script by st.navigation (app_pages/navigation.py)
+    render()

@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, allowed, auth_configured, database, identity_banner, show_error
+from app_pages.shared import actor, allowed, auth_configured, database, identity_banner
+from app_pages.widgets import show_error
 from services.access import ROLE_TEXT, Action, Role
 from services.errors import FidelityError
 from services.reviews import ProgramView, ReviewStatus, ReviewSummary, list_programs, list_reviews
@@ -188,47 +189,21 @@ def _assignments(users: list[UserView]) -> None:
 
 # ---- page -------------------------------------------------------------------------------------
 
-identity_banner()
-st.title("Users")
-if not allowed(Action.MANAGE_USERS):  # not in this role's navigation; refused by the services too
-    st.error("Only an agency admin manages users.", icon=":material/block:")
-    st.stop()
-st.caption(
-    "Who may sign in, in which role. Agency admins do everything; reviewers rate the reviews "
-    "assigned to them; program managers read their own programs' final reviews, drift and reports."
-)
-if not auth_configured():
-    st.info(
-        "Sign-in is not configured, so everyone acts as the local admin for now. The users below "
-        "take effect once `[auth]` is set in `.streamlit/secrets.toml` (see the README).",
-        icon=":material/lock_open:",
-    )
 
-db = database()
-try:
-    users = list_users(db, actor=actor())
-    programs = list_programs(db, actor=actor())
-except FidelityError as exc:
-    show_error(exc)
-    st.stop()
+def _add_form(programs: list[ProgramView]) -> None:
+    st.subheader("Add a user")
+    st.session_state.setdefault(ADD["role"], Role.REVIEWER)
+    with st.form("users_add_form", border=True):
+        left, right = st.columns(2)
+        left.text_input("E-mail address", key=ADD["email"], placeholder="The address they sign in with")
+        right.text_input("Name", key=ADD["name"], placeholder="Optional")
+        st.radio("Role", ROLES, key=ADD["role"], format_func=_role_text, horizontal=True)
+        _program_picker(ADD["programs"], programs)
+        st.form_submit_button("Add user", type="primary", icon=":material/person_add:", on_click=_add)
+    _show_result(ADD_RESULT)
 
-if users:
-    st.dataframe(_users_table(users), hide_index=True, width="stretch", key="users_table")
-else:
-    st.info("No users yet: add the first agency admin below.", icon=":material/info:")
 
-st.subheader("Add a user")
-st.session_state.setdefault(ADD["role"], Role.REVIEWER)
-with st.form("users_add_form", border=True):
-    left, right = st.columns(2)
-    left.text_input("E-mail address", key=ADD["email"], placeholder="The address they sign in with")
-    right.text_input("Name", key=ADD["name"], placeholder="Optional")
-    st.radio("Role", ROLES, key=ADD["role"], format_func=_role_text, horizontal=True)
-    _program_picker(ADD["programs"], programs)
-    st.form_submit_button("Add user", type="primary", icon=":material/person_add:", on_click=_add)
-_show_result(ADD_RESULT)
-
-if users:
+def _edit_form(users: list[UserView], programs: list[ProgramView]) -> None:
     st.subheader("Change a user")
     by_email = {u.email: u for u in users}
     if st.session_state.get(EDIT_CHOICE) not in by_email:
@@ -245,3 +220,41 @@ if users:
         )
     _show_result(EDIT_RESULT)
     _assignments(users)
+
+
+def render() -> None:
+    identity_banner()
+    st.title("Users")
+    if not allowed(Action.MANAGE_USERS):  # not in this role's navigation; refused by the services too
+        st.error("Only an agency admin manages users.", icon=":material/block:")
+        st.stop()
+    st.caption(
+        "Who may sign in, in which role. Agency admins do everything; reviewers rate the reviews "
+        "assigned to them; program managers read their own programs' final reviews, drift and reports."
+    )
+    if not auth_configured():
+        st.info(
+            "Sign-in is not configured, so everyone acts as the local admin for now. The users below "
+            "take effect once `[auth]` is set in `.streamlit/secrets.toml` (see the README).",
+            icon=":material/lock_open:",
+        )
+
+    db = database()
+    try:
+        users = list_users(db, actor=actor())
+        programs = list_programs(db, actor=actor())
+    except FidelityError as exc:
+        show_error(exc)
+        st.stop()
+
+    if users:
+        st.dataframe(_users_table(users), hide_index=True, width="stretch", key="users_table")
+    else:
+        st.info("No users yet: add the first agency admin below.", icon=":material/info:")
+    _add_form(programs)
+    if users:
+        _edit_form(users, programs)
+
+
+if __name__ == "__main__":  # run as the page's script by st.navigation (app_pages/navigation.py)
+    render()

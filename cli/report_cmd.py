@@ -1,7 +1,7 @@
 """`fidelity report`: the PDF report of a review file, of a stored review, or of every final review.
 
-fpdf2 and the report modules are imported inside the command, so other commands such as
-`fidelity score` do not pay for loading them.
+fpdf2 loads only when a report is made (services/report_data.py), so other commands such as
+`fidelity score` do not pay for loading it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,17 @@ from typing import Annotated
 import typer
 
 from cli.db_cmd import cli_actor, database, fail
+from services import reviews as svc
+from services.errors import FidelityError
+from services.report_data import (
+    from_stored_review,
+    load_final_ratings,
+    report_pdf,
+    review_file_pdf,
+    safe_filename,
+)
+from services.review_file import ReviewFileError, read_review_file
+from services.settings import get_registry
 
 
 def report(
@@ -80,38 +91,23 @@ def _write(path: Path, pdf: bytes) -> None:
 
 
 def _from_file(review_file: Path, out: Path, charts: bool) -> None:
-    from reports.pdf import render_report
-    from services.report_data import from_review_file
-    from services.review_file import ReviewFileError, read_review_file
-    from services.settings import get_registry
-
     try:
         parsed = read_review_file(review_file, get_registry())
     except ReviewFileError as exc:
         fail(exc.problems)
-    data = from_review_file(parsed, source=f"review file {review_file.name}")
-    _write(out, render_report(data, charts=charts))
+    _write(out, review_file_pdf(parsed, source=f"review file {review_file.name}", charts=charts))
     typer.echo(f"wrote {out}")
 
 
 def _from_database(review_id: int, out: Path, charts: bool) -> None:
-    from reports.pdf import render_report
-    from services.report_data import from_stored_review
-
     with database() as db:
         data = from_stored_review(db, review_id, actor=cli_actor(), drift=charts)
-    _write(out, render_report(data, charts=charts))
+    _write(out, report_pdf(data, charts=charts))
     draft = " (DRAFT: the review is not final)" if data.is_draft else ""
     typer.echo(f"wrote {out}{draft}")
 
 
 def _all_final(out_dir: Path, charts: bool) -> None:
-    from reports.model import safe_filename
-    from reports.pdf import render_report
-    from services import reviews as svc
-    from services.errors import FidelityError
-    from services.report_data import from_stored_review, load_final_ratings
-
     if out_dir.exists() and not out_dir.is_dir():
         fail([f"{out_dir}: is a file, not a folder"])
     try:
@@ -146,7 +142,7 @@ def _all_final(out_dir: Path, charts: bool) -> None:
                     continue
                 path = out_dir / safe_filename(summary.program, summary.review_date, review_id=summary.id)
                 try:
-                    path.write_bytes(render_report(data, charts=charts))
+                    path.write_bytes(report_pdf(data, charts=charts))
                 except OSError as exc:
                     problems.append(f"{path}: cannot write the report: {exc.strerror or exc}")
                     continue

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import pandas as pd
+
+from scales.schema import TotalMethod
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from scoring.analytics import ProgramSeries
 
 RGB = tuple[int, int, int]
+Style = tuple[RGB, tuple[float, float], str, float]  # a series' colour, dash, point shape, line width
 
 INK: Final[RGB] = (34, 34, 34)
 MUTED: Final[RGB] = (85, 85, 85)
@@ -53,8 +57,6 @@ LEGEND_ROW: Final = 4.6
 def band_rules(scale: Scale) -> list[tuple[str, float]]:
     """(label, lower edge) of the bands that start inside the rating range: the thresholds a
     chart of means can mark. Empty when the bands read a sum."""
-    from scales.schema import TotalMethod
-
     if scale.scoring.method is TotalMethod.SUM:
         return []
     low, high = scale.rating.min, scale.rating.max
@@ -83,7 +85,9 @@ def subscale_chart(pdf: FPDF, family: str, scale: Scale, score: Mapping[str, Any
         subtitle += ")"
     left, width = pdf.l_margin, pdf.epw
     pdf.set_font(family, size=SMALL_PT + 1)
-    sub_lines = pdf.multi_cell(width, 3.6, subtitle, dry_run=True, output="LINES") if subtitle else []
+    sub_lines: list[str] = []
+    if subtitle:  # output="LINES" gives the lines (fpdf2's return type covers every output)
+        sub_lines = cast(list[str], pdf.multi_cell(width, 3.6, subtitle, dry_run=True, output="LINES"))
     height = 6.5 + 3.6 * len(sub_lines) + 2 + ROW * len(rows) + 11
     if pdf.will_page_break(height):
         pdf.add_page()
@@ -133,9 +137,69 @@ def subscale_chart(pdf: FPDF, family: str, scale: Scale, score: Mapping[str, Any
     return True
 
 
+@dataclass(frozen=True)
+class _Plot:
+    """The drift chart's plot area and its scales: review dates across, values up."""
+
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    first: pd.Timestamp | None  # the first and last review dates
+    last: pd.Timestamp | None
+    domain: tuple[float, float]
+    pad: float = 7.0  # between the plot's edges and the first and last review
+
+    def xpos(self, date: pd.Timestamp) -> float:
+        if self.first is None or self.last is None or self.last == self.first:
+            return (self.x0 + self.x1) / 2
+        span = self.x1 - self.x0 - 2 * self.pad
+        return self.x0 + self.pad + (date - self.first) / (self.last - self.first) * span
+
+    def ypos(self, value: float) -> float:
+        low, high = self.domain
+        return self.y1 - (value - low) / (high - low) * (self.y1 - self.y0)
+
+
+Points = dict[str, list[tuple[pd.Timestamp, float]]]  # a series' name -> its (review date, value)
+
+
 def drift_chart(pdf: FPDF, family: str, series: ProgramSeries, scale: Scale) -> None:
     """The total (as the bands read it) and the subscale means over the program's reviews, with
     the band thresholds as dashed lines, drawn at the current position."""
+    points = _drift_points(series)
+    names = list(points)
+    thresholds = [
+        (float(value), f"{label} from {value:g}")
+        for label, value in zip(series.thresholds["label"], series.thresholds["min"], strict=True)
+        if value is not None and not pd.isna(value)
+    ]
+    domain, y_title, y_ticks = _drift_axis(series, scale, points, thresholds)
+    left, width = pdf.l_margin, pdf.epw
+    columns = 2
+    legend_rows = math.ceil(len(names) / columns)
+    if pdf.will_page_break(PLOT_H + 12 + LEGEND_ROW * legend_rows + 3):
+        pdf.add_page()
+    top = pdf.get_y() + 1
+    days = sorted({d for pts in points.values() for d, _v in pts})
+    plot = _Plot(
+        left + 15, left + width - 1, top, top + PLOT_H,
+        days[0] if days else None, days[-1] if days else None, domain,
+    )  # fmt: skip
+    styles = {name: _style(i, name == series.total_measure) for i, name in enumerate(names)}
+    with pdf.local_context():
+        _value_axis(pdf, family, plot, y_ticks, y_title, left)
+        _thresholds(pdf, family, plot, thresholds)
+        _drift_lines(pdf, family, plot, points, styles, series.total_is_mean)
+        pdf.set_font(family, size=LABEL_PT)
+        _x_axis(pdf, plot.x0, plot.x1, plot.y1, [(plot.xpos(d), f"{d:%b %Y}") for d in days], "Review date")
+        _legend(pdf, family, plot, styles, columns)
+    pdf.set_xy(left, plot.y1 + 13 + LEGEND_ROW * legend_rows + 1)
+
+
+def _drift_points(series: ProgramSeries) -> Points:
+    """Each series' values by review date; a sum's subscale means are left out (they have their
+    own axis: the table lists them instead)."""
     data = series.values
     values = pd.to_numeric(data["value"], errors="coerce").to_numpy(dtype="float64")
     dates = pd.to_datetime(data["review_date"])
@@ -144,128 +208,113 @@ def drift_chart(pdf: FPDF, family: str, series: ProgramSeries, scale: Scale) -> 
         series.total_measure if m == "Total" else f"{m} · {name}"
         for m, name in zip(measures, data["measure_name"], strict=True)
     ]
-    points: dict[str, list[tuple[pd.Timestamp, float]]] = {}
+    points: Points = {}
     for label, measure, date, value in zip(labels, measures, dates, values, strict=True):
         if math.isnan(value) or pd.isna(date):
             continue
         if not series.total_is_mean and measure != "Total":
-            continue  # a sum has its own axis: the subscale means are in the table instead
+            continue
         points.setdefault(label, []).append((date, float(value)))
-    names = list(points)
-    thresholds = [
-        (float(value), f"{label} from {value:g}")
-        for label, value in zip(series.thresholds["label"], series.thresholds["min"], strict=True)
-        if value is not None and not pd.isna(value)
-    ]
+    return points
+
+
+def _drift_axis(
+    series: ProgramSeries, scale: Scale, points: Points, thresholds: list[tuple[float, str]]
+) -> tuple[tuple[float, float], str, list[float]]:
+    """The value axis: its range, title and ticks (the rating range for means, else round
+    numbers around the totals and thresholds)."""
     low, high = float(scale.rating.min), float(scale.rating.max)
     if series.total_is_mean:
-        domain = (low, high)
-        y_title = "Rating (total and subscale means)"
-        y_ticks = [float(t) for t in range(int(low), int(high) + 1)]
-    else:
-        every = [v for _d, v in points.get(series.total_measure, [])] + [t for t, _ in thresholds]
-        lo, hi = min(every, default=0.0), max(every, default=1.0)
-        pad = max((hi - lo) * 0.1, 1.0)
-        domain = (max(0.0, lo - pad), hi + pad)
-        y_title = series.total_measure
-        y_ticks = _nice_ticks(*domain)
+        ticks = [float(t) for t in range(int(low), int(high) + 1)]
+        return (low, high), "Rating (total and subscale means)", ticks
+    every = [v for _d, v in points.get(series.total_measure, [])] + [t for t, _ in thresholds]
+    lo, hi = min(every, default=0.0), max(every, default=1.0)
+    pad = max((hi - lo) * 0.1, 1.0)
+    domain = (max(0.0, lo - pad), hi + pad)
+    return domain, series.total_measure, _nice_ticks(*domain)
 
-    left, width = pdf.l_margin, pdf.epw
-    columns = 2
-    legend_rows = math.ceil(len(names) / columns)
-    height = PLOT_H + 12 + LEGEND_ROW * legend_rows + 3
-    if pdf.will_page_break(height):
-        pdf.add_page()
-    top = pdf.get_y() + 1
-    x0, x1 = left + 15, left + width - 1
-    y0, y1 = top, top + PLOT_H
-    pad = 7.0  # between the plot's edges and the first and last review
-    days = sorted({d for pts in points.values() for d, _v in pts})
-    first, last = (days[0], days[-1]) if days else (None, None)
 
-    def xpos(date: pd.Timestamp) -> float:
-        if first is None or last is None or last == first:
-            return (x0 + x1) / 2
-        return x0 + pad + (date - first) / (last - first) * (x1 - x0 - 2 * pad)
+def _value_axis(pdf: FPDF, family: str, plot: _Plot, ticks: list[float], title: str, left: float) -> None:
+    """The grid lines with their values, the vertical axis and its title (turned on its side)."""
+    pdf.set_line_width(0.2)
+    pdf.set_draw_color(*GRID)
+    pdf.set_font(family, size=LABEL_PT)
+    pdf.set_text_color(*INK)
+    for tick in ticks:
+        pdf.line(plot.x0, plot.ypos(tick), plot.x1, plot.ypos(tick))
+        text = f"{tick:.0f}"
+        pdf.text(plot.x0 - 1.5 - pdf.get_string_width(text), plot.ypos(tick) + 1.1, text)
+    pdf.set_draw_color(*AXIS)
+    pdf.line(plot.x0, plot.y0, plot.x0, plot.y1)
+    middle = (plot.y0 + plot.y1) / 2
+    with pdf.rotation(angle=90, x=left + 2.5, y=middle):
+        text = _fit(pdf, title, PLOT_H)
+        pdf.text(left + 2.5 - pdf.get_string_width(text) / 2, middle + 1, text)
 
-    def ypos(value: float) -> float:
-        return y1 - (value - domain[0]) / (domain[1] - domain[0]) * (y1 - y0)
 
-    with pdf.local_context():
-        pdf.set_line_width(0.2)
-        pdf.set_draw_color(*GRID)
-        pdf.set_font(family, size=LABEL_PT)
-        pdf.set_text_color(*INK)
-        for tick in y_ticks:
-            pdf.line(x0, ypos(tick), x1, ypos(tick))
-            text = f"{tick:.0f}"
-            pdf.text(x0 - 1.5 - pdf.get_string_width(text), ypos(tick) + 1.1, text)
-        pdf.set_draw_color(*AXIS)
-        pdf.line(x0, y0, x0, y1)
-        with pdf.rotation(angle=90, x=left + 2.5, y=(y0 + y1) / 2):
-            text = _fit(pdf, y_title, PLOT_H)
-            pdf.text(left + 2.5 - pdf.get_string_width(text) / 2, (y0 + y1) / 2 + 1, text)
+def _thresholds(pdf: FPDF, family: str, plot: _Plot, thresholds: list[tuple[float, str]]) -> None:
+    """A dashed line, with its band's name, where each band starts inside the value axis."""
+    if not thresholds:
+        return
+    pdf.set_draw_color(*RULE)
+    pdf.set_line_width(0.25)
+    pdf.set_font(family, size=SMALL_PT)
+    pdf.set_text_color(*MUTED)
+    for value, text in thresholds:
+        if not plot.domain[0] <= value <= plot.domain[1]:
+            continue
+        pdf.set_dash_pattern(dash=1.5, gap=1.2)
+        pdf.line(plot.x0, plot.ypos(value), plot.x1, plot.ypos(value))
+        pdf.set_dash_pattern()
+        pdf.text(plot.x1 - 0.6 - pdf.get_string_width(text), plot.ypos(value) + 2.8, text)
 
-        if thresholds:
-            pdf.set_draw_color(*RULE)
-            pdf.set_line_width(0.25)
-            pdf.set_font(family, size=SMALL_PT)
-            pdf.set_text_color(*MUTED)
-            for value, text in thresholds:
-                if not domain[0] <= value <= domain[1]:
-                    continue
-                pdf.set_dash_pattern(dash=1.5, gap=1.2)
-                pdf.line(x0, ypos(value), x1, ypos(value))
-                pdf.set_dash_pattern()
-                pdf.text(x1 - 0.6 - pdf.get_string_width(text), ypos(value) + 2.8, text)
 
-        styles = {name: _style(i, name == series.total_measure) for i, name in enumerate(names)}
-        for name in names:
-            color, dash, shape, line_w = styles[name]
-            xy = [(xpos(d), ypos(v)) for d, v in sorted(points[name], key=lambda p: p[0])]
-            pdf.set_draw_color(*color)
-            pdf.set_line_width(line_w)
-            if dash[0]:
-                pdf.set_dash_pattern(dash=dash[0], gap=dash[1])
-            if len(xy) > 1:
-                pdf.polyline(xy)
-            pdf.set_dash_pattern()
-            for x, y in xy:
-                _marker(pdf, shape, x, y, color)
-        if len(names) == 1:
-            pdf.set_font(family, size=LABEL_PT - 0.5)
-            pdf.set_text_color(*INK)
-            for date, value in points[names[0]]:
-                text = f"{value:.2f}" if series.total_is_mean else f"{value:.0f}"
-                pdf.text(xpos(date) - pdf.get_string_width(text) / 2, ypos(value) - 2.2, text)
-
-        pdf.set_font(family, size=LABEL_PT)
-        ticks = [(xpos(d), f"{d:%b %Y}") for d in days]
-        _x_axis(pdf, x0, x1, y1, ticks, "Review date")
-
-        # The legend: each series' line, dash and point shape, then its name.
+def _drift_lines(
+    pdf: FPDF, family: str, plot: _Plot, points: Points, styles: dict[str, Style], total_is_mean: bool
+) -> None:
+    """Each series as a line with its point shapes; a lone series has its values written on."""
+    for name, pts in points.items():
+        color, dash, shape, line_w = styles[name]
+        xy = [(plot.xpos(d), plot.ypos(v)) for d, v in sorted(pts, key=lambda p: p[0])]
+        pdf.set_draw_color(*color)
+        pdf.set_line_width(line_w)
+        if dash[0]:
+            pdf.set_dash_pattern(dash=dash[0], gap=dash[1])
+        if len(xy) > 1:
+            pdf.polyline(xy)
+        pdf.set_dash_pattern()
+        for x, y in xy:
+            _marker(pdf, shape, x, y, color)
+    if len(points) == 1:
         pdf.set_font(family, size=LABEL_PT - 0.5)
         pdf.set_text_color(*INK)
-        column_w = (x1 - x0) / columns
-        for i, name in enumerate(names):
-            color, dash, shape, line_w = styles[name]
-            lx = x0 + (i % columns) * column_w
-            ly = y1 + 13 + (i // columns) * LEGEND_ROW
-            pdf.set_draw_color(*color)
-            pdf.set_line_width(line_w)
-            if dash[0]:
-                pdf.set_dash_pattern(dash=dash[0], gap=dash[1])
-            pdf.line(lx, ly, lx + 8, ly)
-            pdf.set_dash_pattern()
-            _marker(pdf, shape, lx + 4, ly, color)
-            pdf.text(lx + 10, ly + 1.1, _fit(pdf, name, column_w - 12))
-    pdf.set_xy(left, y1 + 13 + LEGEND_ROW * legend_rows + 1)
+        for date, value in next(iter(points.values())):
+            text = f"{value:.2f}" if total_is_mean else f"{value:.0f}"
+            pdf.text(plot.xpos(date) - pdf.get_string_width(text) / 2, plot.ypos(value) - 2.2, text)
+
+
+def _legend(pdf: FPDF, family: str, plot: _Plot, styles: dict[str, Style], columns: int) -> None:
+    """The legend under the plot: each series' line, dash and point shape, then its name."""
+    pdf.set_font(family, size=LABEL_PT - 0.5)
+    pdf.set_text_color(*INK)
+    column_w = (plot.x1 - plot.x0) / columns
+    for i, (name, (color, dash, shape, line_w)) in enumerate(styles.items()):
+        lx = plot.x0 + (i % columns) * column_w
+        ly = plot.y1 + 13 + (i // columns) * LEGEND_ROW
+        pdf.set_draw_color(*color)
+        pdf.set_line_width(line_w)
+        if dash[0]:
+            pdf.set_dash_pattern(dash=dash[0], gap=dash[1])
+        pdf.line(lx, ly, lx + 8, ly)
+        pdf.set_dash_pattern()
+        _marker(pdf, shape, lx + 4, ly, color)
+        pdf.text(lx + 10, ly + 1.1, _fit(pdf, name, column_w - 12))
 
 
 # ---- helpers ----------------------------------------------------------------------------------
 
 
-def _style(i: int, total: bool) -> tuple[RGB, tuple[float, float], str, float]:
+def _style(i: int, total: bool) -> Style:
     """(colour, dash, point shape, line width) of the i-th series; the total is dark and thick."""
     color = INK if total else OKABE_ITO[i % len(OKABE_ITO)]
     return color, DASHES[i % len(DASHES)], SHAPES[i % len(SHAPES)], 0.8 if total else 0.45

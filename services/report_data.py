@@ -12,6 +12,10 @@ from typing import Any
 import pandas as pd
 
 from reports.model import FINAL, ItemDetail, ReportData
+from reports.model import safe_filename as safe_filename  # the pages and the CLI name report files
+from reports.wording import METHOD_TEXT as METHOD_TEXT  # the Results page words the total as the PDF does
+from reports.wording import Working as Working
+from reports.wording import computed_working as computed_working
 from scoring.analytics import RATING_COLUMNS, ProgramSeries, program_series
 from services import reviews as svc
 from services.access import Actor
@@ -22,12 +26,23 @@ from services.review_file import ReviewFile
 from services.reviews import ReviewView
 
 
+def report_pdf(data: ReportData, *, charts: bool = True) -> bytes:
+    """The PDF of a report's data (the charts are the slow part)."""
+    # Imported here: fpdf2 loads when a report is made, not with a page or at CLI start-up.
+    from reports.pdf import render_report
+
+    return render_report(data, charts=charts)
+
+
 def stored_review_pdf(db: Database, review_id: int, *, actor: Actor, charts: bool = True) -> bytes:
     """The PDF report of a stored review (final: as finalized; otherwise labelled DRAFT), for an
     actor who may open it."""
-    from reports.pdf import render_report  # fpdf2 loads when a report is made, not with the page
+    return report_pdf(from_stored_review(db, review_id, actor=actor, drift=charts), charts=charts)
 
-    return render_report(from_stored_review(db, review_id, actor=actor, drift=charts), charts=charts)
+
+def review_file_pdf(review_file: ReviewFile, *, source: str | None = None, charts: bool = True) -> bytes:
+    """The PDF report of a review file (no database)."""
+    return report_pdf(from_review_file(review_file, source=source), charts=charts)
 
 
 def from_review_file(review_file: ReviewFile, *, source: str | None = None) -> ReportData:

@@ -31,8 +31,8 @@ def next_item(page: Page) -> None:
     wait_for_app(page)
 
 
-def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: AppServer, page: Page) -> None:
-    # 1. Programs: add the team.
+def add_the_team(app_server: AppServer, page: Page) -> None:
+    """Programs: add the team."""
     page.goto(f"{app_server.url}/programs")
     wait_for_app(page)
     screenshot(page, "01-programs-empty")
@@ -44,7 +44,8 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     expect(page.get_by_text("Zoë Núñez ACT Team").first).to_be_attached()  # a data-grid cell
     screenshot(page, "02-programs")
 
-    # 2. Reviews: start a DACTS review with two raters; the app opens the Rate page.
+def start_a_review(app_server: AppServer, page: Page) -> None:
+    """Reviews: start a DACTS review with two raters; the app opens the Rate page."""
     page.goto(app_server.url)  # Reviews is the start page
     wait_for_app(page)
     page.get_by_label("Rater 1", exact=True).fill("Ana")
@@ -54,7 +55,8 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     wait_for_app(page)
     screenshot(page, "03-rate-new")
 
-    # 3. Ana rates H1 from numbers (a computed item), H2 from a percentage, and H3 by judgement.
+def ana_rates(page: Page) -> None:
+    """Ana rates H1 from numbers (a computed item), H2 from a percentage, and H3 by judgement."""
     expect(rating_group(page, "Rating as").get_by_text("Ana", exact=True)).to_be_visible()
     enter_number(page, "Active clients (clients)", "96")
     wait_for_app(page)
@@ -76,7 +78,8 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     expect(page.get_by_text("Saved rating: 4 (rated)")).to_be_visible()
     screenshot(page, "04-rate-ana")
 
-    # 4. Ben rates H3 and H1 (he starts on the item Ana is on).
+def ben_rates(page: Page) -> None:
+    """Ben rates H3 and H1 (he starts on the item Ana is on)."""
     rating_group(page, "Rating as").get_by_text("Ben", exact=True).click()
     wait_for_app(page)
     rate_current_item(page, "4")
@@ -90,7 +93,8 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     enter_number(page, "Clinical staff FTE (psychiatrist and program assistant excluded) (FTE)", "9.5")
     expect(page.get_by_text(re.compile(r"→ rating 5"))).to_be_visible()
 
-    # 5. The server dies (SIGKILL) and comes back; a reload shows everything entered.
+def survive_a_server_kill(app_server: AppServer, page: Page) -> None:
+    """The server dies (SIGKILL) and comes back; a reload shows everything entered."""
     app_server.kill()
     app_server.start()
     page.reload()
@@ -108,6 +112,8 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     expect(page.get_by_label("Evidence note")).to_have_value("Daily meeting observed; every client reviewed")
     screenshot(page, "05-rate-after-restart")
 
+def seed_the_rest(app_server: AppServer) -> None:
+    """The stored entries, and the rest of the site visit seeded through the service."""
     db = open_database(app_server.database_url)
     try:
         review = get_review(db, 1, actor=local_admin())
@@ -129,7 +135,8 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     finally:
         db.dispose()
 
-    # 6. Consensus: accept the agreed ratings, then finalize.
+def agree_and_finalize(app_server: AppServer, page: Page) -> None:
+    """Consensus: accept the agreed ratings, then finalize."""
     page.goto(f"{app_server.url}/consensus?review=1")
     wait_for_app(page)
     expect(page.get_by_text("Exact agreement")).to_be_visible()
@@ -141,7 +148,19 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     page.wait_for_url(re.compile(r".*/results\?.*review=1"))
     wait_for_app(page)
 
-    # 7. Results: total and band. H1, H2 rate 5 and the other 26 items 4: 114 / 28 = 4.07.
+def read_the_results(page: Page) -> None:
+    """Results: total and band. H1, H2 rate 5 and the other 26 items 4: 114 / 28 = 4.07."""
     expect(page.get_by_text("Full implementation").first).to_be_visible()
     expect(page.get_by_text("4.07").first).to_be_visible()
     screenshot(page, "07-results")
+
+
+def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: AppServer, page: Page) -> None:
+    add_the_team(app_server, page)
+    start_a_review(app_server, page)
+    ana_rates(page)
+    ben_rates(page)
+    survive_a_server_kill(app_server, page)
+    seed_the_rest(app_server)
+    agree_and_finalize(app_server, page)
+    read_the_results(page)
