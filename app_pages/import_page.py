@@ -4,4 +4,7 @@ per process, where a page file is compiled again on every AppTest run (see READM
 
 from app_pages.views.import_page import render
 
-render()
+__all__ = ["render"]
+
+if __name__ == "__main__":  # run as the page's script by st.navigation (app_pages/navigation.py)
+    render()

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.widgets import show_error  # import_page.py still imports it from here (issue 16)
+from app_pages.widgets import show_error
 from scales import ScaleRegistry
 from services.access import LOCAL_ADMIN, Action, Actor, can, program_filter
 from services.database import Database, open_database

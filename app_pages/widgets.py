@@ -229,8 +229,8 @@ def csv_download(
     frame: pd.DataFrame, label: str, file_name: str, key: str, *, help: str | None = None
 ) -> None:
     # Formula-like text (a program "=HYPERLINK(…)") made inert. Imported when a page draws a
-    # download, not with every page; services.exports.table_csv replaces it (issue 16).
-    from exchange.export import table_csv
+    # download, not with every page: the exports module brings the FHIR and REDCap formats.
+    from services.exports import table_csv
 
     st.download_button(
         label,

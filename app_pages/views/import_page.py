@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, database, identity_banner, scale_registry, show_error
+from app_pages.shared import actor, database, identity_banner, scale_registry
+from app_pages.widgets import show_error
 from services.errors import FidelityError
 from services.exports import (
     WIDE_COLUMNS,
