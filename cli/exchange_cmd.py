@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.db_cmd import cli_actor, database, fail, refusals
+from cli.common import cli_actor, database, fail, refusals
 from services.errors import FidelityError
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from cli.db_cmd import cli_actor, database, fail
+from cli.common import cli_actor, database, fail
 
 
 def report(
