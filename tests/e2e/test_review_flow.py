@@ -33,6 +33,30 @@ def next_item(page: Page) -> None:
 
 def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: AppServer, page: Page) -> None:
     # 1. Programs: add the team.
+    add_the_team(page, app_server)
+
+    # 2. Reviews: start a DACTS review with two raters; the app opens the Rate page.
+    start_a_review(page, app_server)
+
+    # 3. Ana rates H1 from numbers (a computed item), H2 from a percentage, and H3 by judgement.
+    ana_rates_three_items(page)
+
+    # 4. Ben rates H3 and H1 (he starts on the item Ana is on).
+    ben_rates_two_items(page)
+
+    # 5. The server dies (SIGKILL) and comes back; a reload shows everything entered.
+    kill_and_restart_the_server(page, app_server)
+    check_stored_and_seed_the_rest(app_server)
+
+    # 6. Consensus: accept the agreed ratings, then finalize.
+    consensus_and_finalize(page, app_server)
+
+    # 7. Results: total and band. H1, H2 rate 5 and the other 26 items 4: 114 / 28 = 4.07.
+    results_show_the_total_and_band(page)
+
+
+def add_the_team(page: Page, app_server: AppServer) -> None:
+    """Programs: add the team."""
     page.goto(f"{app_server.url}/programs")
     wait_for_app(page)
     screenshot(page, "01-programs-empty")
@@ -44,7 +68,9 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     expect(page.get_by_text("Zoë Núñez ACT Team").first).to_be_attached()  # a data-grid cell
     screenshot(page, "02-programs")
 
-    # 2. Reviews: start a DACTS review with two raters; the app opens the Rate page.
+
+def start_a_review(page: Page, app_server: AppServer) -> None:
+    """Reviews: start a DACTS review with two raters; the app opens the Rate page."""
     page.goto(app_server.url)  # Reviews is the start page
     wait_for_app(page)
     page.get_by_label("Rater 1", exact=True).fill("Ana")
@@ -54,7 +80,9 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     wait_for_app(page)
     screenshot(page, "03-rate-new")
 
-    # 3. Ana rates H1 from numbers (a computed item), H2 from a percentage, and H3 by judgement.
+
+def ana_rates_three_items(page: Page) -> None:
+    """Ana rates H1 from numbers (a computed item), H2 from a percentage, and H3 by judgement."""
     expect(rating_group(page, "Rating as").get_by_text("Ana", exact=True)).to_be_visible()
     enter_number(page, "Active clients (clients)", "96")
     wait_for_app(page)
@@ -76,7 +104,9 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     expect(page.get_by_text("Saved rating: 4 (rated)")).to_be_visible()
     screenshot(page, "04-rate-ana")
 
-    # 4. Ben rates H3 and H1 (he starts on the item Ana is on).
+
+def ben_rates_two_items(page: Page) -> None:
+    """Ben rates H3 and H1 (he starts on the item Ana is on)."""
     rating_group(page, "Rating as").get_by_text("Ben", exact=True).click()
     wait_for_app(page)
     rate_current_item(page, "4")
@@ -90,7 +120,9 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     enter_number(page, "Clinical staff FTE (psychiatrist and program assistant excluded) (FTE)", "9.5")
     expect(page.get_by_text(re.compile(r"→ rating 5"))).to_be_visible()
 
-    # 5. The server dies (SIGKILL) and comes back; a reload shows everything entered.
+
+def kill_and_restart_the_server(page: Page, app_server: AppServer) -> None:
+    """The server dies (SIGKILL) and comes back; a reload shows everything entered."""
     app_server.kill()
     app_server.start()
     page.reload()
@@ -108,6 +140,9 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     expect(page.get_by_label("Evidence note")).to_have_value("Daily meeting observed; every client reviewed")
     screenshot(page, "05-rate-after-restart")
 
+
+def check_stored_and_seed_the_rest(app_server: AppServer) -> None:
+    """What the browser entered is stored; the rest of the site visit is seeded through the service."""
     db = open_database(app_server.database_url)
     try:
         review = get_review(db, 1, actor=local_admin())
@@ -129,7 +164,9 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     finally:
         db.dispose()
 
-    # 6. Consensus: accept the agreed ratings, then finalize.
+
+def consensus_and_finalize(page: Page, app_server: AppServer) -> None:
+    """Consensus: accept the agreed ratings, then finalize."""
     page.goto(f"{app_server.url}/consensus?review=1")
     wait_for_app(page)
     expect(page.get_by_text("Exact agreement")).to_be_visible()
@@ -141,7 +178,9 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     page.wait_for_url(re.compile(r".*/results\?.*review=1"))
     wait_for_app(page)
 
-    # 7. Results: total and band. H1, H2 rate 5 and the other 26 items 4: 114 / 28 = 4.07.
+
+def results_show_the_total_and_band(page: Page) -> None:
+    """Results: total and band. H1, H2 rate 5 and the other 26 items 4: 114 / 28 = 4.07."""
     expect(page.get_by_text("Full implementation").first).to_be_visible()
     expect(page.get_by_text("4.07").first).to_be_visible()
     screenshot(page, "07-results")
