@@ -5,6 +5,9 @@ the database driver alone (sqlite3 or psycopg, no SQLAlchemy, no pandas), a plai
 groupby, a Streamlit page with nothing on it. The hand-written queries are written for the
 benchmark's data (every review is DACTS, whose item ids start with their subscale's letter).
 Every benchmark that computes numbers also checks that both sides agree.
+
+The benchmarks that run the project in a fresh process (app start, a PDF report, a historical
+import) are in bench/process_cases.py; `BENCHMARKS` below lists them all, in the order they run.
 """
 
 from __future__ import annotations
@@ -12,21 +15,19 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
-from bench.measure import ROOT, Result, best_of, interleaved, ms, run_job
-from bench.targets import Target, dbapi_connect
-from scales import ScaleRegistry
+from bench.context import Context  # also what bench/run.py and the tests import from here
+from bench.measure import ROOT, Result, best_of, interleaved, ms
+from bench.process_cases import import_csv, pdf, start
+from scoring.analytics import review_totals
+from scoring.rounding import as_float
 from services.access import LOCAL_ADMIN
-from services.database import Database
-from storage.migrate import upgrade_to_head
+from services.analytics_data import finalized_ratings, review_scores
 
 SCALE = "dacts"  # every review the generator makes
 SUBSCALES = ("H", "O", "S")  # DACTS; the floors read an item's subscale from its id's first letter
@@ -64,36 +65,6 @@ s AS (SELECT r.id AS id, {MEANS} FROM ranked r JOIN consensus_ratings c ON c.rev
 {RESULT} ORDER BY p.name"""
 EMPTY_PAGE = "import streamlit as st\n\nst.title('Empty')\n"
 TOLERANCE = 1e-9
-
-
-@dataclass
-class Context:
-    """What every benchmark of one database gets."""
-
-    target: Target
-    db: Database
-    registry: ScaleRegistry
-    programs: int
-    reviews_per_program: int
-    seed: int
-    rounds: int  # interleaved rounds for the fast benchmarks
-    cache: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def dialect(self) -> str:
-        return self.target.dialect
-
-    def placeholder(self) -> str:
-        return "?" if self.dialect == "sqlite" else "%s"
-
-    @contextmanager
-    def raw(self) -> Iterator[Any]:
-        """A plain driver connection (the floors' only tool)."""
-        conn = dbapi_connect(self.target.url)
-        try:
-            yield conn
-        finally:
-            conn.close()
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -136,8 +107,6 @@ def _compare_means(project: pd.DataFrame, floor_rows: list[tuple[Any, ...]], wha
 
 
 def dashboard(ctx: Context) -> Result:
-    from services.analytics_data import review_scores
-
     def project() -> pd.DataFrame:
         return review_scores(ctx.db, actor=LOCAL_ADMIN, scale_id=SCALE, latest=1).frame
 
@@ -167,8 +136,6 @@ def dashboard(ctx: Context) -> Result:
 
 
 def series_one(ctx: Context) -> Result:
-    from services.analytics_data import review_scores
-
     programs = list(range(1, ctx.programs + 1))[: min(50, ctx.programs)]
     sql = SERIES_SQL.format(program=f" AND r.program_id = {ctx.placeholder()}")
     total_project = total_floor = 0.0
@@ -206,8 +173,6 @@ def series_one(ctx: Context) -> Result:
 
 
 def series_all(ctx: Context) -> Result:
-    from services.analytics_data import review_scores
-
     sql = SERIES_SQL.format(program="")
 
     def project() -> pd.DataFrame:
@@ -239,16 +204,12 @@ def series_all(ctx: Context) -> Result:
 def rating_frame(ctx: Context) -> pd.DataFrame:
     """Every final review's ratings, as scoring.analytics reads them (loaded once, not timed)."""
     if "ratings" not in ctx.cache:
-        from services.analytics_data import finalized_ratings
-
         ctx.cache["ratings"] = finalized_ratings(ctx.db, actor=LOCAL_ADMIN)
     frame: pd.DataFrame = ctx.cache["ratings"]
     return frame
 
 
 def scoring(ctx: Context) -> Result:
-    from scoring.analytics import review_totals
-
     ratings = rating_frame(ctx)
     scale = ctx.registry.get("dacts")
     subscale_of = {item.id: item.subscale for item in scale.items}
@@ -319,10 +280,6 @@ def _check_finalized_scores(ctx: Context, totals: pd.DataFrame) -> list[str]:
 
 
 def _round2(value: float) -> float | None:
-    from decimal import Decimal
-
-    from scoring.rounding import as_float
-
     return None if pd.isna(value) else as_float(Decimal(repr(float(value))), 2)
 
 
@@ -349,6 +306,7 @@ PAGE_ROUNDS = 60  # reruns are milliseconds: many interleaved rounds, best of ea
 
 
 def pages(ctx: Context) -> list[Result]:
+    # not at the top: Streamlit (with AppTest, about a second) loads only when the pages are measured
     from streamlit.testing.v1 import AppTest
 
     saved = os.environ.get("FIDELITY_DATABASE_URL")
@@ -397,115 +355,6 @@ def pages(ctx: Context) -> list[Result]:
             os.environ.pop("FIDELITY_DATABASE_URL", None)
         else:
             os.environ["FIDELITY_DATABASE_URL"] = saved
-
-
-def start(ctx: Context) -> Result:
-    """The app's first page in a fresh server process (imports, opening the database, the
-    Reviews page of an agency), best of three, against an empty page's first run."""
-    runs = [run_job(["start", ctx.target.url, "app"]) for _ in range(START_RUNS)]
-    empty = min(run_job(["start", ctx.target.url, "empty"])["seconds"] for _ in range(START_RUNS))
-    best = min(runs, key=lambda job: job["seconds"])
-    return Result(
-        ctx.dialect,
-        "app start: the Reviews page's first run in a fresh process (AppTest)",
-        f"{best['seconds']:.2f} s vs an empty page's first run {empty:.2f} s "
-        f"({best['seconds'] / empty:.1f}x); {best['modules']} modules loaded",
-        best["seconds"] / START_GOAL_S,
-        1.0,
-        f"< {START_GOAL_S:.0f} s (ours; the issue asks for lazy imports): "
-        f"ratio = seconds / {START_GOAL_S:.0f}",
-        [f"the page raised: {p}" for p in best["problems"][:1]],
-        {**best, "empty_s": empty},
-    )
-
-
-START_RUNS = 3
-START_GOAL_S = 3.0
-
-
-# ---- 5. a PDF report --------------------------------------------------------------------------
-
-
-def pdf(ctx: Context) -> Result:
-    with ctx.raw() as conn:
-        first, measured = (
-            conn.execute(
-                "SELECT max(id) FROM reviews WHERE program_id = "
-                f"(SELECT {agg}(id) FROM programs) AND status = 'final'"
-            ).fetchone()[0]
-            for agg in ("max", "min")
-        )
-    # `fidelity report` is a fresh process and the app's later reports are warm: judged on the
-    # worse of the two, so neither can fail unseen (the imports are shown, see the README). Best
-    # of three fresh processes, as the other figures are best of several runs.
-    jobs = [run_job(["pdf", ctx.target.url, str(measured), str(first)]) for _ in range(PDF_RUNS)]
-    job = min(jobs, key=lambda j: max(j["cpu_s"], j["first_cpu_s"]))
-    cpu, grown = job["cpu_s"], max(j["peak_mb"] - j["baseline_mb"] for j in jobs)
-    worst = max(cpu, job["first_cpu_s"])
-    ratio = max(worst / 1.0, grown / 300.0)
-    return Result(
-        ctx.dialect,
-        "PDF report with charts (a stored review with its drift chart)",
-        f"{cpu:.2f} CPU s warm, {job['first_cpu_s']:.2f} CPU s as the first report of a fresh process "
-        f"(after {job['import_cpu_s']:.2f} CPU s importing fpdf2, pandas and the report modules, not "
-        f"counted); peak memory +{grown:.0f} MB over the {job['baseline_mb']:.0f} MB process before "
-        f"them ({job['peak_mb']:.0f} MB in all), {job['pages']} pages, {job['bytes'] // 1024} KiB",
-        ratio,
-        1.0,
-        "< 1 s CPU (fresh and warm) and < 300 MB: ratio = the larger share of its limit, <= 1",
-        [] if job["pages"] >= 1 else ["no pages"],
-        job,
-    )
-
-
-PDF_RUNS = 3
-
-
-# ---- 6. a historical import -------------------------------------------------------------------
-
-
-IMPORT_REVIEWS = 5000
-IMPORT_REVIEWS_PER_PROGRAM = 20
-
-
-def import_csv(ctx: Context) -> Result:
-    from bench.jobs import write_import_csv
-
-    n = IMPORT_REVIEWS if ctx.programs >= 100 else ctx.programs * 5
-    scratch = ctx.target.sibling("_import")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "historical.csv"
-        write_import_csv(path, ctx.registry.get("dacts"), n, IMPORT_REVIEWS_PER_PROGRAM, ctx.seed)
-        try:
-            scratch.reset()
-            upgrade_to_head(scratch.url)
-            job = run_job(["import", scratch.url, str(path)], timeout=1200)
-            scratch.reset()
-            upgrade_to_head(scratch.url)
-            floor = run_job(["import-floor", scratch.url, str(path)], timeout=1200)
-        finally:
-            scratch.drop()
-    rate = job["rows"] / job["seconds"]
-    ratio = max(IMPORT_RATE / rate, job["peak_mb"] / IMPORT_PEAK_MB)
-    checks = [] if job["stored"] == n else [f"{job['stored']} of {n} reviews stored"]
-    return Result(
-        ctx.dialect,
-        f"historical import of a {n}-review CSV (fidelity import, fresh process)",
-        f"{job['seconds']:.1f} s = {rate:,.0f} rows/s, {job['cpu_s']:.1f} CPU s, peak memory "
-        f"{job['peak_mb']:.0f} MB (process; {job['baseline_mb']:.0f} MB before); floor: the same reviews "
-        f"and ratings bulk-inserted with the driver alone in {floor['seconds']:.2f} s "
-        f"({job['seconds'] / floor['seconds']:.0f}x faster: no checks, scores, checksums or audit trail)",
-        ratio,
-        1.0,
-        f">= {IMPORT_RATE} rows/s and < {IMPORT_PEAK_MB} MB (ours; the issue sets none): "
-        "ratio = the larger share of its limit, <= 1",
-        checks,
-        {**job, "floor_s": floor["seconds"], "rows_per_s": rate},
-    )
-
-
-IMPORT_RATE = 50  # rows per second: a 5,000-review history in under 100 s, with a progress bar
-IMPORT_PEAK_MB = 300
 
 
 BenchFn = Callable[[Context], "Result | list[Result]"]

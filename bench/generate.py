@@ -30,10 +30,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.item_pool import ItemChoice, ItemPool
 from bench.targets import DIALECTS, Target, dbapi_connect, default_target
 from scales import Scale, ScaleRegistry, load_registry
-from scales.schema import Item
-from scoring.items import ItemEntry, ItemRatingError, ItemScore, rate_item
 from scoring.review import score_ratings
 from storage.integrity import content_checksum
 from storage.migrate import upgrade_to_head
@@ -66,7 +65,6 @@ RATERS = tuple(f"Bench Rater {i:02d}" for i in range(1, 41))
 NOT_RATED_SHARE = 0.005
 NOT_RATED_REASON = "No records for this item were available on the visit days."
 FINAL = "final"  # the rows key of (review id, checksum) pairs
-INPUT_VARIANTS = 6  # input sets per (computed item, rating): enough variety, cheap to score
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "providers": ("id", "name", "created_at"),
@@ -137,100 +135,8 @@ class Summary:
 
 
 # --------------------------------------------------------------------------------------------
-# Building the rows
+# Building the rows (each item's ways to be recorded are prepared in bench/item_pool.py)
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Choice:
-    """One way to record an item at one rating: the stored fields and the score it gives."""
-
-    rating: int | None
-    source: str | None
-    inputs: str | None  # JSON text
-    evidence: str | None
-    score: ItemScore
-
-    @property
-    def inputs_value(self) -> dict[str, Any] | None:
-        """The inputs as the JSON column gives them back."""
-        return None if self.inputs is None else _parsed(self.inputs)
-
-
-class _ItemPool:
-    """Prepared choices per (item, rating), so a review is assembled by picking, not computing."""
-
-    def __init__(self, scale: Scale, rng: random.Random):
-        self.scale = scale
-        self.choices: dict[str, dict[int, list[_Choice]]] = {}
-        for item in scale.items:
-            per_rating: dict[int, list[_Choice]] = {}
-            for rating in range(scale.rating.min, scale.rating.max + 1):
-                anchor = item.anchors.get(rating, f"Rated {rating}.")
-                rated = _Choice(rating, "rated", None, anchor, ItemScore(item.id, rating, "rated"))
-                computed = _computed_choices(item, rating, scale, rng, anchor)
-                per_rating[rating] = computed or [rated]
-            self.choices[item.id] = per_rating
-        self.missing = {
-            item.id: _Choice(None, None, None, None, ItemScore(item.id, None, "missing"))
-            for item in scale.items
-        }
-
-
-def _computed_choices(
-    item: Item, rating: int, scale: Scale, rng: random.Random, anchor: str
-) -> list[_Choice]:
-    """Up to INPUT_VARIANTS input sets that give `rating` (none for a plain item)."""
-    rule = item.compute
-    if rule is None:
-        return []
-    band = next((b for b in rule.bands if b.rating == rating), None)
-    if band is None:
-        return []
-    specs = {spec.name: spec for spec in rule.inputs}
-    numerator = specs[rule.value.numerator]
-    denominator = specs.get(rule.value.denominator) if rule.value.denominator else None
-    low = band.min if band.min is not None else 0.0
-    high = band.max if band.max is not None else low * 1.5 + 1.0
-    if numerator.max is not None and rule.value.denominator is None:
-        high = min(high, numerator.max / rule.value.per)
-    choices: list[_Choice] = []
-    seen: set[str] = set()
-    for _attempt in range(400):
-        target = rng.uniform(low, high)
-        inputs: dict[str, float | int] = {}
-        if denominator is not None:
-            d = rng.randint(40, 120) if denominator.integer else round(rng.uniform(6.0, 12.0), 1)
-            inputs[denominator.name] = d
-            value = target * d / rule.value.per
-        else:
-            value = target / rule.value.per
-        inputs[numerator.name] = round(value) if numerator.integer else round(value, 1)
-        judged = rule.decides is not None
-        try:
-            score = rate_item(item, ItemEntry(rating=rating if judged else None, inputs=inputs), scale.rating)
-        except ItemRatingError:
-            continue
-        text = json.dumps(inputs, sort_keys=True)
-        if score.rating != rating or text in seen:
-            continue
-        seen.add(text)
-        words = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in inputs.items())
-        choices.append(_Choice(rating, score.source, text, f"{words}. {anchor}", score))
-        if len(choices) == INPUT_VARIANTS:
-            break
-    return choices
-
-
-_PARSED: dict[str, dict[str, Any]] = {}
-
-
-def _parsed(text: str) -> dict[str, Any]:
-    """json.loads(text), once per distinct text (there are a few hundred)."""
-    found = _PARSED.get(text)
-    if found is None:
-        found = _PARSED[text] = json.loads(text)
-    return found
 
 
 def _clip(value: float, low: int, high: int) -> int:
@@ -251,7 +157,7 @@ def build_rows(
 ) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows, in TABLE_COLUMNS order, with explicit ids from 1."""
     rng = random.Random(seed)
-    pool = _ItemPool(scale, rng)
+    pool = ItemPool(scale, rng)
     low, high = scale.rating.min, scale.rating.max
     item_ids = [item.id for item in scale.items]
     stamp = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -293,7 +199,7 @@ def build_rows(
             at = dt.datetime.combine(when + dt.timedelta(days=rng.randint(3, 30)), dt.time(15), tzinfo=dt.UTC)
             stamp_at = _iso(at, dialect)
             mood = level + trend * k + rng.gauss(0.0, 0.15)
-            chosen: dict[str, _Choice] = {}
+            chosen: dict[str, ItemChoice] = {}
             for item_id, offset in zip(item_ids, ease, strict=True):
                 if rng.random() < NOT_RATED_SHARE:
                     chosen[item_id] = pool.missing[item_id]
@@ -363,7 +269,7 @@ def _checksum(
     final_score: dict[str, Any],
     at: dt.datetime,
     team: list[str],
-    chosen: dict[str, _Choice],
+    chosen: dict[str, ItemChoice],
 ) -> str:
     """The review's content checksum, as storage.integrity takes it when a review is finalized
     (the same values the ORM would read back from the rows written here)."""

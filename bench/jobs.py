@@ -4,6 +4,9 @@
 prints one JSON line. Peak memory is the process's peak resident set (ru_maxrss), which
 includes the interpreter and the libraries (VmHWM); `baseline_mb` is the resident set before
 the measured work starts.
+
+Each job imports the project's modules inside its function, after its process starts: a job's
+process loads only its own work, and the figures say which imports they count.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import random
 import resource
 import sys
@@ -44,6 +48,7 @@ def pdf_job(url: str, review_id: int, first_review_id: int) -> dict[str, Any]:
     """Stored reviews' PDFs with their charts, as `fidelity report --review ID` makes them: the
     first report in a fresh process, then the report measured, of another program's review, as
     any later report in that process."""
+    # In the job (module docstring), before the baseline: the project's database layer.
     from services.access import LOCAL_ADMIN
     from services.database import Database
 
@@ -84,9 +89,7 @@ def start_job(url: str, what: str) -> dict[str, Any]:
     """A fresh server process's first run: the app's start page (Reviews, the local admin's
     view of every review) or a one-line empty page, with AppTest; the imports of AppTest and
     Streamlit themselves come before the clock starts, as in a server that is already up."""
-    import os
-
-    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1 import AppTest  # in the job (module docstring)
 
     os.environ["FIDELITY_DATABASE_URL"] = url
     root = Path(__file__).resolve().parents[1]
@@ -106,7 +109,8 @@ def start_job(url: str, what: str) -> dict[str, Any]:
 
 def import_job(url: str, path: str) -> dict[str, Any]:
     """`fidelity import FILE.csv` into an empty, migrated database."""
-    from exchange.historical import import_wide, read_wide_file
+    # In the job (module docstring), before the baseline: what `fidelity import` loads.
+    from services.historical_import import import_wide, read_wide_file
     from services.access import LOCAL_ADMIN
     from services.database import Database
 
@@ -130,13 +134,16 @@ def import_job(url: str, path: str) -> dict[str, Any]:
 def import_floor_job(url: str, path: str) -> dict[str, Any]:
     """The floor of an import: the same CSV read with the csv module and its programs, reviews
     and consensus ratings written with the driver alone, in one transaction."""
+    # In the job (module docstring): the driver and the scales, nothing of the services.
+    import sqlite3  # here, not at the top: the start job counts the modules its process loads
+
     from bench.targets import dbapi_connect
     from services.settings import get_registry
 
     scale = get_registry().get("dacts")
     stamp = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
     conn = dbapi_connect(url)
-    sqlite = isinstance(conn, __import__("sqlite3").Connection)
+    sqlite = isinstance(conn, sqlite3.Connection)
     mark = "?" if sqlite else "%s"
     when: Any = stamp.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else stamp
     started = time.perf_counter()

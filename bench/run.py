@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -52,8 +53,6 @@ def machine() -> str:
         memory = f"{mem_kb / 2**20:.0f} GiB RAM"
     except (OSError, StopIteration):
         memory = "RAM unknown"
-    import os
-
     return f"{model}, {os.cpu_count()} cores, {memory}, Python {platform.python_version()}"
 
 

@@ -109,7 +109,7 @@ def default_target(
 
 def ensure_postgres_database(url: str) -> None:
     """Create the URL's database when the server does not have it yet."""
-    import psycopg
+    import psycopg  # not at the top: only PostgreSQL targets need the driver
 
     parsed = make_url(url)
     name = parsed.database
@@ -146,6 +146,6 @@ def dbapi_connect(url: str) -> Any:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return sqlite3.connect(parsed.database or ":memory:")
-    import psycopg
+    import psycopg  # not at the top: only PostgreSQL targets need the driver
 
     return psycopg.connect(**conninfo(parsed))

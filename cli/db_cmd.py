@@ -6,71 +6,14 @@ need no database, such as `fidelity score`, do not pay for loading it.
 
 from __future__ import annotations
 
-import getpass
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
 
-from services.errors import FidelityError
-
-if TYPE_CHECKING:
-    from services.access import Actor
-    from services.database import Database
-
-EXIT_INVALID = 2  # as cli.main: invalid input, one line per problem on stderr
+from cli.common import cli_actor, database, dumps
 
 db_app = typer.Typer(help="The database (FIDELITY_DATABASE_URL).", no_args_is_help=True)
 programs_app = typer.Typer(help="Programs (teams) in the database.", no_args_is_help=True)
-
-
-def fail(problems: list[str]) -> NoReturn:
-    # cli.main.fail, repeated because cli.main imports this module.
-    for problem in problems:
-        typer.echo(problem, err=True)
-    raise typer.Exit(EXIT_INVALID)
-
-
-@contextmanager
-def database() -> Iterator[Database]:
-    """The database for one command, migrated to head; domain errors become exit status 2."""
-    from services.database import open_database
-
-    try:
-        db = open_database()
-    except FidelityError as exc:
-        fail(exc.problems)
-    try:
-        with refusals():
-            yield db
-    finally:
-        db.dispose()
-
-
-@contextmanager
-def refusals() -> Iterator[None]:
-    try:
-        yield
-    except FidelityError as exc:
-        fail(exc.problems)
-
-
-def cli_actor() -> Actor:
-    """The CLI acts as the local admin (its operator runs it on the server, with the database's
-    credentials); the audit log names the login name, else "cli"."""
-    from services.access import local_admin
-
-    try:
-        name = getpass.getuser() or "cli"
-    except (KeyError, OSError):  # no login name, e.g. in a container
-        name = "cli"
-    return local_admin(name)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
 @db_app.command("upgrade")
@@ -88,7 +31,7 @@ def programs_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the programs."""
-    from services import reviews as svc
+    from services import reviews as svc  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         programs = svc.list_programs(db, actor=cli_actor(), search=search, provider=provider, region=region)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli.db_cmd import cli_actor, database
+from cli.common import cli_actor, database
 
 DEFAULT_SEED = 2026  # services.demo.DEFAULT_SEED, repeated to keep this module light
 
@@ -29,6 +29,7 @@ def demo_command(
 ) -> None:
     """Fill an empty database with a clearly labelled synthetic agency: 3 providers, 12 programs,
     five years of DACTS and IDDT reviews, with improving, stable and drifting programs."""
+    # not at the top: start-up time (loads SQLAlchemy)
     from services.access import local_admin
     from services.demo import build_demo
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.db_cmd import cli_actor, database, fail, refusals
+from cli.common import cli_actor, database, fail, refusals
 from scales import Scale, ScaleFileError, UnknownScaleError, parse_scale_text
 from services.errors import FidelityError
 from services.settings import get_registry

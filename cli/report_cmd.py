@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from cli.db_cmd import cli_actor, database, fail
+from cli.common import cli_actor, database, fail
 from services import reviews as svc
 from services.errors import FidelityError
 from services.report_data import (

@@ -1,4 +1,8 @@
-"""`fidelity review ...`: store review files in the database and show stored reviews."""
+"""`fidelity review ...`: store review files in the database and show stored reviews.
+
+The database services are imported inside the commands (SQLAlchemy takes a second to load),
+so `fidelity --help` and `fidelity score` do not pay for them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from cli.db_cmd import cli_actor, database, dumps, fail
+from cli.common import cli_actor, database, dumps, fail, format_score
+from services.review_file import ReviewFileError, read_review_file
 
 review_app = typer.Typer(help="Reviews stored in the database (FIDELITY_DATABASE_URL).", no_args_is_help=True)
 
@@ -29,8 +34,7 @@ def review_import(
     ] = None,
 ) -> None:
     """Store a review file as a final consensus review. Importing the same file again changes nothing."""
-    from services.review_file import ReviewFileError, read_review_file
-    from services.review_import import import_review_file
+    from services.review_import import import_review_file  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         try:
@@ -65,7 +69,7 @@ def review_show(
     ] = False,
 ) -> None:
     """Show a stored review and its score."""
-    from services import reviews as svc
+    from services import reviews as svc  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         data = svc.review_json(db, review_id, actor=cli_actor())
@@ -74,8 +78,6 @@ def review_show(
     if as_json:
         typer.echo(dumps(data))
         return
-    from cli.main import format_score  # not at the top: cli.main imports this module
-
     amendment = (
         f", amendment {data['amendment_number']} of review {data['amendment_of']}"
         if data["amendment_of"]
@@ -100,7 +102,7 @@ def review_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List stored reviews, newest first."""
-    from services import reviews as svc
+    from services import reviews as svc  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         program_id = None
@@ -129,7 +131,7 @@ def review_assign(
     email: Annotated[str, typer.Argument(help="The reviewer's e-mail address.")],
 ) -> None:
     """Assign a registered reviewer to a review: they may then rate, agree and finalize it."""
-    from services import users
+    from services import users  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         reviewers = users.assign_reviewer(db, review_id, email, actor=cli_actor())
@@ -142,7 +144,7 @@ def review_unassign(
     email: Annotated[str, typer.Argument(help="The reviewer's e-mail address.")],
 ) -> None:
     """Take a reviewer off a review (what they entered stays)."""
-    from services import users
+    from services import users  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         reviewers = users.unassign_reviewer(db, review_id, email, actor=cli_actor())

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.db_cmd import cli_actor, database, dumps, fail
+from cli.common import cli_actor, database, dumps, fail
 from services.errors import FidelityError
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ PROGRAM_HELP = "A program the program manager manages (exact name; repeat for se
 
 def _checked(db: Database, email: str, role: str | None, programs: list[str] | None) -> tuple[Any, ...]:
     """The e-mail address, role and program ids, every problem with them reported at once."""
-    from services import users
+    from services import users  # not at the top: start-up time (loads SQLAlchemy)
 
     problems: list[str] = []
     key = role_value = None
@@ -72,7 +72,7 @@ def users_add(
     name: Annotated[str | None, typer.Option("--name", help="The person's name, shown in the app.")] = None,
 ) -> None:
     """Register a user with a role (a program manager with their programs)."""
-    from services import users
+    from services import users  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         key, role_value, program_ids = _checked(db, email, role, program)
@@ -85,7 +85,7 @@ def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the users, their roles and programs."""
-    from services import users
+    from services import users  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         found = users.list_users(db, actor=cli_actor())
@@ -116,7 +116,7 @@ def users_set_role(
     program: Annotated[list[str] | None, typer.Option("--program", help=PROGRAM_HELP)] = None,
 ) -> None:
     """Change a user's role (a new program manager needs --program)."""
-    from services import users
+    from services import users  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         key, role_value, program_ids = _checked(db, email, role, program)
@@ -130,7 +130,7 @@ def users_set_programs(
     program: Annotated[list[str], typer.Option("--program", help=PROGRAM_HELP)],
 ) -> None:
     """Replace a program manager's programs."""
-    from services import users
+    from services import users  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         key, _role, program_ids = _checked(db, email, None, program)
@@ -141,7 +141,7 @@ def users_set_programs(
 @users_app.command("deactivate")
 def users_deactivate(email: Annotated[str, typer.Argument(help="The user's e-mail address.")]) -> None:
     """Stop a user from signing in (their name stays in the history of changes)."""
-    from services import users
+    from services import users  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         user = users.set_active(db, email, False, actor=cli_actor())
@@ -151,7 +151,7 @@ def users_deactivate(email: Annotated[str, typer.Argument(help="The user's e-mai
 @users_app.command("activate")
 def users_activate(email: Annotated[str, typer.Argument(help="The user's e-mail address.")]) -> None:
     """Let a deactivated user sign in again."""
-    from services import users
+    from services import users  # not at the top: start-up time (loads SQLAlchemy)
 
     with database() as db:
         user = users.set_active(db, email, True, actor=cli_actor())

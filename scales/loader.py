@@ -149,7 +149,7 @@ def _count_depth(text: str, path: str, loader: type[yaml.SafeLoader]) -> None:
         if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                line = event.start_mark.line + 1
+                line = event.start_mark.line + 1 if event.start_mark is not None else 1
                 message = f"lists and mappings are nested more than {MAX_DEPTH} deep"
                 raise ScaleFileError([ScaleProblem(path, line, message)])
         elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):

@@ -43,16 +43,40 @@ _TYPE_WORDS = {
 }
 
 
+# Kinds whose message needs nothing from the error's context.
+_FIXED_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "string_pattern_mismatch": "is not in the expected form",
+    "int_from_float": "must be a whole number",
+    "finite_number": "must be a finite number",
+    "union_tag_invalid": "does not name a known kind",
+    "union_tag_not_found": "does not name a known kind",
+    "date_from_datetime_inexact": "must be a date without a time",
+    "frozen_field": "cannot be changed",
+}
+
+
 def pydantic_message(err: Mapping[str, Any]) -> str:
     """One pydantic error (an entry of `ValidationError.errors()`) in the project's words."""
     kind = str(err.get("type", ""))
     ctx: Mapping[str, Any] = err.get("ctx") or {}
     if kind in ("value_error", "assertion_error") and "error" in ctx:
         return str(ctx["error"])  # raised by our own validators: already our words
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field"
+    if kind in _FIXED_MESSAGES:
+        return _FIXED_MESSAGES[kind]
+    bounded = _bound_message(kind, ctx)
+    if bounded is not None:
+        return bounded
+    base = kind.split("_", 1)[0]
+    if kind.endswith(("_type", "_parsing", "_from_datetime_parsing")) and base in _TYPE_WORDS:
+        return f"must be {_TYPE_WORDS[base]}"
+    return "is not a valid value"
+
+
+def _bound_message(kind: str, ctx: Mapping[str, Any]) -> str | None:
+    """The message of a kind that names a bound or the allowed values (from `ctx`); None for
+    any other kind."""
     if kind in _NUMBER_BOUNDS:
         return f"must be {_NUMBER_BOUNDS[kind]} {_number(next(iter(ctx.values()), ''))}"
     if kind == "multiple_of":
@@ -62,25 +86,10 @@ def pydantic_message(err: Mapping[str, Any]) -> str:
         return "must not be empty" if least == 1 else f"must have at least {least} entries or characters"
     if kind in ("string_too_long", "too_long"):
         return f"must have at most {ctx.get('max_length', '')} entries or characters"
-    if kind == "string_pattern_mismatch":
-        return "is not in the expected form"
     if kind in ("literal_error", "enum"):
         expected = ctx.get("expected")
         return f"must be one of {expected}" if expected else "is not one of the allowed values"
-    if kind == "int_from_float":
-        return "must be a whole number"
-    if kind == "finite_number":
-        return "must be a finite number"
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        return "does not name a known kind"
-    if kind == "date_from_datetime_inexact":
-        return "must be a date without a time"
-    if kind == "frozen_field":
-        return "cannot be changed"
-    base = kind.split("_", 1)[0]
-    if kind.endswith(("_type", "_parsing", "_from_datetime_parsing")) and base in _TYPE_WORDS:
-        return f"must be {_TYPE_WORDS[base]}"
-    return "is not a valid value"
+    return None
 
 
 def _number(value: Any) -> str:

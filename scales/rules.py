@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Sequence
 from decimal import Context, Decimal, localcontext
 
-from scales.schema import Interval, Scale, TotalMethod
+from scales.schema import Compute, Interval, Scale, TotalMethod
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
@@ -101,10 +101,19 @@ def _check_membership(scale: Scale) -> list[Problem]:
 
 
 def _check_compute(scale: Scale, index: int) -> list[Problem]:
-    item = scale.items[index]
-    compute = item.compute
+    compute = scale.items[index].compute
     assert compute is not None
     at: Loc = ("items", index, "compute")
+    return [
+        *_check_compute_inputs(compute, at),
+        *_check_band_ratings(compute, scale.rating.min, scale.rating.max, at),
+        *check_bands(compute.bands, compute.precision, (*at, "bands")),
+    ]
+
+
+def _check_compute_inputs(compute: Compute, at: Loc) -> list[Problem]:
+    """Input names are unique with min <= max; the value's numerator and denominator name
+    inputs; `per` is positive."""
     problems: list[Problem] = []
     names = [inp.name for inp in compute.inputs]
     for k, inp in enumerate(compute.inputs):
@@ -118,8 +127,13 @@ def _check_compute(scale: Scale, index: int) -> list[Problem]:
             problems.append(((*at, "value", part), f"'{name}' is not one of the inputs ({', '.join(names)})"))
     if compute.value.per <= 0:
         problems.append(((*at, "value", "per"), "per must be greater than 0"))
+    return problems
 
-    low, high = scale.rating.min, scale.rating.max
+
+def _check_band_ratings(compute: Compute, low: int, high: int, at: Loc) -> list[Problem]:
+    """`decides` lists at least two ratings on the scale; each band gives an allowed rating,
+    no two the same, rising or falling steadily."""
+    problems: list[Problem] = []
     allowed = set(compute.decides) if compute.decides is not None else set(range(low, high + 1))
     if compute.decides is not None:
         bad = [r for r in compute.decides if not low <= r <= high]
@@ -134,7 +148,6 @@ def _check_compute(scale: Scale, index: int) -> list[Problem]:
     steps = [b - a for a, b in itertools.pairwise(ratings)]
     if steps and not (all(s > 0 for s in steps) or all(s < 0 for s in steps)):
         problems.append(((*at, "bands"), "ratings must rise (or fall) steadily from band to band"))
-    problems += check_bands(compute.bands, compute.precision, (*at, "bands"))
     return problems
 
 
@@ -148,21 +161,8 @@ _WIDE = Context(prec=400)
 
 
 def _check_bands(bands: Sequence[Interval], precision: int, at: Loc) -> list[Problem]:
-    problems: list[Problem] = []
     step = Decimal(1).scaleb(-precision)
-
-    def exact(value: float) -> Decimal:
-        return Decimal(str(value))
-
-    for j, band in enumerate(bands):
-        for side in ("min", "max"):
-            value = getattr(band, side)
-            if value is not None and exact(value) != exact(value).quantize(step):
-                problems.append(
-                    ((*at, j, side), f"{value} has more decimals than the precision ({precision})")
-                )
-        if band.min is not None and band.max is not None and band.min > band.max:
-            problems.append(((*at, j, "min"), f"min {band.min} is above max {band.max} (unordered)"))
+    problems = _check_band_values(bands, precision, step, at)
     if bands[0].min is not None:
         problems.append(((*at, 0, "min"), "the first band must have no min, so every lower value is covered"))
     if bands[-1].max is not None:
@@ -170,21 +170,43 @@ def _check_bands(bands: Sequence[Interval], precision: int, at: Loc) -> list[Pro
             ((*at, len(bands) - 1, "max"), "the last band must have no max, so every higher value is covered")
         )
     for j in range(1, len(bands)):
-        prev, cur = bands[j - 1], bands[j]
-        if prev.max is None:
-            problems.append(((*at, j - 1, "max"), "only the last band may have no max"))
-            continue
-        if cur.min is None:
-            problems.append(((*at, j, "min"), "only the first band may have no min"))
-            continue
-        if prev.min is not None and cur.min < prev.min:
-            problems.append(((*at, j, "min"), "bands are not in ascending order of value"))
-        elif cur.min <= prev.max:
-            problems.append(
-                ((*at, j, "min"), f"overlaps bands[{j - 1}]: min {cur.min} is not above its max {prev.max}")
-            )
-        elif exact(cur.min) - exact(prev.max) != step:
-            expected = (exact(prev.max) + step).quantize(step)
-            message = f"leaves a gap between {prev.max} and {cur.min} (expected min {expected})"
-            problems.append(((*at, j, "min"), message))
+        problem = _band_join_problem(bands[j - 1], bands[j], j, step, at)
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+def _exact(value: float) -> Decimal:
+    return Decimal(str(value))
+
+
+def _check_band_values(bands: Sequence[Interval], precision: int, step: Decimal, at: Loc) -> list[Problem]:
+    """Each band's min and max have no more decimals than `precision`, and min <= max."""
+    problems: list[Problem] = []
+    for j, band in enumerate(bands):
+        for side in ("min", "max"):
+            value = getattr(band, side)
+            if value is not None and _exact(value) != _exact(value).quantize(step):
+                problems.append(
+                    ((*at, j, side), f"{value} has more decimals than the precision ({precision})")
+                )
+        if band.min is not None and band.max is not None and band.min > band.max:
+            problems.append(((*at, j, "min"), f"min {band.min} is above max {band.max} (unordered)"))
+    return problems
+
+
+def _band_join_problem(prev: Interval, cur: Interval, j: int, step: Decimal, at: Loc) -> Problem | None:
+    """What is wrong where band j-1 (`prev`) meets band j (`cur`), if anything: band j must
+    start one step above where band j-1 ends."""
+    if prev.max is None:
+        return ((*at, j - 1, "max"), "only the last band may have no max")
+    if cur.min is None:
+        return ((*at, j, "min"), "only the first band may have no min")
+    if prev.min is not None and cur.min < prev.min:
+        return ((*at, j, "min"), "bands are not in ascending order of value")
+    if cur.min <= prev.max:
+        return ((*at, j, "min"), f"overlaps bands[{j - 1}]: min {cur.min} is not above its max {prev.max}")
+    if _exact(cur.min) - _exact(prev.max) != step:
+        expected = (_exact(prev.max) + step).quantize(step)
+        return ((*at, j, "min"), f"leaves a gap between {prev.max} and {cur.min} (expected min {expected})")
+    return None

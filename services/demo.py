@@ -14,6 +14,9 @@ history with `import_review_file`, which stores a consensus review and finalizes
 transaction each (the two-rater workflow costs about a second per review on SQLite; the
 history would take minutes that way).
 
+The agency's tables (providers, programs, the scripted drift) are in services/demo_agency.py,
+the synthetic ratings in services/demo_ratings.py; this module writes them.
+
 Names are clearly synthetic ("Demo: …" providers, "Demo …" programs, "(demo)" reviewers) and
 every review summary says the data is synthetic. The same seed and day give the same data.
 """
@@ -22,60 +25,61 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import func, select
 
 from scales import Scale
-from scales.schema import Item
-from scoring import ItemEntry, rate_item
 from services import access
 from services import reviews as svc
 from services.access import Action, Actor, local_admin
 from services.database import Database
+from services.demo_agency import (
+    CASELOAD,
+    DRIFT_AFTER,
+    DRIFT_BANDS,
+    DRIFT_BEFORE,
+    DRIFT_EVIDENCE,
+    DRIFT_FALLS,
+    DRIFT_INPUTS,
+    DRIFT_LOW_TWICE,
+    DRIFT_TEXTS,
+    DRIFT_TOTALS,
+    DRIFTING_PROGRAM,
+    ITEM_EASE,
+    PLANS,
+    PROVIDERS,
+    RATER_B_DIFFERS,
+    REVIEWERS,
+    ProgramPlan,
+)
+from services.demo_ratings import anchor_text, computed_inputs, synthetic_ratings
 from services.errors import FidelityError
 from services.review_file import parse_review_data
 from services.review_import import import_review_file
 from storage.models import Program
 
+__all__ = [  # the demo's public face; the tables behind it are in services/demo_agency.py
+    "DEFAULT_SEED",
+    "DEMO_ACTOR",
+    "DRIFTING_PROGRAM",
+    "DRIFT_BANDS",
+    "DRIFT_FALLS",
+    "DRIFT_LOW_TWICE",
+    "DRIFT_TOTALS",
+    "PROVIDERS",
+    "YEARS",
+    "DemoRefused",
+    "DemoSummary",
+    "build_demo",
+]
+
 DEFAULT_SEED: Final = 2026
 YEARS: Final = 5
-
-PROVIDERS: Final = (
-    "Demo: Northfield Behavioral Health",
-    "Demo: Riverbend Community Services",
-    "Demo: Lakeshore Recovery Partners",
-)
-REVIEWERS: Final = (
-    "A. Okafor (demo)",
-    "B. Lindqvist (demo)",
-    "C. Ramírez (demo)",
-    "D. Chen (demo)",
-    "E. Novak (demo)",
-)
-
-DRIFTING_PROGRAM: Final = "Demo ACT Team 3"
-"""The program whose latest DACTS review drifts: the Drift page opens on it."""
-DRIFT_FALLS: Final[Mapping[str, tuple[int, int]]] = {
-    "H3": (5, 3),
-    "H5": (4, 2),
-    "H6": (5, 3),
-    "S5": (4, 2),
-    "H1": (5, 4),
-    "S4": (4, 3),
-}
-"""Item -> (previous rating, latest rating) of the drifting program's last two DACTS reviews,
-in the order drift() lists falls (largest fall first, then scale order)."""
-DRIFT_LOW_TWICE: Final = ("H10", "S10")
-"""Items the drifting program rated below 3 on both of its last two DACTS reviews."""
-DRIFT_BANDS: Final = ("Full implementation", "Fair implementation")
-DRIFT_TOTALS: Final = (4.18, 3.82)
-"""The drifting program's DACTS total means on its previous and latest review."""
 
 DEMO_ACTOR: Final = local_admin("demo")
 """Whom the audit log names for the demo when no actor is given: the local admin, as "demo"."""
@@ -113,152 +117,6 @@ class DemoSummary:
             "Open the app (streamlit run app.py) and look at Analytics → Drift and Compare.",
         ]
 
-
-# --------------------------------------------------------------------------------------------
-# The agency
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Plan:
-    name: str
-    provider: str
-    region: str
-    model: str
-    scale_id: str
-    targets: Callable[[float], float]  # mean item rating at time t (0 = first review, 1 = latest)
-    story: str
-    single_review: bool = False
-
-
-def _line(start: float, end: float) -> Callable[[float], float]:
-    return lambda t: start + (end - start) * t
-
-
-def _flat(level: float) -> Callable[[float], float]:
-    return lambda t: level
-
-
-def _late_fall(level: float, end: float, fall_after: float) -> Callable[[float], float]:
-    return lambda t: level if t < fall_after else level + (end - level) * (t - fall_after) / (1 - fall_after)
-
-
-N, R, L = PROVIDERS
-PLANS: Final[tuple[_Plan, ...]] = (
-    _Plan("Demo ACT Team 1", N, "Demo North", "ACT", "dacts", _line(2.75, 4.3), "improving"),
-    _Plan("Demo ACT Team 2", N, "Demo North", "ACT", "dacts", _flat(4.45), "stable and high"),
-    _Plan(DRIFTING_PROGRAM, N, "Demo Central", "ACT", "dacts", _flat(4.3), "drifting"),
-    _Plan("Demo ACT Team 4", R, "Demo Central", "ACT", "dacts", _flat(3.5), "stable and fair"),
-    _Plan("Demo ACT Team 5", R, "Demo Central", "ACT", "dacts", _line(3.25, 4.15), "improving"),
-    _Plan("Demo ACT Team 6", R, "Demo South", "ACT", "dacts", _flat(4.25), "stable and high"),
-    _Plan("Demo ACT Team 7", L, "Demo South", "ACT", "dacts", _line(3.75, 3.25), "slowly declining"),
-    _Plan("Demo ACT Team 8", L, "Demo South", "ACT", "dacts", _flat(2.8), "new team", single_review=True),
-    _Plan("Demo IDDT Program 1", N, "Demo North", "IDDT", "iddt", _line(2.6, 4.25), "improving"),
-    _Plan("Demo IDDT Program 2", R, "Demo Central", "IDDT", "iddt", _flat(4.35), "stable and high"),
-    _Plan("Demo IDDT Program 3", L, "Demo South", "IDDT", "iddt", _flat(3.45), "stable and fair"),
-    _Plan("Demo IDDT Program 4", L, "Demo South", "IDDT", "iddt", _late_fall(4.3, 3.85, 0.75), "declining"),
-)
-
-# Items most agencies find hard (negative) or easy (positive): the state's weak spots.
-ITEM_EASE: Final[Mapping[str, Mapping[str, float]]] = {
-    "dacts": {
-        "H3": 0.4, "H9": -0.8, "H10": -1.1, "H11": 0.5, "O1": 0.6, "O4": -0.3, "O7": 0.5,
-        "S1": 0.3, "S2": 0.4, "S7": -0.5, "S8": -0.6, "S9": -0.4, "S10": -1.3,
-    },
-    "iddt": {"I1": 0.5, "I5": 0.5, "I6": 0.3, "I10": -1.0, "I11": -0.4, "I13": -0.3, "I14": -0.8},
-}  # fmt: skip
-
-# Computed items rated from inputs: the input value that lands in the middle of each rating.
-_PERCENT_INPUTS: Final[Mapping[str, tuple[str, Mapping[int, float], str]]] = {
-    "H5": (
-        "pct_turnover_2y",
-        {5: 12, 4: 28, 3: 48, 2: 68, 1: 86},
-        "{v:g}% of staff turned over in two years.",
-    ),
-    "H6": (
-        "pct_positions_filled_12m",
-        {5: 97, 4: 88, 3: 72, 2: 58, 1: 42},
-        "{v:g}% of positions filled over the last 12 months.",
-    ),
-    "S5": (
-        "avg_contacts_per_week",
-        {5: 4.4, 4: 3.4, 3: 2.5, 2: 1.6, 1: 0.7},
-        "{v:g} face-to-face contacts per client per week on average.",
-    ),
-    "I1": (
-        "pct_clients_multidisciplinary",
-        {5: 90, 4: 71, 3: 51, 2: 31, 1: 14},
-        "{v:g}% of clients have their care shared by the multidisciplinary team.",
-    ),
-}
-_CASELOAD: Final[Mapping[int, float]] = {5: 9, 4: 14, 3: 26, 2: 41, 1: 56}  # H1: clients per FTE
-
-# The drifting program's last two DACTS reviews, scripted: every rating and the evidence of
-# the items that change. Previous: sum 117 over 28 items, mean 4.18 (Full). Latest: 107, 3.82 (Fair).
-_DRIFT_BEFORE: Final[Mapping[str, int]] = {
-    "H1": 5, "H2": 5, "H3": 5, "H4": 4, "H5": 4, "H6": 5, "H7": 4, "H8": 4, "H9": 4, "H10": 2, "H11": 5,
-    "O1": 5, "O2": 4, "O3": 4, "O4": 4, "O5": 4, "O6": 4, "O7": 5,
-    "S1": 4, "S2": 5, "S3": 5, "S4": 4, "S5": 4, "S6": 4, "S7": 4, "S8": 4, "S9": 4, "S10": 2,
-}  # fmt: skip
-_DRIFT_AFTER: Final[Mapping[str, int]] = {
-    **_DRIFT_BEFORE,
-    **{i: after for i, (_, after) in DRIFT_FALLS.items()},
-}
-_DRIFT_INPUTS: Final[Mapping[str, tuple[dict[str, float], dict[str, float]]]] = {
-    "H1": ({"clients": 96, "staff_fte": 10.0}, {"clients": 112, "staff_fte": 8.0}),
-    "H5": ({"pct_turnover_2y": 25}, {"pct_turnover_2y": 65}),
-    "H6": ({"pct_positions_filled_12m": 96}, {"pct_positions_filled_12m": 72}),
-    "S5": ({"avg_contacts_per_week": 3.2}, {"avg_contacts_per_week": 1.6}),
-}
-_DRIFT_EVIDENCE: Final[Mapping[str, tuple[str, str]]] = {
-    "H1": (
-        "96 active clients and 10.0 clinical FTE: 9.6 clients per FTE. Fully staffed.",
-        "Caseload rose to 14 clients per FTE after two vacancies (112 clients, 8.0 clinical FTE).",
-    ),
-    "H3": (
-        "Daily team meeting, every client reviewed each day; observed on both visit days.",
-        "Team meeting cut to twice a week while the team is short-staffed; not every client is reviewed.",
-    ),
-    "H5": (
-        "25% of staff turned over in the last two years; long-standing core team.",
-        "65% turnover in two years: the team leader and two care coordinators left.",
-    ),
-    "H6": (
-        "96% of positions filled over the last 12 months.",
-        "Only 72% of positions filled over the last 12 months: two posts vacant for seven months.",
-    ),
-    "S4": (
-        "Average 95 minutes of face-to-face contact per client per week.",
-        "Average fell to 60 minutes per client per week; agency staff cover only urgent visits.",
-    ),
-    "S5": (
-        "3.2 face-to-face contacts per client per week on average.",
-        "Contacts fell to 1.6 a week per client; home visits postponed during the vacancies.",
-    ),
-    "H10": (
-        "Vocational specialist post (0.5 FTE) shared with another team.",
-        "Still only 0.5 FTE vocational specialist, shared with another team.",
-    ),
-    "S10": (
-        "No peer specialist on the team; the post is not funded.",
-        "No peer specialist on the team; the post is still not funded.",
-    ),
-}
-_DRIFT_TEXTS: Final = {
-    "strengths": "Caseload ownership and crisis response remain strong; the team still meets its "
-    "admission criteria and keeps clients without time limits.",
-    "summary": "Synthetic demo review. Two vacancies and the loss of the team leader since the last "
-    "review have cut the team meeting, contact frequency and intensity: the total fell from 4.18 "
-    "(Full implementation) to 3.82 (Fair implementation).",
-    "recommendations": "Fill the two vacant care-coordinator posts; restore the daily team meeting; "
-    "fund a peer specialist post (S10 rated 2 on two reviews in a row).",
-}
-_RATER_B_DIFFERS: Final = {"H3": 2, "S4": 2, "O4": 5, "S9": 3}  # where the second rater first disagreed
-
-
-# --------------------------------------------------------------------------------------------
-# Building
-# --------------------------------------------------------------------------------------------
 
 
 def build_demo(
@@ -330,7 +188,7 @@ class _Builder:
 
     # ---- programs and schedules ------------------------------------------------------------
 
-    def program(self, plan: _Plan) -> None:
+    def program(self, plan: ProgramPlan) -> None:
         rng = self.rng
         dates = self._schedule(plan)
         program = svc.create_program(
@@ -355,9 +213,10 @@ class _Builder:
             if scripted and k == last:
                 self._two_rater_review(program.id, scale, when, raters)
                 continue
-            ratings = (
-                dict(_DRIFT_BEFORE) if scripted else _ratings(scale, plan.targets(t), ease, ratings, rng)
-            )
+            if scripted:
+                ratings = dict(DRIFT_BEFORE)
+            else:
+                ratings = synthetic_ratings(scale, plan.targets(t), ease, ratings, rng)
             unrated = {}
             if plan.name == "Demo ACT Team 4" and k == 2:
                 unrated = {"S7": "No substance-use treatment records were available on the visit days."}
@@ -365,7 +224,7 @@ class _Builder:
             if plan.name == "Demo ACT Team 1" and k == 2:
                 self._amend(review_id, scale, ratings)
 
-    def _schedule(self, plan: _Plan) -> list[dt.date]:
+    def _schedule(self, plan: ProgramPlan) -> list[dt.date]:
         """Review dates, oldest first: the latest 3 to 16 weeks before today, each earlier one
         6 to 12 months before the next, back to five years before today."""
         rng = self.rng
@@ -385,7 +244,7 @@ class _Builder:
 
     def _import(
         self,
-        plan: _Plan,
+        plan: ProgramPlan,
         scale: Scale,
         when: dt.date,
         ratings: Mapping[str, int],
@@ -401,10 +260,10 @@ class _Builder:
                 items[item.id] = {"rating": None, "not_rated_reason": unrated[item.id]}
                 continue
             rating = ratings[item.id]
-            inputs, evidence = _inputs(item, rating, self.rng, scale)
-            if scripted and item.id in _DRIFT_EVIDENCE:
-                evidence = _DRIFT_EVIDENCE[item.id][0]
-                inputs = _DRIFT_INPUTS[item.id][0] if item.id in _DRIFT_INPUTS else None
+            inputs, evidence = computed_inputs(item, rating, self.rng, scale)
+            if scripted and item.id in DRIFT_EVIDENCE:
+                evidence = DRIFT_EVIDENCE[item.id][0]
+                inputs = DRIFT_INPUTS[item.id][0] if item.id in DRIFT_INPUTS else None
             items[item.id] = {"inputs": inputs, "evidence": evidence} if inputs else {"rating": rating}
             items[item.id].setdefault("evidence", evidence)
         data = {
@@ -436,22 +295,29 @@ class _Builder:
         )
         first, second = review.raters
         for item in scale.items:
-            rating = _DRIFT_AFTER[item.id]
-            inputs = _DRIFT_INPUTS.get(item.id, (None, None))[1]
-            note = _DRIFT_EVIDENCE.get(item.id, (None, None))[1]
+            rating = DRIFT_AFTER[item.id]
+            inputs = DRIFT_INPUTS.get(item.id, (None, None))[1]
+            note = DRIFT_EVIDENCE.get(item.id, (None, None))[1]
             for rater in (first, second):
                 given: dict[str, Any] = {"inputs": inputs} if inputs else {"rating": rating}
-                if rater == second and item.id in _RATER_B_DIFFERS:
-                    given = {"rating": _RATER_B_DIFFERS[item.id]}
+                if rater == second and item.id in RATER_B_DIFFERS:
+                    given = {"rating": RATER_B_DIFFERS[item.id]}
                 # Each rater's entries are recorded under their name, as the app records them.
                 as_rater = dataclasses.replace(actor, name=rater)
                 svc.save_rating(db, review.id, rater, item.id, actor=as_rater, note=note, **given)
-            evidence = note or _anchor(item, rating)
+            evidence = note or anchor_text(item, rating)
             fields: dict[str, Any] = {"inputs": inputs} if inputs else {"rating": rating}
             svc.save_consensus(
                 db, review.id, item.id, expected_version=0, actor=actor, evidence=evidence, **fields
             )
-        svc.update_review(db, review.id, actor=actor, **_DRIFT_TEXTS)
+        svc.update_review(
+            db,
+            review.id,
+            actor=actor,
+            strengths=DRIFT_TEXTS["strengths"],
+            summary=DRIFT_TEXTS["summary"],
+            recommendations=DRIFT_TEXTS["recommendations"],
+        )
         svc.finalize(db, review.id, actor=actor)
         self._count(scale.id, when)
 
@@ -464,7 +330,7 @@ class _Builder:
             actor=self.actor,
         )
         staff = 9.0
-        clients = round(_CASELOAD[min(ratings["H1"] + 1, 5)] * staff)
+        clients = round(CASELOAD[min(ratings["H1"] + 1, 5)] * staff)
         svc.save_consensus(
             self.db,
             amended.id,
@@ -482,83 +348,3 @@ class _Builder:
         self.finals += 1
         self.by_scale[scale_id] = self.by_scale.get(scale_id, 0) + 1
         self.dates.append(when)
-
-
-# --------------------------------------------------------------------------------------------
-# Ratings
-# --------------------------------------------------------------------------------------------
-
-
-def _ratings(
-    scale: Scale,
-    target: float,
-    ease: Mapping[str, float],
-    previous: Mapping[str, int] | None,
-    rng: random.Random,
-) -> dict[str, int]:
-    """Item ratings whose mean is within half a step of `target`.
-
-    A team's items keep their previous rating unless the target moves or a little noise
-    moves them, and an item moves toward where the team's profile puts it: so a stable team
-    stays stable, and an improving team improves on the items it is weakest at.
-    """
-    low, high = scale.rating.min, scale.rating.max
-    preferred = {i: min(max(target + ease[i], low), high) for i in scale.item_ids}
-    if previous is None:
-        ratings = {i: _clip(round(preferred[i] + rng.gauss(0, 0.3)), low, high) for i in scale.item_ids}
-    else:
-        ratings = dict(previous)
-        for item_id in rng.sample(list(scale.item_ids), rng.randint(0, 2)):
-            ratings[item_id] = _clip(ratings[item_id] + rng.choice((-1, 1)), low, high)
-    step = 1 / len(ratings)
-    goal = round((target + rng.gauss(0, 0.06)) * len(ratings))  # no team scores exactly alike twice
-    for _ in range(10 * len(ratings)):
-        total = sum(ratings.values())
-        if total == goal:
-            break
-        up = total < goal
-        movable = [i for i in scale.item_ids if (ratings[i] < high if up else ratings[i] > low)]
-        gap = {i: (preferred[i] - ratings[i]) * (1 if up else -1) + rng.uniform(0, step) for i in movable}
-        chosen = max(movable, key=lambda i: gap[i])
-        ratings[chosen] += 1 if up else -1
-    return ratings
-
-
-def _clip(value: int, low: int, high: int) -> int:
-    return max(low, min(high, value))
-
-
-def _anchor(item: Item, rating: int) -> str:
-    return item.anchors.get(rating, f"Rated {rating}.")
-
-
-def _inputs(item: Item, rating: int, rng: random.Random, scale: Scale) -> tuple[dict[str, float] | None, str]:
-    """Inputs that give `rating` for the computed items the demo rates from numbers, with the
-    evidence in words; (None, the anchor text) for the others."""
-    inputs: dict[str, float] | None = None
-    evidence = _anchor(item, rating)
-    if item.id == "H1" and scale.id == "dacts":
-        staff = rng.choice((8.0, 8.5, 9.0, 9.5, 10.0, 10.5, 11.0))
-        clients = round(_CASELOAD[rating] * staff)
-        inputs = {"clients": clients, "staff_fte": staff}
-        evidence = (
-            f"{clients} active clients and {staff:.1f} clinical FTE: {clients / staff:.1f} clients per FTE."
-        )
-    elif item.id in _PERCENT_INPUTS and item.compute is not None:
-        name, middle, text = _PERCENT_INPUTS[item.id]
-        spread = 0.2 if middle[5] < 10 else 2.0
-        value = round(middle[rating] + rng.uniform(-spread, spread), 1 if spread < 1 else 0)
-        value = int(value) if spread >= 1 else value
-        inputs = {name: value}
-        evidence = text.format(v=value)
-    if inputs is not None and rate_item(item, ItemEntry(inputs=inputs), scale.rating).rating != rating:
-        return None, _anchor(item, rating)  # never happens with the tables above; stay correct anyway
-    return inputs, evidence
-
-
-def _check_tables() -> None:  # pragma: no cover - a guard for whoever edits the tables
-    assert math.isclose(sum(_DRIFT_BEFORE.values()) / 28, DRIFT_TOTALS[0], abs_tol=0.005)
-    assert math.isclose(sum(_DRIFT_AFTER.values()) / 28, DRIFT_TOTALS[1], abs_tol=0.005)
-
-
-_check_tables()

@@ -12,7 +12,8 @@ from typing import Any
 from scales import ScaleFileError, ScaleRegistry, UnknownScaleError
 from scales.loader import load_yaml_data
 from scales.schema import Scale
-from scoring import InvalidReviewError, ItemEntry, ReviewScore, score_review
+from scoring import InvalidReviewError, ItemEntry, score_review
+from scoring import ReviewScore as ReviewScore  # re-exported: the CLI prints one (cli/common.py)
 
 TOP_LEVEL_KEYS = {
     "scale", "version", "program", "provider", "region", "date", "end_date", "type",

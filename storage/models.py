@@ -183,7 +183,7 @@ class Review(Base):
         back_populates="review", order_by="ConsensusRating.id", cascade="save-update, merge"
     )
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy declares it, no ClassVar
 
 
 class ReviewRater(Base):
@@ -225,7 +225,7 @@ class RaterRating(Base):
     updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     version: Mapped[int] = mapped_column(Integer)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy declares it, no ClassVar
 
 
 class ConsensusRating(Base):
@@ -255,7 +255,7 @@ class ConsensusRating(Base):
 
     review: Mapped[Review] = relationship(back_populates="consensus")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy declares it, no ClassVar
 
 
 class User(Base):

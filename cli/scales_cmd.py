@@ -1,0 +1,74 @@
+"""`fidelity scales list` and `fidelity scales validate`: the scale definitions, no database.
+
+The commands are registered on `scales_app` in cli/main.py, after `export` and `from-redcap`
+(cli/exchange_cmd.py), which keeps the order `fidelity scales --help` has always shown.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import fail, registry
+from scales import ScaleFileError, ScaleRegistry, load_scale_file
+from scales.loader import scale_files
+
+scales_app = typer.Typer(help="Scale definitions.", no_args_is_help=True)
+
+
+def scales_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the bundled scales and those in FIDELITY_SCALES_DIRS."""
+    reg = registry()
+    rows = [
+        {
+            "id": s.id,
+            "version": s.version,
+            "title": s.title,
+            "items": len(s.items),
+            "content_hash": s.content_hash,
+            "path": reg.paths[(s.id, s.version)],
+        }
+        for s in reg.all()
+    ]
+    for problem in reg.problems:
+        typer.echo(f"warning: {problem}", err=True)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['id']:<10} {row['version']:<8} {row['items']:>3} items  {row['title']}")
+
+
+def scales_validate(
+    paths: Annotated[list[Path], typer.Argument(help="Scale files or folders of them.")],
+) -> None:
+    """Check scale files; each problem is printed as PATH:LINE: message."""
+    problems: list[str] = []
+    seen = ScaleRegistry()
+    for path in paths:
+        files = scale_files(path) if path.is_dir() else [path]
+        if path.is_dir() and not files:
+            problems.append(f"{path}:0: no .yaml scale files in this folder")
+        for file in files:
+            problems.extend(_validate_file(file, seen))
+    if problems:
+        fail(problems)
+
+
+def _validate_file(file: Path, seen: ScaleRegistry) -> list[str]:
+    """One scale file's problems (also a clash with a scale seen before); prints "ok" if none."""
+    try:
+        scale = load_scale_file(file)
+    except ScaleFileError as exc:
+        return [str(p) for p in exc.problems]
+    before = len(seen.problems)
+    seen.add(scale, str(file))
+    if len(seen.problems) > before:
+        return [str(p) for p in seen.problems[before:]]
+    typer.echo(f"{file}: ok ({scale.id} {scale.version}, {len(scale.items)} items)")
+    return []
