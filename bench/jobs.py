@@ -110,9 +110,9 @@ def start_job(url: str, what: str) -> dict[str, Any]:
 def import_job(url: str, path: str) -> dict[str, Any]:
     """`fidelity import FILE.csv` into an empty, migrated database."""
     # In the job (module docstring), before the baseline: what `fidelity import` loads.
-    from services.historical_import import import_wide, read_wide_file
     from services.access import LOCAL_ADMIN
     from services.database import Database
+    from services.historical_import import import_wide, read_wide_file
 
     db = Database(url)
     baseline = _rss_mb()

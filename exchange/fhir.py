@@ -185,10 +185,10 @@ def validate_resource(
     linkIds and (given the Questionnaire) answers are checked here. Raises ImportError when
     fhir.resources is not installed (`pip install -e ".[dev]"`).
     """
-    from pydantic import ValidationError
+    from pydantic import ValidationError  # with the optional fhir.resources, below
 
     kind = resource.get("resourceType")
-    if kind == "Questionnaire":
+    if kind == "Questionnaire":  # fhir.resources is optional (the dev extra): imported when validating
         from fhir.resources.R4B.questionnaire import Questionnaire as Model
     elif kind == "QuestionnaireResponse":
         from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse as Model  # type: ignore[assignment]

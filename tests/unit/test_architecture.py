@@ -117,15 +117,22 @@ def _unexplained_inner_imports(path: Path) -> list[Finding]:
     """Imports inside functions with no comment on their line or the line above."""
     text = path.read_text(encoding="utf-8")
     comments = _comment_lines(text)
+    lines = text.splitlines()
     where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
     found: list[Finding] = []
     for func in ast.walk(ast.parse(text)):
         if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
-        for node in ast.walk(func):
-            if isinstance(node, ast.Import | ast.ImportFrom) and not (
-                {node.lineno, node.lineno - 1, node.end_lineno or node.lineno} & comments
-            ):
+        inner = sorted(
+            (n for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)), key=lambda n: n.lineno
+        )
+        explained_to = -1  # last line of a run of imports that a comment explains
+        for node in inner:
+            end = node.end_lineno or node.lineno
+            follows = explained_to > 0 and all(not lines[i - 1].strip() for i in range(explained_to + 1, node.lineno))
+            if {node.lineno, node.lineno - 1, end} & comments or follows:
+                explained_to = end
+            else:
                 found.append(Finding(f"{where}:{node.lineno}", "import inside a function"))
     return found
 
@@ -167,7 +174,8 @@ def test_the_private_name_check_sees_each_form(tmp_path: Path, source: str, expe
 def test_the_inner_import_check_accepts_a_reason_and_refuses_none(tmp_path: Path) -> None:
     path = tmp_path / "probe.py"
     path.write_text(
-        "def a():\n    import json\n\ndef b():\n    import fpdf  # fpdf2 loads only when a report is made\n",
+        "def a():\n    import json\n\ndef b():\n    # fpdf2 loads only when a report is made\n    import fpdf\n    import fpdf.enums\n\n"
+        "def c():\n    import csv  # start-up time\n\n    import json\n    x = 1\n    import io\n",
         encoding="utf-8",
     )
-    assert [f.where for f in _unexplained_inner_imports(path)] == ["probe.py:2"]
+    assert [f.where for f in _unexplained_inner_imports(path)] == ["probe.py:2", "probe.py:14"]
