@@ -72,7 +72,7 @@ def store_final(db: Database, cases: Sequence[ReviewCase]) -> tuple[int, dict[in
                     "item_id": item_id,
                     "rating": rating,
                     "rating_source": None if rating is None else RatingSource.RATED.value,
-                    "not_rated_reason": None if rating is None else None,
+                    "not_rated_reason": None if rating is not None else "not rated in the test",
                     "updated_at": now,
                     "updated_by": "x",
                     "version": 1,

@@ -290,7 +290,7 @@ def assert_agrees(row: Mapping[str, Any], case: ReviewCase, *, where: str) -> No
     for sub in expected.subscales.values():
         _same_mean(row[f"sub_{sub.id}"], sub.mean, f"{tag}: subscale {sub.id}")
     own = {sub.id for sub in scale.subscales}
-    for column in row.keys():
+    for column in row:
         if str(column).startswith("sub_") and str(column)[4:] not in own:
             assert pd.isna(row[column]), f"{tag}: {column} is not a subscale of {scale.key}"
 
