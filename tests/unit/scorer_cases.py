@@ -76,11 +76,16 @@ def variant(
     precision: int,
     seed: int,
     regroup: bool = False,
+    rating: tuple[int, int] | None = None,
 ) -> Scale:
     """A copy of `scale` under another version with the given total method and precision, its
-    own bands, and (when `regroup`) its items in other subscales."""
+    own bands, (when `regroup`) its items in other subscales, and (when given) another rating
+    range, e.g. 0..4."""
     rng = random.Random(seed)
     data = scale.model_dump(mode="json")
+    if rating is not None:
+        data["rating"] = {"min": rating[0], "max": rating[1]}
+        scale = Scale.model_validate(data)
     n = len(scale.items)
     low, high = scale.rating.min, scale.rating.max
     if method is TotalMethod.SUM:

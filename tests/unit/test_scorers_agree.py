@@ -79,13 +79,23 @@ def test_every_method_precision_band_and_grouping_scores_alike(data: st.DataObje
     st.integers(0, 3),
     st.integers(0, 10**6),
     st.booleans(),
+    st.sampled_from([None, (0, 4), (1, 10), (0, 100)]),
     st.data(),
 )
 def test_drawn_variants_score_alike(
-    base: Scale, method: TotalMethod, precision: int, seed: int, regroup: bool, data: st.DataObject
+    base: Scale,
+    method: TotalMethod,
+    precision: int,
+    seed: int,
+    regroup: bool,
+    rating: tuple[int, int] | None,
+    data: st.DataObject,
 ) -> None:
-    """Bands and groupings drawn afresh each time, beyond the fixed set the database test uses."""
-    scale = variant(base, version="9.9", method=method, precision=precision, seed=seed, regroup=regroup)
+    """Bands, groupings and rating ranges drawn afresh each time, beyond the fixed set the
+    database test uses."""
+    scale = variant(
+        base, version="9.9", method=method, precision=precision, seed=seed, regroup=regroup, rating=rating
+    )
     cases = data.draw(reviews([scale], most=4))
     check(cases, [scale])
 
