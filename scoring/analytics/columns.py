@@ -49,8 +49,9 @@ LOW_RATING: Final = 3
 Direction = Literal["fell", "rose", "same", "unknown"]
 DateLike: TypeAlias = date | datetime | pd.Timestamp | str
 
-REQUIRED_COLUMNS = ("review_id", "program_id", "scale_id", "scale_version", "review_date", "item_id")
-TOTAL_COLUMNS = (
+REQUIRED_COLUMNS: Final = ("review_id", "program_id", "scale_id", "scale_version", "review_date", "item_id")
+"""The RATING_COLUMNS that may hold no missing value."""
+TOTAL_COLUMNS: Final = (
     *REVIEW_COLUMNS,
     "rated",
     "items",
@@ -62,7 +63,8 @@ TOTAL_COLUMNS = (
     "band",
     "band_level",
 )
-SUBSCALE_COLUMNS = (
+"""Columns of review_totals (before the `sub_<subscale id>` columns)."""
+SUBSCALE_COLUMNS: Final = (
     "review_id",
     "program_id",
     "scale_id",
@@ -74,6 +76,7 @@ SUBSCALE_COLUMNS = (
     "rated",
     "items",
 )
+"""Columns of subscale_means: one row per (review, subscale)."""
 DRIFT_COLUMNS: Final[tuple[str, ...]] = (
     "item_id",
     "item_name",
@@ -92,9 +95,19 @@ DRIFT_COLUMNS: Final[tuple[str, ...]] = (
 )
 """Columns of DriftReport.compared, falls, consecutive_low and all_falls: one row per item and
 pair of reviews, with both ratings, change = rating - previous_rating, and both evidences."""
-SERIES_COLUMNS = ("review_id", "review_date", "scale_version", "measure", "measure_name", "value", "band")
-ITEM_MEAN_COLUMNS = ("item_id", "item_name", "subscale", "mean", "n", "low")
-TOTAL_MEASURES = {
+SERIES_COLUMNS: Final = (
+    "review_id",
+    "review_date",
+    "scale_version",
+    "measure",
+    "measure_name",
+    "value",
+    "band",
+)
+"""Columns of ProgramSeries.values."""
+ITEM_MEAN_COLUMNS: Final = ("item_id", "item_name", "subscale", "mean", "n", "low")
+"""Columns of AgencyOverview.item_means."""
+TOTAL_MEASURES: Final[Mapping[TotalMethod, str]] = {
     TotalMethod.MEAN_OF_ITEMS: "Total mean",
     TotalMethod.MEAN_OF_SUBSCALE_MEANS: "Mean of subscale means",
     TotalMethod.SUM: "Total (sum of item ratings)",
