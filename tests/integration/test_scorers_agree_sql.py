@@ -5,10 +5,12 @@ scoring.analytics.review_totals) give what the pure scorer gives, on SQLite and 
 Reviews are stored as bench/generate.py and a bulk import store them: rows inserted in one
 transaction, then made final (cheaper than the rating services, and the same rows: the
 scorers read only reviews and consensus_ratings). Each example is a new program, so the
-examples share one database. Two registries: the bundled scales alone (the statement tells
-subscales apart by item id prefix, as in production) and the bundled scales with variants of
-each (every total method, other precisions and bands, regrouped subscales: the statement then
-names the scale version of each subscale's items).
+examples share one database. Three registries, one for each way the statement tells a
+rating's subscale: the bundled scales alone (by item id prefix, as in production), the bundled
+scales with variants of each (every total method, other precisions and bands, regrouped
+subscales: by scale version and item id) and the bundled scales with longer item ids (by IN
+lists of item ids). Each program's reviews are read three ways: all of them, one scale's, and
+the latest of each scale (each a different statement).
 """
 
 from __future__ import annotations
@@ -30,10 +32,19 @@ from services.access import local_admin
 from services.analytics_data import finalized_ratings, review_scores
 from services.database import Database
 from storage.models import ConsensusRating, Review
-from tests.unit.scorer_cases import BUNDLED, ReviewCase, assert_agrees, reviews, with_variants
+from tests.unit.scorer_cases import (
+    BUNDLED,
+    ReviewCase,
+    assert_agrees,
+    registry_of,
+    renamed,
+    reviews,
+    with_variants,
+)
 
 ADMIN = local_admin("admin")
 VARIANTS = with_variants()
+RENAMED = registry_of([renamed(scale, "ACT.") for scale in BUNDLED.all()])
 DB_SETTINGS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -102,6 +113,13 @@ def check_database(db: Database, cases: Sequence[ReviewCase]) -> None:
         assert sorted(one["review_id"]) == sorted(k for k, c in stored.items() if c.scale.id == scale_id)
         for row in one.to_dict("records"):
             assert_agrees(row, stored[int(row["review_id"])], where=f"review_scores({scale_id}) on {db.dialect}")
+    latest = review_scores(db, actor=ADMIN, program_id=program_id, latest=1).frame  # another statement
+    newest: dict[str, int] = {}
+    for review_id, case in sorted(stored.items(), key=lambda kv: (kv[1].review_date, kv[0])):
+        newest[case.scale.id] = review_id
+    assert sorted(latest["review_id"]) == sorted(newest.values())
+    for row in latest.to_dict("records"):
+        assert_agrees(row, stored[int(row["review_id"])], where=f"review_scores(latest=1) on {db.dialect}")
     ratings = finalized_ratings(db, actor=ADMIN, program_id=program_id)
     for row in review_totals(ratings, db.registry).to_dict("records"):
         assert_agrees(row, stored[int(row["review_id"])], where=f"finalized_ratings on {db.dialect}")
@@ -110,6 +128,11 @@ def check_database(db: Database, cases: Sequence[ReviewCase]) -> None:
 @pytest.fixture
 def variants_db(db_url: str, open_db: Callable[..., Database]) -> Database:
     return open_db(db_url, VARIANTS)
+
+
+@pytest.fixture
+def renamed_db(db_url: str, open_db: Callable[..., Database]) -> Database:
+    return open_db(db_url, RENAMED)
 
 
 @DB_SETTINGS
@@ -130,3 +153,11 @@ def test_the_database_scores_every_method_and_grouping_as_the_pure_scorer(
     )
     others = data.draw(st.lists(st.sampled_from(registry.all()), max_size=1))  # another scale now and then
     check_database(variants_db, data.draw(reviews([*chosen, *others], most=5)))
+
+
+@DB_SETTINGS
+@given(cases=reviews(RENAMED.all(), most=4))
+def test_the_database_scores_item_ids_without_telling_prefixes_as_the_pure_scorer(
+    renamed_db: Database, cases: list[ReviewCase]
+) -> None:
+    check_database(renamed_db, cases)

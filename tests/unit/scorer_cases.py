@@ -138,6 +138,18 @@ def variants_of(scale: Scale, seed: int) -> list[Scale]:
     return out
 
 
+def renamed(scale: Scale, prefix: str) -> Scale:
+    """The scale with every item id given a prefix ("ACT." makes H1 "ACT.H1"): ids whose first
+    three characters no longer tell their subscale, so the SQL scorer picks subscales by IN lists."""
+    data = scale.model_dump(mode="json")
+    data["version"] = f"{scale.version}+renamed"
+    for item in data["items"]:
+        item["id"] = prefix + item["id"]
+    for sub in data["subscales"]:
+        sub["items"] = [prefix + item_id for item_id in sub["items"]]
+    return Scale.model_validate(data)
+
+
 def registry_of(scales: Sequence[Scale]) -> ScaleRegistry:
     registry = ScaleRegistry()
     for scale in scales:
