@@ -165,7 +165,7 @@ def rate_item(item: Item, entry: ItemEntry | None, scale_range: RatingRange) -> 
     if entry is None:
         return ItemScore(item.id, None, "missing")
     given = check_rating(item.id, entry.rating, scale_range)
-    has_inputs = bool(entry.inputs) and any(v is not None for v in entry.inputs.values())
+    has_inputs = entry.inputs is not None and any(v is not None for v in entry.inputs.values())
     if not has_inputs:
         return ItemScore(item.id, given, "missing" if given is None else "rated")
     if item.compute is None:

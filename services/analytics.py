@@ -1,11 +1,15 @@
-"""TEMP (dropped at merge: another helper owns services/analytics.py): what the analytics pages
-use from scoring.analytics and services.analytics_data, re-exported so pages import services only."""
+"""What the analytics pages use, in one place: the pages import only services (the layers'
+contract in pyproject), so the scoring names they need are re-exported here with the database
+reads of `services.analytics_data`.
 
-from __future__ import annotations
+Import it where the page needs it: it brings pandas (the pages that draw analytics only).
+"""
 
 from scoring.analytics import (
     LOW_RATING,
+    RATING_COLUMNS,
     AgencyOverview,
+    BandChange,
     DriftReport,
     ItemSeries,
     ProgramSeries,
@@ -13,15 +17,31 @@ from scoring.analytics import (
     drift,
     item_series,
     program_series,
+    review_totals,
 )
-from services.analytics_data import data_version, drift_overview, finalized_ratings, review_date_spans, scale_problems
+from services.analytics_data import (
+    FRAME_COLUMNS,
+    OVERVIEW_COLUMNS,
+    ReviewScores,
+    data_version,
+    drift_overview,
+    finalized_ratings,
+    review_date_spans,
+    review_scores,
+    scale_problems,
+)
 
 __all__ = [
+    "FRAME_COLUMNS",
     "LOW_RATING",
+    "OVERVIEW_COLUMNS",
+    "RATING_COLUMNS",
     "AgencyOverview",
+    "BandChange",
     "DriftReport",
     "ItemSeries",
     "ProgramSeries",
+    "ReviewScores",
     "agency_overview",
     "data_version",
     "drift",
@@ -30,5 +50,7 @@ __all__ = [
     "item_series",
     "program_series",
     "review_date_spans",
+    "review_scores",
+    "review_totals",
     "scale_problems",
 ]

@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import event
 from streamlit.testing.v1 import AppTest
 
-from scoring.analytics import RATING_COLUMNS, agency_overview, drift
 from services import reviews as svc
 from services.access import local_admin
-from services.analytics_data import (
+from services.analytics import (
     OVERVIEW_COLUMNS,
+    RATING_COLUMNS,
+    agency_overview,
     data_version,
+    drift,
     drift_overview,
     finalized_ratings,
     scale_problems,

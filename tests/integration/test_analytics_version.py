@@ -9,6 +9,7 @@ import datetime as dt
 
 from sqlalchemy import text
 
+from services import analytics_data
 from services import reviews as svc
 from services.access import local_admin
 from services.analytics_data import data_version
@@ -87,10 +88,8 @@ def test_the_pages_ask_again_after_their_own_writes_and_after_max_age(
 ) -> None:
     """The pages' reruns ask at most once a `max_age`: a change made through the same Database
     (this server) shows at once, one made another way (another process) once `max_age` passed."""
-    import services.analytics_data as analytics
-
     now = [1000.0]
-    monkeypatch.setattr(analytics.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(analytics_data.time, "monotonic", lambda: now[0])
     first = data_version(db, max_age=5)
     with db.engine.begin() as c:  # as another process would: not through this Database
         c.execute(text("UPDATE programs SET region = 'East' WHERE id = :id"), {"id": program.id})

@@ -1,0 +1,187 @@
+"""Preparing the ratings frame: checked against RATING_COLUMNS, coerced, one row per review;
+and the small helpers the results share."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scales.loader import ScaleRegistry
+from scales.schema import Item, Scale
+from scoring.analytics.columns import RATING_COLUMNS, REQUIRED_COLUMNS, REVIEW_COLUMNS
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedRatings:
+    """The ratings frame checked and coerced (`prepare_ratings`), with its reviews."""
+
+    rows: pd.DataFrame  # RATING_COLUMNS, coerced
+    reviews: pd.DataFrame  # REVIEW_COLUMNS, one row per review, by review_date then review_id
+
+
+def prepare_ratings(
+    ratings: pd.DataFrame, *, program_id: int | None = None, scale_id: str | None = None
+) -> PreparedRatings:
+    """Check the frame against RATING_COLUMNS, keep the wanted rows, coerce the types."""
+    if not isinstance(ratings, pd.DataFrame):
+        raise TypeError(f"ratings must be a pandas DataFrame, got {type(ratings).__name__}")
+    if len(ratings) == 0:
+        frame = pd.DataFrame({col: pd.Series([], dtype=object) for col in RATING_COLUMNS})
+    else:
+        missing = [col for col in RATING_COLUMNS if col not in ratings.columns]
+        if missing:
+            raise ValueError(f"the ratings frame lacks column(s): {', '.join(missing)}")
+        frame = ratings
+    if program_id is not None:
+        frame = frame.loc[frame["program_id"] == program_id]
+    if scale_id is not None:
+        frame = frame.loc[frame["scale_id"] == scale_id]
+
+    for col in REQUIRED_COLUMNS:
+        if frame[col].isna().any():
+            raise ValueError(f"column {col} has missing values")
+    try:
+        rating = frame["rating"].astype("Int64")
+    except (TypeError, ValueError) as exc:
+        raise ValueError("column rating must hold whole numbers or NA") from exc
+    try:
+        review_date = pd.to_datetime(frame["review_date"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError("column review_date must hold dates") from exc
+    rows = pd.DataFrame(
+        {
+            "review_id": _integers(frame["review_id"], "review_id"),
+            "program_id": _integers(frame["program_id"], "program_id"),
+            "program": frame["program"],
+            "provider": frame["provider"],
+            "region": frame["region"],
+            "scale_id": frame["scale_id"].astype(str),
+            "scale_version": frame["scale_version"].astype(str),
+            "review_date": review_date,
+            "item_id": frame["item_id"].astype(str),
+            "rating": rating,
+            "evidence": frame["evidence"],
+        }
+    ).reset_index(drop=True)
+    return PreparedRatings(rows=rows, reviews=_reviews_of(rows))
+
+
+def _reviews_of(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per review, by review_date then review_id; the review columns must agree on
+    every row of a review. Sorting once and comparing neighbours keeps this linear."""
+    review_id = rows["review_id"].to_numpy()
+    grouped = review_id[1:] != review_id[:-1]
+    if len(review_id) and np.count_nonzero(grouped) + 1 == len(pd.unique(review_id)):
+        order = None  # each review's rows are together already (as the loader gives them)
+        ordered_ids = review_id
+    else:
+        order = np.argsort(review_id, kind="stable")
+        ordered_ids = review_id[order]
+    same = ordered_ids[1:] == ordered_ids[:-1]
+    if same.any():
+        for col in REVIEW_COLUMNS[1:]:
+            values = _comparable(rows[col])
+            values = values if order is None else values[order]
+            differs = _differs(values[1:], values[:-1], same)
+            if differs.any():
+                bad = ordered_ids[1:][differs][0]
+                raise ValueError(
+                    f"review {bad}: its rows disagree on {col}; the review columns "
+                    f"({', '.join(REVIEW_COLUMNS[1:])}) must be the same on every row of a review"
+                )
+    starts = np.concatenate([[True], ~same]) if len(review_id) else np.zeros(0, dtype=bool)
+    first = np.flatnonzero(starts) if order is None else order[starts]
+    reviews = rows.loc[first, list(REVIEW_COLUMNS)]
+    for col in ("program", "provider", "region"):
+        reviews[col] = text_column(reviews[col])
+    return reviews.sort_values(["review_date", "review_id"], kind="stable").reset_index(drop=True)
+
+
+def _comparable(column: pd.Series) -> np.ndarray:
+    """The column as an array whose neighbours compare cheaply: numbers and datetimes as they
+    are, Python objects as they are (compared element by element), anything else as codes."""
+    if column.dtype == object or column.dtype.kind in "iufbmM":
+        return column.to_numpy()
+    return pd.factorize(column)[0]  # every missing value is -1
+
+
+def _differs(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Element-wise a != b where `where` holds (False elsewhere); two missing values (None,
+    NaN, NA) count as equal."""
+    try:
+        ne = np.asarray(a != b, dtype=bool) & where
+    except (TypeError, ValueError):  # an NA compared: its truth value is ambiguous
+        codes, _ = pd.factorize(np.concatenate([a, b]))
+        return (codes[: len(a)] != codes[len(a) :]) & where
+    if a.dtype == object and ne.any():
+        at = np.flatnonzero(ne)
+        ne[at[pd.isna(a[at]) & pd.isna(b[at])]] = False
+    return ne
+
+
+def _integers(column: pd.Series, name: str) -> pd.Series:
+    try:
+        return column.astype("int64")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"column {name} must hold whole numbers") from exc
+
+
+def text_column(column: pd.Series) -> pd.Series:
+    """Text that may be missing, with every missing value as None."""
+    return pd.Series(column.to_numpy(dtype=object, na_value=None), index=column.index, dtype=object)
+
+
+def program_ratings(
+    ratings: pd.DataFrame, program_id: int, scale_id: str | None
+) -> tuple[PreparedRatings, str | None]:
+    """One program's rows of one scale (by default the scale of its latest review), and that scale."""
+    data = prepare_ratings(ratings, program_id=program_id)
+    if scale_id is None:
+        if data.reviews.empty:
+            return data, None
+        scale_id = str(data.reviews["scale_id"].iloc[-1])
+    if (data.reviews["scale_id"] != scale_id).any():
+        reviews = data.reviews.loc[data.reviews["scale_id"] == scale_id].reset_index(drop=True)
+        data = PreparedRatings(rows=data.rows.loc[data.rows["scale_id"] == scale_id], reviews=reviews)
+    return data, scale_id
+
+
+def empty_frame(columns: Iterable[str]) -> pd.DataFrame:
+    """A frame with these columns and no rows (object columns, as the results have them)."""
+    return pd.DataFrame({col: pd.Series([], dtype=object) for col in columns})
+
+
+def versions_in_order(registry: ScaleRegistry, scale_id: str, present: pd.Series) -> tuple[str, ...]:
+    """The versions in `present`, oldest first by the registry's version order."""
+    wanted = set(present.astype(str))
+    return tuple(s.version for s in registry.versions(scale_id) if s.version in wanted)
+
+
+def item_union(scales_newest_first: list[Scale]) -> pd.DataFrame:
+    """Items of the newest version in its order, then items only older versions have."""
+    first: dict[str, Item] = {}
+    for scale in scales_newest_first:
+        for item in scale.items:
+            first.setdefault(item.id, item)
+    return pd.DataFrame(
+        [
+            (item.id, item.name, item.subscale, sum(s.has_item(item.id) for s in scales_newest_first))
+            for item in first.values()
+        ],
+        columns=["item_id", "item_name", "subscale", "in_versions"],
+    )
+
+
+def and_list(words: Iterable[Hashable]) -> str:
+    """Words for a note: "a", "a and b", "a, b and c"."""
+    text = [str(w) for w in words]
+    return text[0] if len(text) == 1 else f"{', '.join(text[:-1])} and {text[-1]}"
+
+
+def no_reviews_note(scale_id: str | None) -> str:
+    """The note of a result for a program with no finalized review (of the scale)."""
+    what = f"{scale_id} reviews" if scale_id else "reviews"
+    return f"No finalized {what} of this program."

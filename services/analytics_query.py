@@ -1,0 +1,110 @@
+"""What the analytics queries share: the current final reviews, a statement run as plain SQL
+on the driver (cheaper than SQLAlchemy's per-call work for one program's rows), and the check
+that each review's scale version is loaded with the content it was rated on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeAlias
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Engine, Select, select
+from sqlalchemy.orm import aliased
+
+from scales import ScaleRegistry
+from storage.models import Review, ReviewStatus
+
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
+"""A SELECT of any columns."""
+
+
+def current_final() -> list[ColumnElement[bool]]:
+    """Final reviews that no final amendment replaces."""
+    newer = aliased(Review)
+    replaced = (
+        select(newer.id)
+        .where(newer.amendment_of == Review.id, newer.status == ReviewStatus.FINAL.value)
+        .exists()
+    )
+    return [Review.status == ReviewStatus.FINAL.value, ~replaced]
+
+
+def scale_problems(ratings: pd.DataFrame, registry: ScaleRegistry) -> tuple[pd.DataFrame, list[str]]:
+    """The rows whose scale version is loaded with the content they were rated on, and one
+    message per scale version that is missing or whose file has changed since (those reviews
+    are left out, as the Results page refuses to score them)."""
+    if ratings.empty:
+        return ratings, []
+    keys = ratings.loc[:, ["scale_id", "scale_version", "scale_hash"]].drop_duplicates()
+    bad: list[tuple[str, str, str]] = []
+    problems: list[str] = []
+    for scale_id, version, digest in keys.itertuples(index=False, name=None):
+        reviews = ratings.loc[
+            (ratings["scale_id"] == scale_id)
+            & (ratings["scale_version"] == version)
+            & (ratings["scale_hash"] == digest),
+            "review_id",
+        ].nunique()
+        if (scale_id, version) not in registry.scales:
+            bad.append((scale_id, version, digest))
+            problems.append(
+                f"{reviews} review(s) rated on {scale_id} {version} are left out: that scale version is "
+                "not among the loaded scales (restore its file or add its folder to FIDELITY_SCALES_DIRS)."
+            )
+        elif digest and registry.get(scale_id, version).content_hash != digest:
+            bad.append((scale_id, version, digest))
+            problems.append(
+                f"{reviews} review(s) rated on {scale_id} {version} are left out: the scale file has "
+                "changed since they were rated (a published version must never change)."
+            )
+    if not bad:
+        return ratings, []
+    drop = pd.MultiIndex.from_tuples(bad)
+    key = pd.MultiIndex.from_frame(ratings.loc[:, ["scale_id", "scale_version", "scale_hash"]])
+    return ratings.loc[~key.isin(drop)].reset_index(drop=True), problems
+
+
+_COMPILED: dict[tuple[int, str], tuple[AnySelect, str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+
+def run_statement(engine: Engine, statement: AnySelect, params: dict[str, Any]) -> Sequence[Any] | None:
+    """The statement's rows, as the driver gives them, or None when SQLAlchemy must run it (IN
+    lists expanded at execution). Compiled once per statement and dialect, then run as plain
+    SQL on the pool's driver connection: for one program's few rows, SQLAlchemy's per-call work
+    (the cache key walks the whole statement, the result wrapper, SQLite's explicit BEGIN) took
+    longer than the query. One SELECT needs no transaction: it reads one snapshot in autocommit."""
+    key = (id(statement), engine.dialect.name)
+    found = _COMPILED.get(key)
+    if found is None or found[0] is not statement:
+        compiled = statement.compile(dialect=engine.dialect)
+        if "POSTCOMPILE" in compiled.string:
+            return None
+        positions = None if compiled.positiontup is None else tuple(compiled.positiontup)
+        found = (statement, compiled.string, positions, dict(compiled.params))
+        _COMPILED[key] = found
+    _statement, sql, order, defaults = found
+    values = {**defaults, **params}
+    bound = tuple(values[name] for name in order) if order else values
+    raw = engine.raw_connection()  # checked out as engine.connect() does (pre-ping included)
+    try:
+        driver = raw.driver_connection
+        # SQLite's connections are in autocommit already (we BEGIN ourselves, storage/db.py);
+        # psycopg's would open a transaction, and its rollback on return is a round trip.
+        autocommit = getattr(driver, "autocommit", None)
+        if autocommit is False and driver is not None:
+            try:
+                driver.autocommit = True
+            except Exception:  # already in a transaction: the pool's rollback on return ends it
+                autocommit = None
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql, bound)
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+        finally:
+            if autocommit is False and driver is not None:
+                driver.autocommit = False
+    finally:
+        raw.close()  # back to the pool

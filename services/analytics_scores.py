@@ -1,0 +1,264 @@
+"""Reviews' scores added up by the database: ONE query sums each review's ratings per subscale,
+and `scoring.analytics.score_sums` turns the integer sums into exact means and bands (held to the
+pure scorer by tests/integration/test_scorers_agree_sql.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal_column, or_, select
+
+from scales import Scale, ScaleRegistry
+from scoring.analytics import score_sums, totals_frame
+from services import access
+from services.access import Action, Actor
+from services.analytics_query import AnySelect, current_final, run_statement, scale_problems
+from services.database import Database
+from storage.models import ConsensusRating, Program, Provider, Review
+
+PACK: Final = 1 << 20
+"""Each subscale's count and sum come from ONE SQL sum of (rating + PACK): count * PACK + sum,
+exact while a subscale's ratings add up to less than PACK (checked against the loaded scales)."""
+_STATEMENTS: dict[tuple[object, ...], tuple[AnySelect, tuple[str, ...]]] = {}
+
+
+@dataclass(frozen=True, eq=False)
+class ReviewScores:
+    """Reviews' scores as columns (`scoring.analytics.score_sums`: review_totals' columns as
+    arrays, plus scale_hash), and the messages about reviews left out. `frame` is the
+    review_totals frame, made on first use (a frame costs more than scoring one program)."""
+
+    columns: Mapping[str, np.ndarray]
+    problems: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.columns["review_id"])
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        frame = totals_frame(self.columns)
+        frame["scale_hash"] = pd.Series(self.columns["scale_hash"], dtype=str)
+        return frame
+
+
+def review_scores(
+    db: Database,
+    *,
+    actor: Actor,
+    program_id: int | None = None,
+    scale_id: str | None = None,
+    latest: int | None = None,
+) -> ReviewScores:
+    """Every current final review's scores, in review_date, review_id order: the review_totals
+    columns (total, band, subscale means as `sub_<id>`) plus scale_hash, leaving out (with a
+    message each) the reviews whose scale version is missing or changed (see `scale_problems`).
+
+    ONE query, in which the database adds up each review's ratings per subscale: no rating row
+    leaves the database, and `scoring.analytics.score_sums` turns the integer sums into exact
+    means and bands. `program_id` and `scale_id` narrow it down; `latest=k` keeps each
+    program's k latest reviews of each scale (1: the agency dashboard). The same reviews as
+    `finalized_ratings`: final ones the actor may see, amendments in place of what they replace.
+    """
+    visible = access.program_filter(actor, Action.READ_ANALYTICS)
+    statement, sub_ids = _scores_statement(
+        db.registry,
+        program=program_id is not None,
+        scale=scale_id,
+        latest=latest is not None,
+        visible=visible,
+    )
+    params = {"program_id": program_id, "scale_id": scale_id}
+    params = {k: v for k, v in params.items() if v is not None}
+    # A statement built for one actor's scope is run once: only the shared ones are kept.
+    rows = run_statement(db.engine, statement, params) if visible is None else None
+    if rows is None:
+        # One statement needs no transaction around it; on PostgreSQL that saves the BEGIN and
+        # ROLLBACK round trips, which cost more than one program's query.
+        engine = (
+            db.engine if db.dialect == "sqlite" else db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        with engine.connect() as conn:
+            rows = conn.execute(statement, params).all()
+    names = [*_SCORE_HEAD, *(f"_packed_{s}" for s in sub_ids)]
+    columns: dict[str, Any] = (
+        dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
+    )
+    columns = {name: columns.get(name, []) for name in names}
+    keys = list(zip(columns["scale_id"], columns["scale_version"], columns["scale_hash"], strict=True))
+    known = db.registry.scales
+    bad = {
+        key
+        for key in set(keys)
+        if (key[0], key[1]) not in known or (key[2] and known[(key[0], key[1])].content_hash != key[2])
+    }
+    problems: list[str] = []
+    if bad:
+        frame = pd.DataFrame(
+            {k: columns[k] for k in ("review_id", "scale_id", "scale_version", "scale_hash")}
+        )
+        problems = scale_problems(frame, db.registry)[1]
+        keep = [key not in bad for key in keys]
+        columns = {
+            name: [v for v, k in zip(values, keep, strict=True) if k] for name, values in columns.items()
+        }
+    for sub_id in sub_ids:
+        packed = np.asarray([v or 0 for v in columns.pop(f"_packed_{sub_id}")], dtype="int64")
+        columns[f"rated_{sub_id}"], columns[f"sum_{sub_id}"] = np.divmod(packed, PACK)
+    for name in ("rated", "total_sum"):
+        columns[name] = np.asarray([v or 0 for v in columns[name]], dtype="int64")
+    dates = columns["review_date"]
+    columns["review_date"] = np.array(dates, dtype="datetime64[ns]")  # dates, or ISO text on SQLite
+    scored = score_sums(columns, db.registry)
+    scored["scale_hash"] = np.array(columns["scale_hash"], dtype=object)  # the query's order is the result's
+    return ReviewScores(scored, tuple(problems))
+
+
+_SCORE_HEAD: Final = (
+    "review_id",
+    "program_id",
+    "program",
+    "provider",
+    "region",
+    "scale_id",
+    "scale_version",
+    "review_date",
+    "scale_hash",
+    "rated",
+    "total_sum",
+)
+
+
+def _scores_statement(
+    registry: ScaleRegistry,
+    *,
+    program: bool,
+    scale: str | None,
+    latest: int | None,
+    visible: ColumnElement[bool] | None,
+) -> tuple[AnySelect, tuple[str, ...]]:
+    """The sums query and its subscale ids (those of `scale` when given, else of every loaded
+    scale); built once per set of scales and filters, since building it costs more than running
+    it for one program."""
+    key = (tuple((k, s.content_hash) for k, s in registry.scales.items()), program, scale, latest)
+    if visible is None and key in _STATEMENTS:
+        return _STATEMENTS[key]
+    membership, needs_review = _subscale_membership(
+        [s for s in registry.scales.values() if scale is None or s.id == scale]
+    )
+    where = current_final()
+    if visible is not None:
+        where.append(visible)
+    if program:
+        where.append(Review.program_id == bindparam("program_id"))
+    if scale:
+        where.append(Review.scale_id == bindparam("scale_id"))
+    # The sums per review first (grouped by the review alone, which the database walks in
+    # order), then the review's and program's columns joined to each sum: grouping by those
+    # too would make the database sort every rating row with them.
+    rating = ConsensusRating.rating
+    aggregates = (
+        func.count(rating).label("rated"),
+        func.sum(rating).label("total_sum"),
+        *(
+            func.sum(case((chosen, rating + PACK))).label(f"packed_{i}")
+            for i, chosen in enumerate(membership.values())
+        ),
+    )
+    if latest:
+        # The latest reviews first, then only their ratings: started from the few ranked
+        # reviews, the database reads their ratings by index instead of scanning them all.
+        order = func.row_number().over(
+            partition_by=(Review.program_id, Review.scale_id),
+            order_by=(Review.review_date.desc(), Review.id.desc()),
+        )
+        ranking = select(Review.id.label("id"), order.label("k"))
+        if visible is not None:
+            ranking = ranking.join(Program, Program.id == Review.program_id)
+        ranked = ranking.where(*where).subquery("ranked")
+        inner = (
+            select(ranked.c.id.label("review_id"), *aggregates)
+            .select_from(ranked)
+            .join(ConsensusRating, ConsensusRating.review_id == ranked.c.id)
+            # k IN (1, ..., latest) as literals: PostgreSQL then expects few reviews and reads their
+            # ratings by index (for "k <= latest" or a parameter it plans to read every rating).
+            .where(ranked.c.k.in_([literal_column(str(i)) for i in range(1, int(latest) + 1)]))
+        )
+        if needs_review:  # the subscale conditions name the scale version
+            inner = inner.join(Review, Review.id == ranked.c.id)
+        sums = inner.group_by(ranked.c.id).subquery("sums")
+    else:
+        inner = select(Review.id.label("review_id"), *aggregates).join(
+            ConsensusRating, ConsensusRating.review_id == Review.id
+        )
+        if visible is not None:
+            inner = inner.join(Program, Program.id == Review.program_id)
+        sums = inner.where(*where).group_by(Review.id).subquery("sums")
+    query = (
+        select(
+            Review.id,
+            Program.id,
+            Program.name,
+            Provider.name,
+            Program.region,
+            Review.scale_id,
+            Review.scale_version,
+            Review.review_date,
+            Review.scale_hash,
+            sums.c.rated,
+            sums.c.total_sum,
+            *(sums.c[f"packed_{i}"] for i in range(len(membership))),
+        )
+        .select_from(sums)
+        .join(Review, Review.id == sums.c.review_id)
+        .join(Program, Program.id == Review.program_id)
+        .outerjoin(Provider, Provider.id == Program.provider_id)
+        .order_by(Review.review_date, Review.id)
+    )
+    if visible is None:
+        _STATEMENTS[key] = (query, tuple(membership))
+    return query, tuple(membership)
+
+
+def _subscale_membership(scales: list[Scale]) -> tuple[dict[str, ColumnElement[bool]], bool]:
+    """subscale id -> the condition that a consensus rating's item is in it, over the given
+    scales, as cheap as the scales allow: when the first few characters of an item id tell its
+    subscale in every scale (DACTS H1, O1, S1; IDDT I1; GOI G1), a prefix test; when the item
+    id alone does, an IN list; otherwise the scale version as well (then the second value is
+    True: the conditions name the review's columns)."""
+    pairs: list[tuple[str, str, str, str]] = []  # (scale id, version, item id, subscale id)
+    for scale in scales:
+        sid, version = scale.id, scale.version
+        most = scale.rating.max * max((len(sub.items) for sub in scale.subscales), default=0)
+        if most >= PACK:
+            raise ValueError(f"{sid} {version}: a subscale's ratings can add up to {most}, too much to pack")
+        pairs += [(sid, version, item, sub.id) for sub in scale.subscales for item in sub.items]
+    item = ConsensusRating.item_id
+    for length in (1, 2, 3):
+        owner: dict[str, str] = {}
+        if all(owner.setdefault(i[:length], s) == s for _, _, i, s in pairs):
+            prefixes: dict[str, list[str]] = {}
+            for prefix, sub_id in owner.items():
+                prefixes.setdefault(sub_id, []).append(prefix)
+            head = func.substr(item, 1, length)
+            return {
+                sub_id: head == found[0] if len(found) == 1 else head.in_(sorted(found))
+                for sub_id, found in prefixes.items()
+            }, False
+    owner = {}
+    if all(owner.setdefault(i, s) == s for _, _, i, s in pairs):
+        items: dict[str, list[str]] = {}
+        for item_id, sub_id in owner.items():
+            items.setdefault(sub_id, []).append(item_id)
+        return {sub_id: item.in_(found) for sub_id, found in items.items()}, False
+    members: dict[str, list[ColumnElement[bool]]] = {}
+    for scale in scales:
+        for sub in scale.subscales:
+            members.setdefault(sub.id, []).append(
+                and_(Review.scale_id == scale.id, Review.scale_version == scale.version, item.in_(sub.items))
+            )
+    return {sub_id: or_(*conditions) for sub_id, conditions in members.items()}, True
