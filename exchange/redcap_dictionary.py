@@ -111,7 +111,7 @@ class _Items:
         anchors = _choices(row["Choices, Calculations, OR Slider Labels"], number, problems)
         self.codes_seen.update(anchors)
         sub_id = item_meta.get("subscale") or _subscale_id(self.section, self.subscales)
-        blank = {"id": sub_id, "name": self.section or sub_id, "items": []}
+        blank: dict[str, Any] = {"id": sub_id, "name": self.section or sub_id, "items": []}
         subscale = self.subscales.setdefault(sub_id, blank)
         subscale["items"].append(item_id)
         item: dict[str, Any] = {
