@@ -11,15 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, ConsensusRating, Program, RaterRating, Review
 
 __all__ = [
+    "AUDIT_COLUMNS",
     "AuditLog",
     "AuditRecord",
+    "BufferedAuditLog",
     "audit_record",
     "consensus_fields",
     "json_text",
@@ -66,6 +69,54 @@ class AuditLog:
                 new_value=json_text(new),
             )
         )
+
+
+AUDIT_COLUMNS = ("at", "actor", "review_id", "program_id", "entity", "field", "old_value", "new_value")
+"""The columns of an audit row a log writes (the rest, its id, the database gives)."""
+
+
+@dataclass
+class BufferedAuditLog(AuditLog):
+    """An AuditLog that keeps its rows as plain rows and writes them with one INSERT (`write`),
+    not as an ORM object each: for an importer storing many reviews (an imported review has
+    about 170 rows; building and flushing them was a third of an import's time).
+
+    The rows are the ones AuditLog writes. The caller calls `write` once the rows they refer
+    to (the review, the program) are flushed, before the transaction commits.
+    """
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, entity: str, field_name: str, old: Any, new: Any) -> None:
+        if old == new:
+            return
+        self.rows.append(
+            {
+                "at": self.at,
+                "actor": self.actor,
+                "review_id": self.review_id,
+                "program_id": self.program_id,
+                "entity": entity,
+                "field": field_name,
+                "old_value": json_text(old),
+                "new_value": json_text(new),
+            }
+        )
+
+    def write(self) -> None:
+        """Write the rows kept so far, in the order they were logged, and forget them."""
+        if not self.rows:
+            return
+        connection = self.session.connection()  # this transaction's
+        if connection.dialect.name == "postgresql":
+            # psycopg's own executemany (one pipelined round trip, the statement parsed once):
+            # SQLAlchemy would send one INSERT of ~170 VALUES rows, which psycopg parses anew.
+            columns = ", ".join(AUDIT_COLUMNS)
+            marks = ", ".join(f"%({name})s" for name in AUDIT_COLUMNS)
+            connection.exec_driver_sql(f"INSERT INTO audit_log ({columns}) VALUES ({marks})", self.rows)
+        else:
+            connection.execute(insert(cast(Table, AuditEntry.__table__)), self.rows)
+        self.rows.clear()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from domain import checks
 from exchange.export import (
     FORMULA_PREFIXES,
     ITEM_COLUMNS,
@@ -48,6 +49,8 @@ from services import reviews as svc
 from services.access import Actor
 from services.database import Database
 from services.errors import FidelityError, IntegrityFailure
+from services.rows import review_scale
+from services.scores import score_rows
 from storage.integrity import failing_reviews
 from storage.models import ConsensusRating, Program, Review, ReviewStatus
 
@@ -296,7 +299,7 @@ def _reviews(
     if program_id is not None:
         query = query.where(Review.program_id == program_id)
     if status is not None:
-        query = query.where(Review.status == svc._status(status))
+        query = query.where(Review.status == checks.review_status(status))
     reviews = list(s.scalars(query).unique())
     failing = failing_reviews(s, reviews)
     if failing:  # an export is a record: refuse it rather than pass on altered reviews
@@ -330,8 +333,8 @@ def _scores(db: Database, s: Session, reviews: Sequence[Review]) -> dict[int, di
             scores[review.id] = dict(review.final_score)
             continue
         try:
-            scale = svc._review_scale(db, review)
-            scores[review.id] = svc._score(scale, consensus.get(review.id, {}).values()).to_dict()
+            scale = review_scale(db, review)
+            scores[review.id] = score_rows(scale, consensus.get(review.id, {}).values()).to_dict()
         except FidelityError:
             scores[review.id] = None
     return scores

@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from exchange.historical import (
@@ -41,11 +41,14 @@ from exchange.historical.parse import in_order
 from exchange.historical.read import read_notes
 from scales import Scale, ScaleRegistry, UnknownScaleError
 from services import access
-from services import reviews as svc
 from services.access import Action, Actor
+from services.audit import AuditLog, BufferedAuditLog
 from services.database import Database
+from services.errors import ValidationProblem
+from services.lifecycle import ConsensusEntry, FinalReviewRecord, store_final_review
+from services.programs import new_program
+from services.rows import actor_name
 from storage.models import (
-    AuditEntry,
     ConsensusRating,
     Program,
     ProgramModel,
@@ -103,7 +106,7 @@ def import_wide(
     data are skipped. `source` (e.g. the file name) goes into the audit trail as
     "imported from SOURCE row N".
     """
-    who = svc._actor(actor, Action.IMPORT)
+    who = actor_name(actor, Action.IMPORT)
     rows, problems = parse_wide(frame, registry or db.registry)
     problems = problems or _registry_problems(db, rows)
     if problems:
@@ -382,7 +385,7 @@ def _program_note(row: WideRow, program: Program) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Storing (the review services' own steps, until they offer one call for a final review)
+# Storing: a new program by programs.new_program, each review by lifecycle.store_final_review
 # --------------------------------------------------------------------------------------------
 
 
@@ -394,103 +397,51 @@ def _create_program(
     at: dt.datetime,
     source: str | None,
 ) -> Program:
-    """A new program with the first provider, region and practice the file gives it."""
+    """A new program with the first provider, region and practice the file gives it.
+
+    The rows' checks (parse) refuse every value new_program would, each by row and column;
+    should it refuse one anyway, the import is refused by this row, nothing written."""
     mine = [p.row for p in planned if p.row.program == row.program]
-    provider = next((r.provider for r in mine if r.provider), None)
-    region = next((r.region for r in mine if r.region), None)
-    model = next((m for r in mine if (m := _scale_model(r.scale))), None)
-    log = svc._Log(s, actor, at=at)
-    program = Program(
-        name=row.program,
-        provider=svc._provider(s, provider, log),
-        region=region,
-        model=model,
-        created_at=at,
-        updated_at=at,
-    )
-    s.add(program)
-    s.flush()
-    log.program_id = program.id
-    created = {**svc._program_fields(program), "imported_from": row.where(source)}
-    log(f"program[{program.id}]", "created", None, created)
-    return program
-
-
-@dataclass
-class _ReviewLog(svc._Log):
-    """The audit rows of one imported review: the rows `_Log` writes, kept as plain rows and
-    written with one INSERT once the review is stored (`write`), not as an ORM object each (a
-    review has about 170; building and flushing them was a third of an import's time)."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def __call__(self, entity: str, field_name: str, old: Any, new: Any) -> None:
-        if old == new:
-            return
-        self.rows.append(
-            {
-                "at": self.at,
-                "actor": self.actor,
-                "review_id": self.review_id,
-                "program_id": self.program_id,
-                "entity": entity,
-                "field": field_name,
-                "old_value": svc._json_text(old),
-                "new_value": svc._json_text(new),
-            }
+    try:
+        return new_program(
+            s,
+            AuditLog(s, actor, at=at),
+            row.program,
+            provider=next((r.provider for r in mine if r.provider), None),
+            region=next((r.region for r in mine if r.region), None),
+            model=next((m for r in mine if (m := _scale_model(r.scale))), None),
+            imported_from=row.where(source),
         )
-
-    def write(self) -> None:
-        if not self.rows:
-            return
-        connection = self.session.connection()  # this transaction's
-        if connection.dialect.name == "postgresql":
-            # psycopg's own executemany (one pipelined round trip, the statement parsed once):
-            # SQLAlchemy would send one INSERT of ~170 VALUES rows, which psycopg parses anew.
-            columns = ", ".join(AUDIT_COLUMNS)
-            marks = ", ".join(f"%({name})s" for name in AUDIT_COLUMNS)
-            connection.exec_driver_sql(f"INSERT INTO audit_log ({columns}) VALUES ({marks})", self.rows)
-        else:
-            connection.execute(insert(cast(Table, AuditEntry.__table__)), self.rows)
-        self.rows.clear()
-
-
-AUDIT_COLUMNS = ("at", "actor", "review_id", "program_id", "entity", "field", "old_value", "new_value")
+    except ValidationProblem as exc:
+        raise WideImportError(
+            [RowProblem(row.row, row.columns["program"], problem, row.source) for problem in exc.problems]
+        ) from None
 
 
 def _store(
     s: Session, program: Program, planned: PlannedReview, actor: str, at: dt.datetime, source: str | None
 ) -> int:
-    """One row as a final review: created as consensus, ratings added, then finalized."""
+    """One row as a final review; its audit rows are written with one INSERT (BufferedAuditLog)."""
     row, scale = planned.row, planned.row.scale
-    log = _ReviewLog(s, actor, program_id=program.id, at=at)
-    review = svc._new_review(s, program, scale, row.review_date, None, planned.review_type, log)
-    log("review", "created", None, {**svc._review_fields(review), "imported_from": row.where(source)})
-    for rater in row.raters:
-        svc._add_rater(s, review, rater, log)
-    consensus: list[ConsensusRating] = []
-    for item in scale.items:
-        rating = row.ratings.get(item.id)
-        entry = ConsensusRating(
-            review_id=review.id,
-            item_id=item.id,
-            rating=rating,
-            rating_source=None if rating is None else RatingSource.RATED.value,
-            inputs=None,
-            not_rated_reason=NOT_RATED_REASON if rating is None else None,
-            updated_at=at,
-            updated_by=actor,
-        )
-        s.add(entry)
-        consensus.append(entry)
-        for key, value in svc._consensus_fields(entry).items():
-            log(f"consensus[{item.id}]", key, None, value)
-    log("review", "status", ReviewStatus.DRAFT.value, ReviewStatus.CONSENSUS.value)
-    review.status = ReviewStatus.CONSENSUS
-    s.flush()
-    svc._finalize(s, review, scale, consensus, log)
+    record = FinalReviewRecord(
+        review_date=row.review_date,
+        review_end_date=None,
+        review_type=planned.review_type,
+        raters=row.raters,
+        items={item.id: _consensus_entry(row.ratings.get(item.id)) for item in scale.items},
+        imported_from=row.where(source),
+    )
+    log = BufferedAuditLog(s, actor, program_id=program.id, at=at)
+    review = store_final_review(s, log, program, scale, record)
     log.write()  # the review and its rows are written: its audit rows refer to them
     return review.id
+
+
+def _consensus_entry(rating: int | None) -> ConsensusEntry:
+    """A file's rating as the item's consensus; a blank cell is not rated, for the file's reason."""
+    if rating is None:
+        return ConsensusEntry(not_rated_reason=NOT_RATED_REASON)
+    return ConsensusEntry(rating=rating, rating_source=RatingSource.RATED.value)
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:

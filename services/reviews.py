@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, aliased
 from domain import checks, vocabulary
 from domain.checks import UNSET, Unset
 from domain.vocabulary import Role
-from services import access, audit, consensus, lifecycle, programs, rating, rows, scores, views
+from services import access, consensus, lifecycle, programs, rating, views
 from services.access import Action, Actor
 from services.assignments import assign_reviewer, load_user, reviewer_user
 from services.audit import AuditLog, AuditRecord, audit_record, review_fields
@@ -441,21 +441,3 @@ mark_not_rated = consensus.mark_not_rated
 finalize = lifecycle.finalize
 amend = lifecycle.amend
 integrity_message = lifecycle.integrity_message
-
-# ---- for exchange/ until it moves to the services: old private name = its public home --------
-# (exchange/historical.py, exchange/export.py; remove each alias once nothing uses it)
-
-_Log = audit.AuditLog
-_json_text = audit.json_text
-_program_fields = audit.program_fields
-_review_fields = audit.review_fields
-_consensus_fields = audit.consensus_fields
-_provider = programs.provider_row
-_new_review = rows.new_review
-_add_rater = rows.add_rater_row
-_actor = rows.actor_name
-_review_scale = rows.review_scale
-_score = scores.score_rows
-_finalize = lifecycle.finalize_review
-_review_type = checks.review_type
-_status = checks.review_status

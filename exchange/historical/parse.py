@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 from packaging.version import InvalidVersion, Version
 
-from domain.vocabulary import ReviewType
+from domain import checks
+from domain.errors import ValidationProblem
 from exchange.export import FORMULA_PREFIXES
 from exchange.historical.layout import (
     DATE_FORMATS,
@@ -205,22 +206,10 @@ def _review_type(cells: _Cells) -> str | None:
     if raw is None:
         return None
     try:
-        return parse_review_type(raw)
-    except ValueError as exc:
+        return checks.review_type(raw)  # the review services' rule ("followup", "Self assessment")
+    except ValidationProblem as exc:
         cells.problem(cells.meta["type"], str(exc))
         return None
-
-
-def parse_review_type(value: str) -> str:
-    """baseline, follow-up or self-assessment, however it is spelled ("Self assessment",
-    "followup"); ValueError otherwise. The same rule as the review services' review types."""
-    key = str(value).strip().lower().replace("_", "-").replace(" ", "-")
-    aliases = {"followup": "follow-up", "self": "self-assessment", "selfassessment": "self-assessment"}
-    key = aliases.get(key, key)
-    for kind in ReviewType:
-        if key == kind.value:
-            return kind.value
-    raise ValueError(f"review type must be one of {', '.join(t.value for t in ReviewType)}, got {value!r}")
 
 
 def _raters(cells: _Cells) -> list[str]:
