@@ -275,6 +275,49 @@ def test_a_nul_character_in_any_cell_is_refused_by_row_and_column(db: Database, 
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        ("program", "the program name is longer than 200 characters"),
+        ("provider", "longer than 200 characters"),
+        ("region", "longer than 200 characters"),
+    ],
+)
+def test_a_new_programs_name_too_long_to_store_is_refused_by_row_and_column(
+    db: Database, column: str, expected: str
+) -> None:
+    """The rows' checks refuse what services.programs.new_program would, before anything is written."""
+    row = good_row("New ACT")
+    row[HEADER.index(column)] = "x" * 201
+    before = snapshot(db)
+    with pytest.raises(WideImportError) as caught:
+        import_file(db, csv_bytes([good_row("Other ACT"), row]), "history.csv")
+    assert [str(p) for p in caught.value.row_problems] == [f"row 3, column {column}: {expected}"]
+    assert snapshot(db) == before
+
+
+def test_a_program_new_program_refuses_is_refused_by_its_row(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should new_program refuse a value the rows' checks let through, the import names the row
+    (the program column) and writes nothing, the rows before it included."""
+    original = historical_import.new_program
+
+    def refusing(s: Any, log: Any, name: str, **values: Any) -> Any:
+        if name == "New ACT":
+            raise ValidationProblem("a program named 'New ACT' already exists")
+        return original(s, log, name, **values)
+
+    monkeypatch.setattr(historical_import, "new_program", refusing)
+    before = snapshot(db)
+    with pytest.raises(WideImportError) as caught:
+        import_file(db, csv_bytes([good_row("Other ACT"), good_row("New ACT")]), "history.csv")
+    assert [str(p) for p in caught.value.row_problems] == [
+        "row 3, column program: a program named 'New ACT' already exists"
+    ]
+    assert snapshot(db) == before
+
+
 # ---- the command and the transaction --------------------------------------------------------------
 
 
