@@ -1,5 +1,5 @@
-"""The wide layout's words: its columns and their aliases, what "not rated" looks like, the
-lengths the database stores, and how a cell and a heading are read. Shared by read and parse.
+"""The wide layout's words: its columns and their aliases, what "not rated" looks like, and
+how a cell and a heading are read. Shared by read and parse.
 """
 
 from __future__ import annotations
@@ -23,11 +23,6 @@ ALIASES = {
 NOT_RATED_MARKERS = frozenset({"na", "n/a", "-", "not rated"})
 NOT_RATED_REASON = "not rated in the imported file"
 DATE_FORMATS = "YYYY-MM-DD (2024-03-14) or M/D/YYYY (3/14/2024)"
-
-NAME_LENGTH = 200
-"""A program's, provider's or region's longest name: storage.models.NAME_LENGTH (a test checks)."""
-PERSON_LENGTH = 100
-"""A rater's longest name: storage.models.PERSON_LENGTH (a test checks)."""
 
 
 def meta_key(heading: str) -> str | None:

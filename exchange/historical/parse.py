@@ -21,12 +21,11 @@ from packaging.version import InvalidVersion, Version
 
 from domain import checks
 from domain.errors import ValidationProblem
+from domain.vocabulary import NAME_LENGTH, PERSON_LENGTH
 from exchange.export import FORMULA_PREFIXES
 from exchange.historical.layout import (
     DATE_FORMATS,
-    NAME_LENGTH,
     NOT_RATED_MARKERS,
-    PERSON_LENGTH,
     REQUIRED_COLUMNS,
     SOURCE_COLUMN,
     cell,

@@ -36,7 +36,6 @@ from exchange.fhir import (
 from exchange.historical import (
     NOT_RATED_REASON,
     WideImportError,
-    layout,
     read_wide_file,
     validate_wide,
 )
@@ -52,7 +51,7 @@ from services.exports import item_ratings_table, review_export_json, reviews_tab
 from services.historical_import import import_wide, plan_wide
 from services.review_file import read_review_file
 from services.review_import import import_review_file
-from storage.models import NAME_LENGTH, PERSON_LENGTH, AuditEntry, Program, Review
+from storage.models import AuditEntry, Program, Review
 
 DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{i}" for i in range(1, 11)]
 META = ["program", "provider", "region", "date", "scale", "version"]
@@ -1082,7 +1081,3 @@ def test_cli_fhir_exports(db: Database, tmp_path: Path) -> None:
     code, _, stderr = fidelity("review", "export", "42", "--format", "fhir-response")
     assert code == 2 and stderr.strip() == "no review with id 42"
 
-
-def test_the_import_checks_the_lengths_the_database_stores() -> None:
-    """exchange/ cannot import storage: its copies of the column widths must agree with them."""
-    assert (layout.NAME_LENGTH, layout.PERSON_LENGTH) == (NAME_LENGTH, PERSON_LENGTH)
