@@ -26,8 +26,17 @@ from storage.models import AUDIT_LOG_MESSAGE, FINAL_REVIEW_MESSAGE
 class Database:
     """An engine, its session factories and the scales reviews are scored with."""
 
-    def __init__(self, url: str, *, registry: ScaleRegistry | None = None, migrate: bool = True):
+    def __init__(
+        self,
+        url: str,
+        *,
+        registry: ScaleRegistry | None = None,
+        migrate: bool = True,
+        integrity_key: str | None = None,
+    ):
         self.url = url
+        # Keys checksums, seals and the audit chain (storage.integrity.keyed_digest); None: plain SHA-256.
+        self.integrity_key = integrity_key
         self.registry = registry if registry is not None else get_registry()
         try:
             self.engine = make_engine(url)
@@ -36,7 +45,7 @@ class Database:
         self.revision: str | None = None
         if migrate:
             try:
-                self.revision = upgrade_to_head(self.engine)
+                self.revision = upgrade_to_head(self.engine, integrity_key=integrity_key)
             except DatabaseVersionError as exc:
                 self.engine.dispose()
                 raise DatabaseError(str(exc)) from None
@@ -115,7 +124,11 @@ class Database:
 def open_database(url: str | None = None, *, registry: ScaleRegistry | None = None) -> Database:
     """The database at `url`, or at FIDELITY_DATABASE_URL (default sqlite:///fidelity.db)."""
     settings = get_settings()
-    return Database(url or settings.database_url, registry=registry or get_registry(settings))
+    return Database(
+        url or settings.database_url,
+        registry=registry or get_registry(settings),
+        integrity_key=settings.integrity_secret,
+    )
 
 
 def _trigger_refusal(exc: sa_exc.DBAPIError) -> FidelityError | None:

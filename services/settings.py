@@ -6,6 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scales import ScaleRegistry, load_registry
@@ -16,6 +17,16 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///fidelity.db"
     scales_dirs: str = ""  # extra folders of scale YAML, os.pathsep-separated
+    # The secret that keys review checksums, seals and the audit chain (HMAC-SHA256). Never
+    # stored in the database; without it the digests are plain SHA-256 (README, Integrity).
+    integrity_key: SecretStr | None = None
+
+    @property
+    def integrity_secret(self) -> str | None:
+        """The integrity key's text, or None when none is configured (or it is blank)."""
+        if self.integrity_key is None:
+            return None
+        return self.integrity_key.get_secret_value().strip() or None
 
     @property
     def extra_scale_dirs(self) -> list[Path]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +28,17 @@ from sqlalchemy.orm import Session
 from storage.models import ConsensusRating, RaterRating, Review
 
 PREFIX = "sha256:"
+KEYED_PREFIX = "hmac-sha256:"
+
+
+def keyed_digest(key: str | None, text: str) -> str:
+    """The digest every integrity record uses: HMAC-SHA256 of `text` with `key`
+    ("hmac-sha256:<hex>"), or, with no key configured, plain SHA-256 ("sha256:<hex>"), which
+    anyone who can write the database can recompute (README, Integrity)."""
+    data = text.encode("utf-8")
+    if key is None:
+        return PREFIX + hashlib.sha256(data).hexdigest()
+    return KEYED_PREFIX + hmac.new(key.encode("utf-8"), data, hashlib.sha256).hexdigest()
 REVIEW_FIELDS = (
     "id", "program_id", "scale_id", "scale_version", "scale_hash", "review_date", "review_end_date",
     "review_type", "strengths", "summary", "recommendations", "amendment_of", "amendment_number",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-HEAD_REVISION = "0005"  # the newest migration in migrations/versions (tests check it is alembic's head)
+HEAD_REVISION = "0006"  # the newest migration in migrations/versions (tests check it is alembic's head)
 # Two processes starting on one new PostgreSQL database must not both create the tables.
 _PG_MIGRATION_LOCK = 7_261_503_114
 
@@ -28,12 +28,15 @@ class DatabaseVersionError(RuntimeError):
     """The database was migrated by a newer ebp-fidelity than this one."""
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None, *, integrity_key: str | None = None) -> Config:
+    """Alembic's configuration; a migration that writes digests reads `integrity_key` from
+    `config.attributes` (None: plain SHA-256, as storage.integrity.keyed_digest)."""
     from alembic.config import Config  # lazy: see the module docstring
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
+    config.attributes["integrity_key"] = integrity_key
     return config
 
 
@@ -52,8 +55,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade_to_head(url_or_engine: str | URL | Engine) -> str:
-    """Migrate an empty or older database to the newest revision; returns that revision."""
+def upgrade_to_head(url_or_engine: str | URL | Engine, *, integrity_key: str | None = None) -> str:
+    """Migrate an empty or older database to the newest revision; returns that revision.
+    `integrity_key` keys the digests a migration writes (None: plain SHA-256)."""
     owned = not isinstance(url_or_engine, Engine)
     engine = make_engine(url_or_engine) if not isinstance(url_or_engine, Engine) else url_or_engine
     try:
@@ -68,7 +72,7 @@ def upgrade_to_head(url_or_engine: str | URL | Engine) -> str:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
             _refuse_unknown_revision(conn)
-            command.upgrade(alembic_config(conn), "head")
+            command.upgrade(alembic_config(conn, integrity_key=integrity_key), "head")
         return head
     finally:
         if owned:

@@ -51,7 +51,7 @@ NAMING_CONVENTION = {
 }
 
 ITEM_ID_LENGTH = 40  # scales.schema.Identifier allows 40 characters
-HASH_LENGTH = 80  # "sha256:" + 64 hex digits
+HASH_LENGTH = 80  # "sha256:" or "hmac-sha256:" + 64 hex digits
 EMAIL_LENGTH = 320
 
 
@@ -174,6 +174,8 @@ class Review(Base):
     # sha256 of the finalized content (storage.integrity), set in the same statement that
     # makes the review final and checked whenever a final review is shown or exported.
     content_checksum: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    # A final review's keyed digest of what the analytics read (storage.integrity): checked on every read.
+    ratings_seal: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
 
     program: Mapped[Program] = relationship(back_populates="reviews")
     raters: Mapped[list[ReviewRater]] = relationship(
@@ -316,6 +318,8 @@ class AuditEntry(Base):
     field: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+    # Keyed digest of this row and the previous row's digest (storage.integrity): the audit hash chain.
+    chain: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
 
 
 class AnalyticsChanges(Base):
