@@ -107,5 +107,9 @@ def format_score(result: ReviewScore, reg: ScaleRegistry) -> str:
     if result.missing:
         lines.append(f"Missing: {', '.join(result.missing)}")
     if result.action_plan:
-        lines.append(f"Action plan (items at or below the threshold): {', '.join(result.action_plan)}")
+        due = f", due within {result.action_plan_due_days} days" if result.action_plan_due_days else ""
+        lines.append(f"Action plan (items at or below the threshold{due}): {', '.join(result.action_plan)}")
+    for condition in result.conditions:
+        mark = {True: "met", False: "FAILED", None: "not determined"}[condition.met]
+        lines.append(f"Condition {mark}: {condition.message}")
     return "\n".join(lines)

@@ -32,6 +32,8 @@ def scales_list(
             "items": len(s.items),
             "content_hash": s.content_hash,
             "path": reg.paths[(s.id, s.version)],
+            "derived_from": s.derived_from,
+            "unverified_items": s.unverified_items,
         }
         for s in reg.all()
     ]
@@ -41,7 +43,9 @@ def scales_list(
         typer.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        typer.echo(f"{row['id']:<10} {row['version']:<8} {row['items']:>3} items  {row['title']}")
+        unverified = row["unverified_items"]
+        flag = f"  [{len(unverified)} item(s) unverified]" if unverified else ""
+        typer.echo(f"{row['id']:<14} {row['version']:<8} {row['items']:>3} items  {row['title']}{flag}")
 
 
 def scales_validate(
@@ -50,20 +54,21 @@ def scales_validate(
     """Check scale files; each problem is printed as PATH:LINE: message."""
     problems: list[str] = []
     seen = ScaleRegistry()
+    known = registry()  # the bases a derived file may name, with the files checked before it
     for path in paths:
         files = scale_files(path) if path.is_dir() else [path]
         if path.is_dir() and not files:
             problems.append(f"{path}:0: no .yaml scale files in this folder")
         for file in files:
-            problems.extend(_validate_file(file, seen))
+            problems.extend(_validate_file(file, seen, known))
     if problems:
         fail(problems)
 
 
-def _validate_file(file: Path, seen: ScaleRegistry) -> list[str]:
+def _validate_file(file: Path, seen: ScaleRegistry, known: ScaleRegistry) -> list[str]:
     """One scale file's problems (also a clash with a scale seen before); prints "ok" if none."""
     try:
-        scale = load_scale_file(file)
+        scale = load_scale_file(file, ScaleRegistry(scales={**known.scales, **seen.scales}))
     except ScaleFileError as exc:
         return [str(p) for p in exc.problems]
     before = len(seen.problems)

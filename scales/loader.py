@@ -10,6 +10,7 @@ nested brackets crash the interpreter), and values YAML cannot build (a date 202
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
 
+from scales.derived import DerivedScale, derived_loc, is_derived, resolve
 from scales.messages import pydantic_message, yaml_problem
 from scales.rules import Loc, check_scale
 from scales.schema import Scale
@@ -57,22 +59,29 @@ class UnknownScaleError(LookupError):
     pass
 
 
-def load_scale_file(path: str | os.PathLike[str]) -> Scale:
-    """Parse and validate one scale file, or raise ScaleFileError."""
+def load_scale_file(path: str | os.PathLike[str], bases: ScaleRegistry | None = None) -> Scale:
+    """Parse and validate one scale file, or raise ScaleFileError. A derived scale
+    (`based_on: id@version`) is resolved against `bases` (default: the bundled scales)."""
     path_text = str(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise ScaleFileError([ScaleProblem(path_text, 0, f"cannot read file: {exc.strerror}")]) from None
-    return parse_scale_text(raw, path_text)
+    return parse_scale_text(raw, path_text, bases)
 
 
-def parse_scale_text(raw: bytes | str, path: str = "<scale>") -> Scale:
+def parse_scale_text(raw: bytes | str, path: str = "<scale>", bases: ScaleRegistry | None = None) -> Scale:
     data, lines = _parse_yaml(raw, path)
+    return _build_scale(data, lines, path, bases)
+
+
+def _build_scale(data: Any, lines: _LineMap, path: str, bases: ScaleRegistry | None) -> Scale:
     if not isinstance(data, dict):
         raise ScaleFileError(
             [ScaleProblem(path, 1, "a scale file must be a mapping with id, version, items…")]
         )
+    if is_derived(data):
+        return _build_derived(data, lines, path, bundled_registry() if bases is None else bases)
 
     try:
         scale = Scale.model_validate(data)
@@ -90,6 +99,52 @@ def parse_scale_text(raw: bytes | str, path: str = "<scale>") -> Scale:
             ]
         )
     return scale
+
+
+def _build_derived(data: dict[str, Any], lines: _LineMap, path: str, bases: ScaleRegistry) -> Scale:
+    """A derived scale resolved against its base; each problem at the derived file's field."""
+    try:
+        variant = DerivedScale.model_validate(data)
+    except ValidationError as exc:
+        raise ScaleFileError(
+            [_problem_from_pydantic(err, path, lines, data) for err in exc.errors()]
+        ) from None
+    base_id, base_version = variant.based_on.split("@", 1)
+    try:
+        base = bases.get(base_id, base_version)
+    except UnknownScaleError as exc:
+        line = lines.line_of(("based_on",))
+        raise ScaleFileError([ScaleProblem(path, line, f"based_on: the base is not loaded: {exc}")]) from None
+
+    def refuse(problems: list[tuple[Loc, str]], resolved: dict[str, Any]) -> ScaleFileError:
+        found = []
+        for loc, message in problems:
+            at = derived_loc(loc, resolved, variant)
+            name = (
+                _field_name(at, data)
+                if at[:1] in (("replace",), ("minimums",), ("drop",), ("scoring",))
+                else (f"{_field_name(loc, resolved)} (after the changes to {variant.based_on})")
+            )
+            found.append(ScaleProblem(path, lines.line_of(at), f"{name}: {message}"))
+        return ScaleFileError(found)
+
+    resolved, problems = resolve(variant, base)
+    if problems:
+        raise refuse(problems, resolved)
+    try:
+        scale = Scale.model_validate(resolved)
+    except ValidationError as exc:
+        raise refuse(
+            [(_pydantic_loc(err), pydantic_message(err)) for err in exc.errors()], resolved
+        ) from None
+    rule_problems = check_scale(scale)
+    if rule_problems:
+        raise refuse(rule_problems, resolved)
+    return scale
+
+
+def _pydantic_loc(err: Any) -> Loc:
+    return tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
 
 
 def load_yaml_data(raw: bytes | str, path: str) -> Any:
@@ -347,16 +402,55 @@ def scale_files(directory: Path) -> list[Path]:
 
 
 def load_registry(extra_dirs: Iterable[str | os.PathLike[str]] = ()) -> ScaleRegistry:
-    """The bundled scales, then those in `extra_dirs`; broken files are reported, not fatal."""
+    """The bundled scales, then those in `extra_dirs`; broken files are reported, not fatal.
+
+    Derived scales are resolved after every full scale is loaded (then after each other, so a
+    variant of a variant works), whichever folder their base is in."""
     registry = ScaleRegistry()
     dirs: Sequence[Path] = [BUNDLED_DIR, *(Path(d) for d in extra_dirs)]
+    derived: list[tuple[Any, _LineMap, str]] = []
     for directory in dirs:
         if not directory.is_dir():
             registry.problems.append(ScaleProblem(str(directory), 0, "scale folder does not exist"))
             continue
         for path in scale_files(directory):
             try:
-                registry.add(load_scale_file(path), str(path))
+                data, lines = _parse_yaml(_read(path), str(path))
+                if is_derived(data):
+                    derived.append((data, lines, str(path)))
+                    continue
+                registry.add(_build_scale(data, lines, str(path), registry), str(path))
             except ScaleFileError as exc:
                 registry.problems.extend(exc.problems)
+    _add_derived(registry, derived)
     return registry
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ScaleFileError([ScaleProblem(str(path), 0, f"cannot read file: {exc.strerror}")]) from None
+
+
+def _add_derived(registry: ScaleRegistry, pending: list[tuple[Any, _LineMap, str]]) -> None:
+    """Resolve derived scales whose base is loaded, until no more can be; the rest are refused."""
+    while pending:
+        waiting: list[tuple[Any, _LineMap, str]] = []
+        failed: list[ScaleProblem] = []
+        for data, lines, path in pending:
+            try:
+                registry.add(_build_scale(data, lines, path, registry), path)
+            except ScaleFileError as exc:
+                waiting.append((data, lines, path))
+                failed.extend(exc.problems)
+        if len(waiting) == len(pending):
+            registry.problems.extend(failed)
+            return
+        pending = waiting
+
+
+@functools.cache
+def bundled_registry() -> ScaleRegistry:
+    """The bundled scales, loaded once: the bases of a derived file parsed on its own."""
+    return load_registry()

@@ -49,6 +49,24 @@ def check_scale(scale: Scale) -> list[Problem]:
         and not low <= minimum_total <= high
     ):
         problems.append((("scoring", "minimum_total"), f"must lie in {low}..{high}"))
+    problems += _check_conditions(scale)
+    return problems
+
+
+def _check_conditions(scale: Scale) -> list[Problem]:
+    """A required mean lies in the rating range; a required sum in what the items can add up to."""
+    problems: list[Problem] = []
+    low, high = scale.rating.min, scale.rating.max
+    n = len(scale.items)
+    for k, condition in enumerate(scale.scoring.conditions):
+        lowest, highest = (low * n, high * n) if condition.measure is TotalMethod.SUM else (low, high)
+        if not lowest <= condition.at_least <= highest:
+            problems.append(
+                (
+                    ("scoring", "conditions", k, "at_least"),
+                    f"a required {condition.measure.value} must lie in {lowest}..{highest}",
+                )
+            )
     return problems
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
 
@@ -98,6 +98,20 @@ class Compute(StrictModel):
     note: str | None = None
 
 
+class VerificationStatus(StrEnum):
+    VERIFIED = "verified"
+    PARTLY_VERIFIED = "partly_verified"
+    UNVERIFIED = "unverified"
+
+
+class Provenance(StrictModel):
+    """What of an item was checked against a stored copy of the published source."""
+
+    status: VerificationStatus
+    source: str | None = Field(default=None, description="Where it was checked (a citation or address).")
+    note: str | None = Field(default=None, description="What was and was not seen.")
+
+
 class Item(StrictModel):
     id: Identifier
     published_id: str | None = Field(
@@ -111,6 +125,9 @@ class Item(StrictModel):
     decision_rules: str | None = None
     minimum: int | None = Field(default=None, description="Minimum acceptable rating set by a state variant.")
     compute: Compute | None = None
+    provenance: Provenance | None = Field(
+        default=None, description="What of this item was verified against a stored source."
+    )
 
     @property
     def is_computed(self) -> bool:
@@ -129,6 +146,17 @@ class TotalMethod(StrEnum):
     SUM = "sum"
 
 
+class Condition(StrictModel):
+    """A required total set by a state (e.g. Georgia: a total of at least 112 and a mean of at
+    least 4.0); several may apply, and each is checked on its own measure."""
+
+    measure: TotalMethod = Field(
+        description="sum (of the rated items), mean_of_items or mean_of_subscale_means."
+    )
+    at_least: Number
+    label: str | None = Field(default=None, description="Who requires it, e.g. 'Georgia DBHDD contract'.")
+
+
 class Scoring(StrictModel):
     method: TotalMethod = Field(description="Which total the interpretation bands read.")
     precision: Precision = Field(
@@ -142,8 +170,39 @@ class Scoring(StrictModel):
         default=None,
         description="Items rated at or below this need an improvement plan (e.g. Oregon: 2).",
     )
+    conditions: list[Condition] = Field(
+        default_factory=list, description="Required totals (state variants); each is met or failed."
+    )
+    set_by: str | None = Field(
+        default=None, description="Who sets the item minimums and conditions, e.g. 'Maine'."
+    )
+    action_plan_due_days: Annotated[int, Field(ge=1, le=3660)] | None = Field(
+        default=None, description="Days the program has to act on the action plan (Oregon: 90)."
+    )
     rounding_note: str | None = None
     missing_items_note: str | None = None
+
+
+# Fields added after scales were first published: left out of the content hash while empty,
+# so a stored review's hash of a scale that does not use them still matches.
+_EXTENSIONS = {
+    (): ("licence", "derived_from"),
+    ("scoring",): ("conditions", "set_by", "action_plan_due_days"),
+    ("items",): ("provenance",),
+}
+
+
+def _without_unset_extensions(data: dict[str, Any]) -> dict[str, Any]:
+    for key in _EXTENSIONS[()]:
+        if data.get(key) is None:
+            data.pop(key, None)
+    for key in _EXTENSIONS[("scoring",)]:
+        if not data["scoring"].get(key):
+            data["scoring"].pop(key, None)
+    for item in data["items"]:
+        if item.get("provenance") is None:
+            item.pop("provenance", None)
+    return data
 
 
 class Scale(StrictModel):
@@ -153,6 +212,10 @@ class Scale(StrictModel):
     model: str | None = Field(default=None, description="The practice it measures: ACT, IDDT…")
     source: Text = Field(description="Citation of the published instrument.")
     notes: str | None = None
+    licence: str | None = Field(default=None, description="Licence or public-domain status of the text.")
+    derived_from: str | None = Field(
+        default=None, description="The base scale (id@version) a derived scale was resolved from."
+    )
     rating: RatingRange = RatingRange()
     subscales: Annotated[list[Subscale], Field(min_length=1)]
     items: Annotated[list[Item], Field(min_length=1)]
@@ -164,7 +227,10 @@ class Scale(StrictModel):
     def model_post_init(self, context: object, /) -> None:
         self._items_by_id = {item.id: item for item in self.items}
         canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            _without_unset_extensions(self.model_dump(mode="json")),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
         )
         self._content_hash = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -190,3 +256,12 @@ class Scale(StrictModel):
     @property
     def key(self) -> str:
         return f"{self.id}@{self.version}"
+
+    @property
+    def unverified_items(self) -> list[str]:
+        """Items whose provenance says they are not (or only partly) verified."""
+        return [
+            item.id
+            for item in self.items
+            if item.provenance is not None and item.provenance.status is not VerificationStatus.VERIFIED
+        ]

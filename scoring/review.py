@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from scales.schema import Scale, TotalMethod
+from scoring.conditions import ConditionResult, evaluate_conditions
 from scoring.items import ItemEntry, ItemRatingError, ItemScore, rate_item
 from scoring.rounding import as_float, round_half_up, to_decimal
 
@@ -60,6 +61,17 @@ class ReviewScore:
     below_minimum: list[str] = field(default_factory=list)
     action_plan: list[str] = field(default_factory=list)
     meets_minimum_total: bool | None = None
+    conditions: list[ConditionResult] = field(default_factory=list)
+    action_plan_due_days: int | None = None
+
+    @property
+    def conditions_met(self) -> bool | None:
+        """False when any condition failed, None when one could not be checked, else True."""
+        if any(c.met is False for c in self.conditions):
+            return False
+        if any(c.met is None for c in self.conditions):
+            return None
+        return True
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `fidelity score --json` (DESIGN.md section 5)."""
@@ -103,6 +115,8 @@ class ReviewScore:
             "below_minimum": self.below_minimum,
             "action_plan": self.action_plan,
             "meets_minimum_total": self.meets_minimum_total,
+            "conditions": [c.to_dict() for c in self.conditions],
+            "action_plan_due_days": self.action_plan_due_days,
         }
 
 
@@ -196,4 +210,14 @@ def score_ratings(scale: Scale, items: Mapping[str, ItemScore]) -> ReviewScore:
             if threshold is not None and (r := ratings.get(item_id)) is not None and r <= threshold
         ],
         meets_minimum_total=meets_minimum_total,
+        conditions=evaluate_conditions(
+            scale,
+            ratings,
+            {
+                TotalMethod.SUM: total.sum if total.rated else None,
+                TotalMethod.MEAN_OF_ITEMS: total.mean,
+                TotalMethod.MEAN_OF_SUBSCALE_MEANS: total.mean_of_subscale_means,
+            },
+        ),
+        action_plan_due_days=scoring.action_plan_due_days,
     )
