@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -141,6 +141,12 @@ def rate_items(scale: Scale, entries: Mapping[str, ItemEntry | None]) -> dict[st
     return scores
 
 
+def mean_of_means(means: Sequence[Fraction]) -> Fraction | None:
+    """The unweighted mean of subscale means (TMACT: 3.9, 3.3, 2.6, 3.6, 3.6, 2.2 give 3.2),
+    exact; None when no subscale has a rated item."""
+    return sum(means, Fraction(0)) / len(means) if means else None
+
+
 def score_review(scale: Scale, entries: Mapping[str, ItemEntry | None]) -> ReviewScore:
     return score_ratings(scale, rate_items(scale, entries))
 
@@ -161,7 +167,7 @@ def score_ratings(scale: Scale, items: Mapping[str, ItemScore]) -> ReviewScore:
         rated=len(rated_all),
         items=len(scale.items),
         mean=Fraction(sum(rated_all), len(rated_all)) if rated_all else None,
-        mean_of_subscale_means=sum(sub_means, Fraction(0)) / len(sub_means) if sub_means else None,
+        mean_of_subscale_means=mean_of_means(sub_means),
     )
 
     scoring = scale.scoring
