@@ -112,9 +112,11 @@ def _build_derived(data: dict[str, Any], lines: _LineMap, path: str, bases: Scal
     base_id, base_version = variant.based_on.split("@", 1)
     try:
         base = bases.get(base_id, base_version)
-    except UnknownScaleError as exc:
-        line = lines.line_of(("based_on",))
-        raise ScaleFileError([ScaleProblem(path, line, f"based_on: the base is not loaded: {exc}")]) from None
+    except UnknownScaleError:
+        known = ", ".join(s.version for s in bases.versions(base_id))
+        why = f"known versions of {base_id}: {known}" if known else f"no scale '{base_id}' is loaded"
+        message = f"based_on: the base {variant.based_on} is not loaded ({why})"
+        raise ScaleFileError([ScaleProblem(path, lines.line_of(("based_on",)), message)]) from None
 
     def refuse(problems: list[tuple[Loc, str]], resolved: dict[str, Any]) -> ScaleFileError:
         found = []
