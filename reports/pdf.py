@@ -216,6 +216,9 @@ class ReportPDF(ItemSections):
         if score.get("meets_minimum_total") is not None and scale.scoring.minimum_total is not None:
             verdict = "meets" if score["meets_minimum_total"] else "does not meet"
             lines.append(f"The total {verdict} the required minimum of {scale.scoring.minimum_total:g}.")
+        verdicts = {True: "met", False: "FAILED", None: "not determined"}
+        for condition in score.get("conditions") or []:
+            lines.append(f"Condition {verdicts[condition['met']]}: {condition['message']}.")
         if not total.get("complete", True):
             lines.append(
                 f"{total.get('items', 0) - total.get('rated', 0)} item(s) not rated: the means are taken "
@@ -328,8 +331,15 @@ class ReportPDF(ItemSections):
         bands = "; ".join(band_text(b) for b in bands_lowest_first(scale))
         lines.append(f"Bands: {bands}.")
         if scale.scoring.action_plan_at_or_below is not None:
+            due = scale.scoring.action_plan_due_days
             lines.append(
-                f"Items rated {scale.scoring.action_plan_at_or_below} or lower are listed in the action plan."
+                f"Items rated {scale.scoring.action_plan_at_or_below} or lower are listed in the action plan"
+                + (f", due within {due} days." if due else ".")
+            )
+        if scale.unverified_items:
+            lines.append(
+                "Not verified against a published source (see the scale file's provenance): "
+                f"{', '.join(scale.unverified_items)}."
             )
         for line in lines:
             self.paragraph(line, size=9)
@@ -343,4 +353,3 @@ class ReportPDF(ItemSections):
         )
         if self.data.source:
             self.note(f"Report made from {self.data.source}.")
-

@@ -58,6 +58,22 @@ def metrics(score: dict[str, Any], scale: Scale, live: bool) -> None:
     if score.get("meets_minimum_total") is not None and scale.scoring.minimum_total is not None:
         verdict = "meets" if score["meets_minimum_total"] else "does not meet"
         st.markdown(f"The total {verdict} the required minimum of {scale.scoring.minimum_total:g}.")
+    conditions(score, scale)
+
+
+_VERDICT = {True: ":green[**Met**]", False: ":red[**Failed**]", None: "**Not determined**"}
+
+
+def conditions(score: dict[str, Any], scale: Scale) -> None:
+    """Each condition a state variant sets (item minimums, required totals), met or failed."""
+    found = score.get("conditions") or []
+    if not found:
+        return
+    whose = f" set by {md(scale.scoring.set_by)}" if scale.scoring.set_by else ""
+    st.markdown(f"**Conditions{whose}**")
+    for condition in found:
+        label = f" ({md(condition['label'])})" if condition.get("label") else ""
+        st.markdown(f"- {_VERDICT[condition['met']]}: {md(condition['message'])}{label}")
 
 
 def _why_unrated(review: ReviewView, item_id: str, live: bool) -> str:
@@ -94,7 +110,9 @@ def missing_and_action_plan(score: dict[str, Any], review: ReviewView, scale: Sc
         elif not score.get("action_plan"):
             st.caption(f"No item is rated {threshold} or lower.")
         else:
-            st.caption(f"Items rated {threshold} or lower need an improvement plan:")
+            due = score.get("action_plan_due_days")
+            within = f" within {due} days" if due else ""
+            st.caption(f"Items rated {threshold} or lower need an improvement plan{within}:")
             for item_id in score.get("action_plan") or []:
                 rating = score["items"][item_id]["rating"]
                 consensus = review.consensus.get(item_id)

@@ -363,3 +363,16 @@ def test_results_refuse_a_final_review_changed_outside_the_application(at: AppTe
     errors = texts(at.error)
     assert any(f"review {review.id}: its stored content does not match the checksum" in e for e in errors)
     assert not at.metric and not at.get("download_button")  # no score shown, nothing to download
+
+
+def test_results_show_each_condition_of_a_state_variant(at: AppTest, db: Database) -> None:
+    """Georgia requires a mean of 4.0 and a total of 112: with S10 not rated, CONSENSUS gives a
+    mean of 109 / 27 = 4.04 (met) but a total of 109 (failed)."""
+    review = start(db, add_program(db), "dacts-georgia")
+    agree(db, review.id, {k: v for k, v in CONSENSUS.items() if k != "S10"})
+    open_page(at, "results", review.id)
+    assert not at.exception
+    page = " ".join(texts(at.markdown))
+    assert "**Conditions set by Georgia DBHDD**" in page
+    assert ":green[**Met**]: mean 4.04 meets the required 4.0 (Georgia DBHDD contract)" in page
+    assert ":red[**Failed**]: total 109 below the required 112 (1 item not rated)" in page

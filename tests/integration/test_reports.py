@@ -290,6 +290,22 @@ def test_a_sum_scale_without_every_item_has_no_band(registry: ScaleRegistry) -> 
     assert "Items not rated" in text and goi.items[-1].name in text
 
 
+def test_a_state_variant_report_lists_its_conditions_and_unverified_items(registry: ScaleRegistry) -> None:
+    oregon = registry.get("dacts-oregon", "1.0")
+    items = {item_id: {"rating": 4} for item_id in oregon.item_ids} | {"H3": {"rating": 2}}
+    data = {
+        "scale": "dacts-oregon",
+        "version": "1.0",
+        "program": "Oregon Team",
+        "date": "2026-01-05",
+        "items": items,
+    }
+    text = " ".join(pdf_text(render_report(from_review_file(parse_review_data(data, registry)))).split())
+    assert "Condition FAILED: total 110 below the required 114." in text  # 27 x 4 + 2
+    assert "listed in the action plan, due within 90 days." in text
+    assert "Not verified against a published source (see the scale file's provenance): ST8." in text
+
+
 def test_report_data_accepts_a_review_score(file_report: tuple[ReviewFile, bytes]) -> None:
     review_file = file_report[0]
     data = ReportData(scale=review_file.scale, score=review_file.score, program=PROGRAM)
