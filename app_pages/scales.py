@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.shared import identity_banner, scale_registry
-from scales import Scale
+from scales import Item, Scale
 from scales.schema import Compute, Interval
 
 
@@ -55,14 +55,44 @@ def show_compute(compute: Compute) -> None:
         st.caption(compute.note)
 
 
-def show_scale(scale: Scale) -> None:
-    st.title(scale.title)
-    st.caption(f"{scale.id} version {scale.version} · {len(scale.items)} items · {scale.content_hash[:19]}…")
+def show_origin(scale: Scale) -> None:
+    """Where the scale comes from, its licence, what it derives from and what is unverified."""
     st.markdown(f"**Source:** {scale.source}")
+    if scale.licence:
+        st.markdown(f"**Licence:** {scale.licence}")
+    if scale.derived_from:
+        st.markdown(f"**Derived from** {scale.derived_from}: only its changes are listed in the file.")
+    if scale.unverified_items:
+        st.warning(
+            f"Not verified against a published source: {', '.join(scale.unverified_items)}. "
+            "Each item's provenance says what was checked.",
+            icon=":material/help:",
+        )
     if scale.notes:
         with st.expander("Notes on this version"):
             st.markdown(scale.notes)
 
+
+def show_requirements(scale: Scale) -> None:
+    """What a state variant requires: its conditions on the total and its action plan."""
+    scoring = scale.scoring
+    lines = [
+        f"- {c.measure.value.replace('_', ' ')} at least {c.at_least:g}"
+        + (f" ({c.label})" if c.label else "")
+        for c in scoring.conditions
+    ]
+    if scoring.action_plan_at_or_below is not None:
+        due = f", within {scoring.action_plan_due_days} days" if scoring.action_plan_due_days else ""
+        lines.append(f"- an action plan for every item rated {scoring.action_plan_at_or_below} or lower{due}")
+    if lines:
+        whose = f" ({scoring.set_by})" if scoring.set_by else ""
+        st.markdown(f"**Requirements{whose}:**\n" + "\n".join(lines))
+
+
+def show_scale(scale: Scale) -> None:
+    st.title(scale.title)
+    st.caption(f"{scale.id} version {scale.version} · {len(scale.items)} items · {scale.content_hash[:19]}…")
+    show_origin(scale)
     scoring = scale.scoring
     st.subheader("Scoring")
     method = {
@@ -88,27 +118,38 @@ def show_scale(scale: Scale) -> None:
     for note in (scoring.rounding_note, scoring.missing_items_note):
         if note:
             st.caption(note)
+    show_requirements(scale)
 
     for sub in scale.subscales:
         st.subheader(f"{sub.id} · {sub.name}")
         for item_id in sub.items:
-            item = scale.item(item_id)
-            kind = "computed" if item.compute and not item.compute.decides else "judged"
-            with st.expander(f"{item.id} {item.name} ({kind})"):
-                if item.published_id and item.published_id != item.id:
-                    st.caption(f"Published as item {item.published_id}")
-                st.markdown(item.definition)
-                if item.data_sources:
-                    st.markdown("**Data sources:** " + "; ".join(item.data_sources))
-                st.dataframe(
-                    pd.DataFrame([{"rating": r, "anchor": text} for r, text in sorted(item.anchors.items())]),
-                    hide_index=True,
-                    width="stretch",
-                )
-                if item.decision_rules:
-                    st.markdown(f"**Decision rules:** {item.decision_rules}")
-                if item.compute:
-                    show_compute(item.compute)
+            show_item(scale.item(item_id))
+
+
+def show_item(item: Item) -> None:
+    kind = "computed" if item.compute and not item.compute.decides else "judged"
+    with st.expander(f"{item.id} {item.name} ({kind})"):
+        if item.published_id and item.published_id != item.id:
+            st.caption(f"Published as item {item.published_id}")
+        st.markdown(item.definition)
+        if item.data_sources:
+            st.markdown("**Data sources:** " + "; ".join(item.data_sources))
+        st.dataframe(
+            pd.DataFrame([{"rating": r, "anchor": text} for r, text in sorted(item.anchors.items())]),
+            hide_index=True,
+            width="stretch",
+        )
+        if item.decision_rules:
+            st.markdown(f"**Decision rules:** {item.decision_rules}")
+        if item.compute:
+            show_compute(item.compute)
+        if item.minimum is not None:
+            st.markdown(f"**Minimum acceptable rating:** {item.minimum}")
+        if item.provenance:
+            where = f" — {item.provenance.source}" if item.provenance.source else ""
+            note = f" {item.provenance.note}" if item.provenance.note else ""
+            status = item.provenance.status.value.replace("_", " ")
+            st.caption(f"Provenance: {status}{where}.{note}")
 
 
 def render() -> None:
