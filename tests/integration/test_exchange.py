@@ -729,7 +729,7 @@ def test_problem_messages_say_what_is_wrong(registry: ScaleRegistry) -> None:
     assert messages == [
         "row 2, column date: '2021-13-01' is not a real date (write it as YYYY-MM-DD (2024-03-14) or M/D/YYYY (3/14/2024))",
         "row 2, column H1: rating 7 is out of range 1..5",
-        "row 3, column scale: unknown scale 'dactz' (known scales: dacts, goi, iddt)",
+        "row 3, column scale: unknown scale 'dactz' (known scales: dacts, dacts-georgia, dacts-maine, dacts-oregon, fpe, goi, iddt, imr, psh, se)",
         "row 4, column date: cannot read the date 'yesterday': write it as YYYY-MM-DD (2024-03-14) or M/D/YYYY (3/14/2024)",
         "row 4, column version: unknown version '2' of dacts (known versions: 1.0)",
     ]
