@@ -19,7 +19,8 @@ from cli.main import app
 from scales import Scale, ScaleFileError, ScaleRegistry, TotalMethod, load_registry, parse_scale_text
 from scoring import ItemEntry, score_review
 
-BASE = load_registry().get("dacts", "1.0")
+REGISTRY = load_registry()
+BASE = REGISTRY.get("dacts", "1.0")
 BASES = ScaleRegistry(scales={(BASE.id, BASE.version): BASE})
 
 # Line numbers matter: the tests below point at them.
@@ -171,7 +172,7 @@ def with_sum(total: int, scale_items: list[str]) -> dict[str, ItemEntry]:
 
 
 def messages(scale_id: str, entries: dict[str, ItemEntry]) -> list[tuple[bool | None, str]]:
-    scale = load_registry().get(scale_id, "1.0")
+    scale = REGISTRY.get(scale_id, "1.0")
     return [(c.met, c.message) for c in score_review(scale, entries).conditions]
 
 
@@ -223,7 +224,7 @@ def test_georgia_requires_a_mean_of_4_and_a_total_of_112(
 def test_a_mean_is_compared_as_the_bands_read_it_rounded_half_up() -> None:
     """24 rated items adding up to 95: a mean of 3.9583, which rounds to 3.96 and so meets a
     required 3.96 (and fails a required 3.97)."""
-    georgia = load_registry().get("dacts-georgia", "1.0")
+    georgia = REGISTRY.get("dacts-georgia", "1.0")
     entries = {**with_sum(95, BASE.item_ids[:24]), **{i: ItemEntry(rating=None) for i in BASE.item_ids[24:]}}
     for required, met in ((3.96, True), (3.97, False)):
         data = georgia.model_dump(mode="json")
