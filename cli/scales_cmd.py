@@ -14,7 +14,8 @@ import typer
 
 from cli.common import fail, registry
 from scales import ScaleFileError, ScaleRegistry, load_scale_file
-from scales.loader import scale_files
+from scales.derived import is_derived
+from scales.loader import load_yaml_data, scale_files
 
 scales_app = typer.Typer(help="Scale definitions.", no_args_is_help=True)
 
@@ -55,14 +56,24 @@ def scales_validate(
     problems: list[str] = []
     seen = ScaleRegistry()
     known = registry()  # the bases a derived file may name, with the files checked before it
+    files: list[Path] = []
     for path in paths:
-        files = scale_files(path) if path.is_dir() else [path]
-        if path.is_dir() and not files:
+        found = scale_files(path) if path.is_dir() else [path]
+        if path.is_dir() and not found:
             problems.append(f"{path}:0: no .yaml scale files in this folder")
-        for file in files:
-            problems.extend(_validate_file(file, seen, known))
+        files += found
+    # Derived scales after the others, so a variant is checked against a base given with it.
+    for file in sorted(files, key=_is_derived_file):
+        problems.extend(_validate_file(file, seen, known))
     if problems:
         fail(problems)
+
+
+def _is_derived_file(file: Path) -> bool:
+    try:
+        return is_derived(load_yaml_data(file.read_bytes(), str(file)))
+    except (OSError, ScaleFileError):
+        return False  # reported when the file itself is checked
 
 
 def _validate_file(file: Path, seen: ScaleRegistry, known: ScaleRegistry) -> list[str]:

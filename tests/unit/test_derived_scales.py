@@ -267,3 +267,12 @@ def test_score_json_lists_the_conditions(tmp_path: Path) -> None:
         "kind": "total", "measure": "sum", "required": 112, "value": 111, "met": False,
         "message": "total 111 below the required 112", "label": "Georgia DBHDD contract",
     }  # fmt: skip
+
+
+def test_scales_validate_checks_a_variant_against_a_base_given_with_it(tmp_path: Path) -> None:
+    base = BASE.model_dump(mode="json") | {"id": "local", "version": "3.0"}
+    (tmp_path / "z-base.yaml").write_text(json.dumps(base))  # sorts after the variant
+    (tmp_path / "a-variant.yaml").write_text(VARIANT.replace("dacts@1.0", "local@3.0"))
+    result = CliRunner().invoke(app, ["scales", "validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(": ok (") == 2
