@@ -19,6 +19,7 @@ from scales import ScaleRegistry
 from services.errors import DatabaseError, FidelityError, ReviewFinalizedError, StaleWriteError
 from services.settings import get_registry, get_settings
 from storage.db import make_engine, session_factory, writer
+from storage.integrity import SESSION_KEY
 from storage.migrate import DatabaseVersionError, upgrade_to_head
 from storage.models import AUDIT_LOG_MESSAGE, FINAL_REVIEW_MESSAGE
 
@@ -52,8 +53,10 @@ class Database:
             except sa_exc.OperationalError as exc:
                 self.engine.dispose()
                 raise DatabaseError(f"cannot open the database {self.display_url}: {exc.orig}") from None
-        self._reader = session_factory(self.engine)
-        self._writer = session_factory(writer(self.engine))
+        # Each session carries the key, for what only has the session (audit chain, finalizing).
+        info = {SESSION_KEY: integrity_key}
+        self._reader = session_factory(self.engine, info)
+        self._writer = session_factory(writer(self.engine), info)
         self._unpinged: Engine | None = None
         self.writes = 0  # transactions written through writing(): see analytics_data.data_version
         self.version_seen: tuple[str, float, int] | None = None  # (version, when, writes then)

@@ -17,6 +17,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from storage.audit_chain import lock_chain, relink_all
+from storage.triggers import lifted_triggers
+
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -26,6 +29,19 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("reviews", sa.Column("ratings_seal", sa.String(length=80), nullable=True))
     op.add_column("audit_log", sa.Column("chain", sa.String(length=80), nullable=True))
+    _chain_existing_audit_rows()
+
+
+def _chain_existing_audit_rows() -> None:
+    """The audit rows written before this revision are chained now, in id order, keyed with the
+    integrity key storage.migrate passes (None: plain SHA-256), with the append-only triggers
+    lifted for these UPDATEs only and restored as they were."""
+    bind = op.get_bind()
+    config = op.get_context().config
+    key = None if config is None else config.attributes.get("integrity_key")
+    lock_chain(bind)
+    with lifted_triggers(bind, "audit_log"):
+        relink_all(bind, key)
 
 
 def downgrade() -> None:
