@@ -27,7 +27,17 @@ from services.audit import AuditLog
 from services.database import Database
 from services.errors import ValidationProblem
 from services.rows import actor_name
-from storage.audit_chain import lock_chain, relink_all, row_text, verify_chain, walk_chain
+from storage.audit_chain import (
+    ChainWalk,
+    anchor_problems,
+    lock_chain,
+    read_head_row,
+    relink_all,
+    row_text,
+    verify_chain,
+    walk_chain,
+    write_anchor,
+)
 from storage.integrity import MISMATCH, MISSING, NO_KEY, NOT_KEYED, OK, digest_status, keyed_digest
 from storage.migrate import HEAD_REVISION
 from storage.triggers import lifted_triggers, trigger_problems
@@ -102,6 +112,7 @@ def _check(conn: Connection, key: str | None) -> IntegrityReport:
             problems.append(f"review {review.review_id}: {REVIEW_PROBLEMS[status]}")
     chain = verify_chain(conn, key)
     problems += [problem.message for problem in chain.problems]
+    problems += anchor_problems(conn, key, chain)
     return IntegrityReport(
         key_configured=key is not None,
         reviews=reviews,
@@ -159,6 +170,7 @@ def rekey(db: Database, previous_key: str | None, *, actor: Actor) -> RekeyResul
         problems = [f"schema or trigger: {p}" for p in trigger_problems(conn)]
         checksums, review_problems = _verified_reviews(conn, previous_key, new_key)
         problems += review_problems + _chain_problems(conn, previous_key, new_key)
+        problems += _anchor_problems(conn, previous_key, new_key)
         if problems:
             heading = "nothing was re-keyed: these records do not verify under the previous or the new key"
             raise ValidationProblem([heading, *problems])
@@ -173,6 +185,7 @@ def rekey(db: Database, previous_key: str | None, *, actor: Actor) -> RekeyResul
             seals = rekey_seals(s, previous_key, new_key)
         with lifted_triggers(conn, "audit_log"):
             audit_rows = relink_all(conn, new_key)
+        write_anchor(conn, new_key, *read_head_row(conn))
         AuditLog(s, who)(
             "database",
             "integrity_key",
@@ -213,6 +226,16 @@ def _verified_reviews(
         else:
             problems.append(f"review {review.review_id}: {REVIEW_PROBLEMS[status]}")
     return checksums, problems
+
+
+def _anchor_problems(conn: Connection, previous_key: str | None, new_key: str) -> list[str]:
+    """The sealed head must verify under one of the keys and name the chain's newest row."""
+    head_id, head = read_head_row(conn)
+    walk = ChainWalk(problems=[], head_id=head_id, head=head)
+    problems = anchor_problems(conn, previous_key, walk)
+    if problems and not anchor_problems(conn, new_key, walk):
+        return []
+    return problems
 
 
 def _chain_problems(conn: Connection, previous_key: str | None, new_key: str) -> list[str]:

@@ -11,6 +11,13 @@ Appending is serialized: a transaction reads the chain's head (the newest row's 
 holds the write lock until it commits, so two transactions never chain onto the same row.
 SQLite writers hold the database's write lock from BEGIN IMMEDIATE (storage.db.writer);
 PostgreSQL takes a transaction-level advisory lock first (`chain_head`).
+
+The chain alone cannot tell that its newest rows were deleted: what remains is still a whole
+chain. So every transaction that appends rows also updates `audit_chain_head`, one row naming
+the newest audit row and its digest, sealed with the key (`write_anchor`, run before commit).
+Deleting the newest rows leaves the sealed head pointing past the end, and a writer without the
+key cannot seal an earlier head, unless they kept an old copy of that row (a backup): see
+README, Integrity.
 """
 
 from __future__ import annotations
@@ -21,17 +28,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, text
+from sqlalchemy import Connection, Table, bindparam, event, select, text
 from sqlalchemy.orm import Session
 
-from storage.integrity import OK, digest_status, keyed_digest
-from storage.models import AuditEntry
+from storage.integrity import OK, digest_status, keyed_digest, session_key
+from storage.models import AuditChainHead, AuditEntry
 
 CHAIN_COLUMNS = ("at", "actor", "review_id", "program_id", "entity", "field", "old_value", "new_value")
 """What an audit row's digest covers, besides the previous row's digest (not the id: see above)."""
 PG_CHAIN_LOCK = 7_261_503_117  # pg_advisory_xact_lock key: one appender at a time
 _HEAD = "fidelity_audit_chain_head"  # Session.info: (the transaction, the head's digest)
 AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+ANCHOR: Table = AuditChainHead.__table__  # type: ignore[assignment]
 
 
 def row_text(previous: str | None, row: Mapping[Any, Any]) -> str:
@@ -61,6 +69,46 @@ def lock_chain(conn: Connection) -> None:
 def read_head(conn: Connection) -> str | None:
     """The newest audit row's digest (None: no rows yet, or that row has none)."""
     return conn.execute(select(AUDIT.c.chain).order_by(AUDIT.c.id.desc()).limit(1)).scalar()
+
+
+def read_head_row(conn: Connection) -> tuple[int | None, str | None]:
+    """The newest audit row's id and digest ((None, None): no rows yet)."""
+    row = conn.execute(select(AUDIT.c.id, AUDIT.c.chain).order_by(AUDIT.c.id.desc()).limit(1)).first()
+    return (None, None) if row is None else (row.id, row.chain)
+
+
+def anchor_text(row_id: int | None, chain: str | None) -> str:
+    """What the head's seal covers (its own kind named first: no row digest can pass for it)."""
+    return json.dumps(["audit chain head", row_id, chain or ""], separators=(",", ":"))
+
+
+def write_anchor(
+    conn: Connection, key: str | None, row_id: int | None, chain: str | None, *, insert: bool = False
+) -> None:
+    """Seal `row_id` and its digest `chain` as the chain's head. A deleted anchor row is not
+    put back (an UPDATE of nothing): `fidelity db check` reports it."""
+    values = {"row_id": row_id, "chain": chain, "seal": keyed_digest(key, anchor_text(row_id, chain))}
+    if insert:
+        conn.execute(ANCHOR.insert().values(id=1, **values))
+    else:
+        conn.execute(ANCHOR.update().where(ANCHOR.c.id == 1).values(**values))
+
+
+def read_anchor(conn: Connection) -> tuple[int | None, str | None, str] | None:
+    """The sealed head: (row id, digest, seal); None when the row is gone."""
+    row = conn.execute(select(ANCHOR.c.row_id, ANCHOR.c.chain, ANCHOR.c.seal).where(ANCHOR.c.id == 1)).first()
+    return None if row is None else (row.row_id, row.chain, row.seal)
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_head(s: Session) -> None:
+    """A transaction that appended audit rows seals the new head as it commits."""
+    cached = s.info.get(_HEAD)
+    if cached is None or cached[0] is not s.get_transaction():
+        return
+    s.flush()  # its last audit rows are written and have their ids
+    conn = s.connection()
+    write_anchor(conn, session_key(s), *read_head_row(conn))
 
 
 def chain_head(s: Session) -> str | None:
@@ -159,6 +207,28 @@ def verify_chain(conn: Connection, key: str | None) -> ChainWalk:
         found.rows += 1
         found.head_id, found.head = row["id"], row["chain"]
     return found
+
+
+def anchor_problems(conn: Connection, key: str | None, walk: ChainWalk) -> list[str]:
+    """Whether the sealed head is the chain's newest row (verify_chain's `walk`)."""
+    anchor = read_anchor(conn)
+    if anchor is None:
+        return ["audit head: the row sealing the chain's newest row is missing (it was deleted)"]
+    row_id, chain, seal = anchor
+    status = digest_status(key, anchor_text(row_id, chain), seal)
+    if status != OK:
+        return [f"audit head: its seal does not verify ({status}): it was written outside the application"]
+    if (row_id, chain) == (walk.head_id, walk.head):
+        return []
+    if row_id is not None and (walk.head_id is None or row_id > walk.head_id):
+        return [
+            f"audit head: the chain ends at row {walk.head_id}, but its sealed newest row is {row_id}: "
+            "the newest audit rows were deleted"
+        ]
+    return [
+        f"audit head: the chain's newest row {walk.head_id} is not its sealed newest row ({row_id}): "
+        "rows were added or changed at the end outside the application"
+    ]
 
 
 def relink_all(conn: Connection, key: str | None, chunk: int = 5000) -> int:

@@ -132,6 +132,21 @@ def test_a_deleted_audit_row_is_found(keyed: Database) -> None:
     check_fails_naming(f"audit row {ids[4]}: does not match its chain digest as after row {ids[2]}")
 
 
+def test_the_newest_audit_rows_deleted_are_found(keyed: Database) -> None:
+    ids = audit_ids(keyed)
+    tamper(keyed, "audit_log", f"DELETE FROM audit_log WHERE id >= {ids[-3]}")
+    check_fails_naming(f"audit head: the chain ends at row {ids[-4]}, but its sealed newest row is {ids[-1]}")
+
+
+def test_a_sealed_head_rewritten_to_an_earlier_row_is_found(keyed: Database) -> None:
+    ids = audit_ids(keyed)
+    with keyed.engine.begin() as conn:
+        chain = conn.execute(text(f"SELECT chain FROM audit_log WHERE id = {ids[-2]}")).scalar_one()
+        conn.execute(text(f"UPDATE audit_chain_head SET row_id = {ids[-2]}, chain = '{chain}'"))
+    tamper(keyed, "audit_log", f"DELETE FROM audit_log WHERE id = {ids[-1]}")
+    check_fails_naming("audit head: its seal does not verify")
+
+
 def test_two_swapped_audit_rows_are_found(keyed: Database) -> None:
     a, b = audit_ids(keyed)[2:4]
     columns = "at, actor, review_id, program_id, entity, field, old_value, new_value, chain"
