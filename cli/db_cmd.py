@@ -30,7 +30,8 @@ def db_check() -> None:
     hash chain, the schema revision and the immutability and append-only triggers.
 
     Prints one line per failure on stderr (naming the review id, the audit row id or the
-    trigger), then a summary. Exit status 0 when everything holds, 2 when anything fails.
+    trigger), then a summary. Exit status 0 when everything holds; 2 when anything fails (as
+    for invalid input: one line per problem on stderr).
     Without FIDELITY_INTEGRITY_KEY it says so: plain SHA-256 checksums can be recomputed by
     anyone who can write the database.
     """

@@ -111,7 +111,7 @@ def _check(conn: Connection, key: str | None) -> IntegrityReport:
         if status != OK:
             problems.append(f"review {review.review_id}: {REVIEW_PROBLEMS[status]}")
     chain = verify_chain(conn, key)
-    problems += [problem.message for problem in chain.problems]
+    problems += chain.messages()
     problems += anchor_problems(conn, key, chain)
     return IntegrityReport(
         key_configured=key is not None,

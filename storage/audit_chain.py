@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, event, select, text
 from sqlalchemy.orm import Session
 
-from storage.integrity import OK, digest_status, keyed_digest, session_key
+from storage.integrity import NO_KEY, NOT_KEYED, OK, digest_status, keyed_digest, session_key
 from storage.models import AuditChainHead, AuditEntry
 
 CHAIN_COLUMNS = ("at", "actor", "review_id", "program_id", "entity", "field", "old_value", "new_value")
@@ -171,6 +171,35 @@ class ChainWalk:
     head_id: int | None = None
     head: str | None = None
 
+    def messages(self) -> list[str]:
+        """One line per problem; a run of rows that are only not keyed (a database from before
+        the key, not yet re-keyed) is one line naming the first and last row."""
+        lines: list[str] = []
+        run: list[ChainProblem] = []
+
+        def close() -> None:
+            if len(run) == 1:
+                lines.append(run[0].message)
+            elif run:
+                first, last = run[0].row_id, run[-1].row_id
+                lines.append(
+                    f"audit rows {first} to {last}: plain SHA-256 chain digests while a key is "
+                    "configured (not keyed; `fidelity db rekey` keys them)"
+                )
+            run.clear()
+
+        for problem in self.problems:
+            if problem.status == NOT_KEYED and (not run or run[-1].row_id == problem.previous_id):
+                run.append(problem)
+                continue
+            close()
+            if problem.status == NOT_KEYED:
+                run.append(problem)
+            else:
+                lines.append(problem.message)
+        close()
+        return lines
+
 
 def walk_chain(
     conn: Connection, key: str | None, chunk: int = 5000
@@ -216,8 +245,14 @@ def anchor_problems(conn: Connection, key: str | None, walk: ChainWalk) -> list[
         return ["audit head: the row sealing the chain's newest row is missing (it was deleted)"]
     row_id, chain, seal = anchor
     status = digest_status(key, anchor_text(row_id, chain), seal)
+    if status == NOT_KEYED:
+        return [
+            "audit head: its seal is plain SHA-256 while a key is configured (not keyed; `fidelity db rekey`)"
+        ]
+    if status == NO_KEY:
+        return ["audit head: its seal is keyed but no FIDELITY_INTEGRITY_KEY is configured"]
     if status != OK:
-        return [f"audit head: its seal does not verify ({status}): it was written outside the application"]
+        return ["audit head: its seal does not verify: it was written outside the application"]
     if (row_id, chain) == (walk.head_id, walk.head):
         return []
     if row_id is not None and (walk.head_id is None or row_id > walk.head_id):

@@ -223,7 +223,8 @@ def test_rekey_from_a_keyless_installation(db_url: str, monkeypatch: pytest.Monk
     code, _, err = fidelity("review", "import", str(EXAMPLE), "--program", "Riverside ACT Team")
     assert code == 0, err
     monkeypatch.setenv("FIDELITY_INTEGRITY_KEY", KEY)
-    check_fails_naming("review 1: its checksum is plain SHA-256 while a key is configured", "not keyed")
+    err = check_fails_naming("review 1: its checksum is plain SHA-256 while a key is configured", "not keyed")
+    assert "audit rows 1 to " in err and "audit head: its seal is plain SHA-256" in err  # a line each
     code, _, err = fidelity("db", "rekey")  # FIDELITY_INTEGRITY_PREVIOUS_KEY empty: was keyless
     assert code == 0, err
     code, out, err = fidelity("db", "check")
