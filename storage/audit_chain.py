@@ -14,10 +14,11 @@ PostgreSQL takes a transaction-level advisory lock first (`chain_head`).
 
 The chain alone cannot tell that its newest rows were deleted: what remains is still a whole
 chain. So every transaction that appends rows also updates `audit_chain_head`, one row naming
-the newest audit row and its digest, sealed with the key (`write_anchor`, run before commit).
-Deleting the newest rows leaves the sealed head pointing past the end, and a writer without the
-key cannot seal an earlier head, unless they kept an old copy of that row (a backup): see
-README, Integrity.
+the newest audit row and its digest, sealed with the key (`write_anchor`, run before commit),
+and new rows follow the sealed head's digest, not the newest row's (`anchored_head`). Deleting
+the newest rows leaves the sealed head pointing past the end, and the next rows appended break
+the chain where they start; a writer without the key cannot seal an earlier head, unless they
+kept an old copy of that row (a backup): see README, Integrity.
 """
 
 from __future__ import annotations
@@ -120,9 +121,19 @@ def chain_head(s: Session) -> str | None:
         return cached[1]
     conn = s.connection()
     lock_chain(conn)
-    head = read_head(conn)
+    head = anchored_head(conn, session_key(s))
     set_head(s, head)
     return head
+
+
+def anchored_head(conn: Connection, key: str | None) -> str | None:
+    """The digest new rows follow: the sealed head's when its seal verifies, so that rows
+    appended after the newest rows were deleted do not follow the shortened chain (which would
+    hide the deletion) but break it, at the first new row; else the newest row's digest."""
+    anchor = read_anchor(conn)
+    if anchor is not None and digest_status(key, anchor_text(anchor[0], anchor[1]), anchor[2]) == OK:
+        return anchor[1]
+    return read_head(conn)
 
 
 def set_head(s: Session, head: str | None) -> None:

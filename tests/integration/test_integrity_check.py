@@ -136,6 +136,11 @@ def test_the_newest_audit_rows_deleted_are_found(keyed: Database) -> None:
     ids = audit_ids(keyed)
     tamper(keyed, "audit_log", f"DELETE FROM audit_log WHERE id >= {ids[-3]}")
     check_fails_naming(f"audit head: the chain ends at row {ids[-4]}, but its sealed newest row is {ids[-1]}")
+    # The next rows the application appends do not hide the deletion: they break the chain.
+    svc.create_program(keyed, "Lakeside ACT", actor=local_admin("admin"))
+    new_row = audit_ids(keyed)[len(ids) - 3]
+    err = check_fails_naming(f"audit row {new_row}: does not match its chain digest as after row {ids[-4]}")
+    assert "audit head" not in err  # the head is sealed again, at the new row
 
 
 def test_a_sealed_head_rewritten_to_an_earlier_row_is_found(keyed: Database) -> None:
