@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from scales import ScaleRegistry
 from services.errors import DatabaseError, FidelityError, ReviewFinalizedError, StaleWriteError
 from services.settings import get_registry, get_settings
+from storage.audit_chain import lock_chain
 from storage.db import make_engine, session_factory, writer
 from storage.integrity import SESSION_KEY
 from storage.migrate import DatabaseVersionError, upgrade_to_head
@@ -99,6 +100,11 @@ class Database:
     def _write(self) -> Iterator[Session]:
         try:
             with self._writer.begin() as session:
+                if self.dialect == "postgresql":
+                    # The audit chain's lock first, as SQLite's writers take the write lock at BEGIN:
+                    # taken later (at the first audit row) it would come after row locks in some
+                    # transactions and before them in others, and two such could deadlock.
+                    lock_chain(session.connection())
                 yield session
         except StaleDataError as exc:  # the version check in the UPDATE found a newer row
             raise StaleWriteError(

@@ -10,7 +10,8 @@ dropping or adding a row changes which digest each row must follow.
 Appending is serialized: a transaction reads the chain's head (the newest row's digest) and
 holds the write lock until it commits, so two transactions never chain onto the same row.
 SQLite writers hold the database's write lock from BEGIN IMMEDIATE (storage.db.writer);
-PostgreSQL takes a transaction-level advisory lock first (`chain_head`).
+on PostgreSQL every writing transaction of services.database takes a transaction-level
+advisory lock first (`lock_chain`; `chain_head` takes it too, for other sessions).
 
 The chain alone cannot tell that its newest rows were deleted: what remains is still a whole
 chain. So every transaction that appends rows also updates `audit_chain_head`, one row naming
