@@ -46,6 +46,10 @@ def navigation(viewer: Actor) -> dict[str, list[StreamlitPage]]:
         )
     if can(viewer, Action.MANAGE_USERS):
         pages["Programs"].append(page("app_pages/users.py", "Users", ":material/manage_accounts:", "users"))
+    if can(viewer, Action.CHECK_INTEGRITY):
+        pages["Programs"].append(
+            page("app_pages/integrity.py", "Integrity", ":material/verified_user:", "integrity")
+        )
     pages["Reference"] = [page("app_pages/scales.py", "Scales", ":material/menu_book:", "scales")]
     return pages
 

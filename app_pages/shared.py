@@ -33,11 +33,13 @@ def scale_registry() -> ScaleRegistry:
 
 def database() -> Database:
     """One engine per server process and URL; migrated to the newest schema on first use."""
-    return _database_for(get_settings().database_url)
+    settings = get_settings()
+    return _database_for(settings.database_url, settings.integrity_secret)
 
 
 @lru_cache(maxsize=8)  # not st.cache_resource: its lookup costs more than the rest of a rerun's shell
-def _database_for(url: str) -> Database:
+def _database_for(url: str, integrity_key: str | None) -> Database:
+    """`integrity_key` is part of the cache key: a changed FIDELITY_INTEGRITY_KEY takes effect."""
     return open_database(url, registry=scale_registry())
 
 

@@ -13,7 +13,8 @@ Everything is written with bulk statements (executemany on SQLite, COPY on Postg
 one transaction. The immutability triggers stay on: reviews are inserted as `consensus` (with
 their final score already set), their ratings next, and then the statement that makes them
 final also stores each one's content checksum (`storage.integrity.content_checksum`, computed
-here from the same values), so the app and the exports treat them as verified final reviews.
+here from the same values, plain SHA-256: the benchmarks open the database with no
+FIDELITY_INTEGRITY_KEY), so the app and the exports treat them as verified final reviews.
 The same arguments and seed give the same database.
 """
 
@@ -298,7 +299,7 @@ def _checksum(
         }
         for item_id, c in chosen.items()
     ]
-    return content_checksum(review, team, consensus)
+    return content_checksum(None, review, team, consensus)
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from cli.common import cli_actor, database, dumps
+from cli.common import cli_actor, database, dumps, fail
+from services.settings import get_settings
 
 db_app = typer.Typer(help="The database (FIDELITY_DATABASE_URL).", no_args_is_help=True)
 programs_app = typer.Typer(help="Programs (teams) in the database.", no_args_is_help=True)
@@ -21,6 +22,48 @@ def db_upgrade() -> None:
     """Create the tables, or migrate an older database to the newest schema."""
     with database() as db:
         typer.echo(f"{db.display_url}: schema at revision {db.revision} (head)")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Verify the database's tamper evidence: every final review's checksum, the audit log's
+    hash chain, the schema revision and the immutability and append-only triggers.
+
+    Prints one line per failure on stderr (naming the review id, the audit row id or the
+    trigger), then a summary. Exit status 0 when everything holds; 2 when anything fails (as
+    for invalid input: one line per problem on stderr).
+    Without FIDELITY_INTEGRITY_KEY it says so: plain SHA-256 checksums can be recomputed by
+    anyone who can write the database.
+    """
+    from services.integrity import check_database  # not at the top: start-up time (loads SQLAlchemy)
+
+    with database() as db:
+        report = check_database(db, actor=cli_actor())
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if not report.ok:
+        fail([*report.problems, f"{db.display_url}: {report.summary()}"])
+    typer.echo(f"{db.display_url}: {report.summary()}")
+
+
+@db_app.command("rekey")
+def db_rekey() -> None:
+    """Re-key every checksum and the audit chain to FIDELITY_INTEGRITY_KEY, from
+    FIDELITY_INTEGRITY_PREVIOUS_KEY (empty: the database was keyless).
+
+    Everything is verified under the previous key first: if anything fails, nothing is
+    re-keyed and each failure is printed (exit status 2). Otherwise all digests are rewritten
+    under the new key in one transaction, recorded in the audit log.
+    """
+    from services.integrity import rekey  # not at the top: start-up time (loads SQLAlchemy)
+
+    previous = get_settings().integrity_previous_secret
+    with database() as db:
+        result = rekey(db, previous, actor=cli_actor())
+    typer.echo(
+        f"{db.display_url}: re-keyed {result.reviews} review checksum(s), {result.seals} ratings seal(s) "
+        f"and {result.audit_rows} audit row(s)"
+    )
 
 
 @programs_app.command("list")

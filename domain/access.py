@@ -111,6 +111,7 @@ class Action(StrEnum):
     READ_ANALYTICS = "see drift and comparisons"
     IMPORT = "import reviews"
     MANAGE_USERS = "manage users and their access"
+    CHECK_INTEGRITY = "check or re-key the database's tamper evidence"
 
 
 class Scope(StrEnum):
@@ -145,6 +146,7 @@ POLICY: Final[Mapping[Action, Mapping[Role, Scope]]] = MappingProxyType(
         Action.READ_ANALYTICS: {_ADMIN: Scope.ALL, _REVIEWER: Scope.ALL, _MANAGER: Scope.OWN_PROGRAMS},
         Action.IMPORT: {_ADMIN: Scope.ALL},
         Action.MANAGE_USERS: {_ADMIN: Scope.ALL},
+        Action.CHECK_INTEGRITY: {_ADMIN: Scope.ALL},
     }
 )
 

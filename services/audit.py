@@ -3,7 +3,9 @@ transaction, one row per changed field with its old and new value as JSON.
 
 The `*_fields` snapshots are what the log compares and records for each kind of row; the
 rows are read back as AuditRecord (services.reviews.audit_trail). Nothing ever updates or
-deletes an audit row (the database refuses both).
+deletes an audit row (the database refuses both), and each row carries its link of the audit
+hash chain (storage.audit_chain), keyed with the database's integrity key, taken as the row is
+logged, in the order the rows are inserted.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from storage.audit_chain import next_links
+from storage.integrity import session_key
 from storage.models import AuditEntry, ConsensusRating, Program, RaterRating, Review
 
 __all__ = [
@@ -57,18 +61,22 @@ class AuditLog:
     def __call__(self, entity: str, field_name: str, old: Any, new: Any) -> None:
         if old == new:
             return
-        self.session.add(
-            AuditEntry(
-                at=self.at,
-                actor=self.actor,
-                review_id=self.review_id,
-                program_id=self.program_id,
-                entity=entity,
-                field=field_name,
-                old_value=json_text(old),
-                new_value=json_text(new),
-            )
-        )
+        row = self._row(entity, field_name, old, new)
+        # Linked now: the ORM inserts a session's new rows in the order they were added.
+        next_links(self.session, session_key(self.session), [row])
+        self.session.add(AuditEntry(**row))
+
+    def _row(self, entity: str, field_name: str, old: Any, new: Any) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "actor": self.actor,
+            "review_id": self.review_id,
+            "program_id": self.program_id,
+            "entity": entity,
+            "field": field_name,
+            "old_value": json_text(old),
+            "new_value": json_text(new),
+        }
 
 
 AUDIT_COLUMNS = ("at", "actor", "review_id", "program_id", "entity", "field", "old_value", "new_value")
@@ -90,29 +98,23 @@ class BufferedAuditLog(AuditLog):
     def __call__(self, entity: str, field_name: str, old: Any, new: Any) -> None:
         if old == new:
             return
-        self.rows.append(
-            {
-                "at": self.at,
-                "actor": self.actor,
-                "review_id": self.review_id,
-                "program_id": self.program_id,
-                "entity": entity,
-                "field": field_name,
-                "old_value": json_text(old),
-                "new_value": json_text(new),
-            }
-        )
+        self.rows.append(self._row(entity, field_name, old, new))
 
     def write(self) -> None:
-        """Write the rows kept so far, in the order they were logged, and forget them."""
+        """Write the rows kept so far, in the order they were logged, and forget them.
+
+        Their chain links are taken here, in memory, after the session's pending rows (audit
+        rows of an AuditLog among them) are flushed: the chain follows the order of insertion."""
         if not self.rows:
             return
+        self.session.flush()
+        next_links(self.session, session_key(self.session), self.rows)
         connection = self.session.connection()  # this transaction's
         if connection.dialect.name == "postgresql":
             # psycopg's own executemany (one pipelined round trip, the statement parsed once):
             # SQLAlchemy would send one INSERT of ~170 VALUES rows, which psycopg parses anew.
-            columns = ", ".join(AUDIT_COLUMNS)
-            marks = ", ".join(f"%({name})s" for name in AUDIT_COLUMNS)
+            columns = ", ".join((*AUDIT_COLUMNS, "chain"))
+            marks = ", ".join(f"%({name})s" for name in (*AUDIT_COLUMNS, "chain"))
             connection.exec_driver_sql(f"INSERT INTO audit_log ({columns}) VALUES ({marks})", self.rows)
         else:
             connection.execute(insert(cast(Table, AuditEntry.__table__)), self.rows)

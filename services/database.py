@@ -18,7 +18,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from scales import ScaleRegistry
 from services.errors import DatabaseError, FidelityError, ReviewFinalizedError, StaleWriteError
 from services.settings import get_registry, get_settings
+from storage.audit_chain import lock_chain
 from storage.db import make_engine, session_factory, writer
+from storage.integrity import SESSION_KEY
 from storage.migrate import DatabaseVersionError, upgrade_to_head
 from storage.models import AUDIT_LOG_MESSAGE, FINAL_REVIEW_MESSAGE
 
@@ -52,8 +54,10 @@ class Database:
             except sa_exc.OperationalError as exc:
                 self.engine.dispose()
                 raise DatabaseError(f"cannot open the database {self.display_url}: {exc.orig}") from None
-        self._reader = session_factory(self.engine)
-        self._writer = session_factory(writer(self.engine))
+        # Each session carries the key, for what only has the session (audit chain, finalizing).
+        info = {SESSION_KEY: integrity_key}
+        self._reader = session_factory(self.engine, info)
+        self._writer = session_factory(writer(self.engine), info)
         self._unpinged: Engine | None = None
         self.writes = 0  # transactions written through writing(): see analytics_data.data_version
         self.version_seen: tuple[str, float, int] | None = None  # (version, when, writes then)
@@ -96,6 +100,11 @@ class Database:
     def _write(self) -> Iterator[Session]:
         try:
             with self._writer.begin() as session:
+                if self.dialect == "postgresql":
+                    # The audit chain's lock first, as SQLite's writers take the write lock at BEGIN:
+                    # taken later (at the first audit row) it would come after row locks in some
+                    # transactions and before them in others, and two such could deadlock.
+                    lock_chain(session.connection())
                 yield session
         except StaleDataError as exc:  # the version check in the UPDATE found a newer row
             raise StaleWriteError(

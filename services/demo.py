@@ -118,7 +118,6 @@ class DemoSummary:
         ]
 
 
-
 def build_demo(
     db: Database,
     *,

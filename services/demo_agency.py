@@ -80,13 +80,15 @@ PLANS: Final[tuple[ProgramPlan, ...]] = (
     ProgramPlan("Demo ACT Team 5", R, "Demo Central", "ACT", "dacts", rising(3.25, 4.15), "improving"),
     ProgramPlan("Demo ACT Team 6", R, "Demo South", "ACT", "dacts", flat(4.25), "stable and high"),
     ProgramPlan("Demo ACT Team 7", L, "Demo South", "ACT", "dacts", rising(3.75, 3.25), "slowly declining"),
-    ProgramPlan("Demo ACT Team 8", L, "Demo South", "ACT", "dacts",
-        flat(2.8), "new team", single_review=True),
+    ProgramPlan(
+        "Demo ACT Team 8", L, "Demo South", "ACT", "dacts", flat(2.8), "new team", single_review=True
+    ),
     ProgramPlan("Demo IDDT Program 1", N, "Demo North", "IDDT", "iddt", rising(2.6, 4.25), "improving"),
     ProgramPlan("Demo IDDT Program 2", R, "Demo Central", "IDDT", "iddt", flat(4.35), "stable and high"),
     ProgramPlan("Demo IDDT Program 3", L, "Demo South", "IDDT", "iddt", flat(3.45), "stable and fair"),
-    ProgramPlan("Demo IDDT Program 4", L, "Demo South", "IDDT", "iddt",
-        late_fall(4.3, 3.85, 0.75), "declining"),
+    ProgramPlan(
+        "Demo IDDT Program 4", L, "Demo South", "IDDT", "iddt", late_fall(4.3, 3.85, 0.75), "declining"
+    ),
 )
 
 # Items most agencies find hard (negative) or easy (positive): the state's weak spots.

@@ -51,7 +51,7 @@ from services.database import Database
 from services.errors import FidelityError, IntegrityFailure
 from services.rows import review_scale
 from services.scores import score_rows
-from storage.integrity import failing_reviews
+from storage.integrity import failing_reviews, session_key
 from storage.models import ConsensusRating, Program, Review, ReviewStatus
 
 __all__ = [  # read from the database here, and the formats of exchange/
@@ -301,7 +301,7 @@ def _reviews(
     if status is not None:
         query = query.where(Review.status == checks.review_status(status))
     reviews = list(s.scalars(query).unique())
-    failing = failing_reviews(s, reviews)
+    failing = failing_reviews(s, reviews, session_key(s))
     if failing:  # an export is a record: refuse it rather than pass on altered reviews
         raise IntegrityFailure([svc.integrity_message(review_id) for review_id in failing])
     return reviews

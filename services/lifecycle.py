@@ -38,7 +38,7 @@ from services.rows import (
 )
 from services.scores import pending, score_rows
 from services.views import ReviewView, review_view
-from storage.integrity import failing_reviews, review_checksum
+from storage.integrity import failing_reviews, review_checksum, session_key
 from storage.models import (
     ConsensusRating,
     Program,
@@ -196,7 +196,7 @@ def finalize_review(
         review.finalized_at = review.updated_at = log.at
         review.finalized_by = log.actor
         review.final_score = score.to_dict()
-        review.content_checksum = review_checksum(s, review)
+        review.content_checksum = review_checksum(s, review, session_key(s))
         review.status = ReviewStatus.FINAL
     summary = {"mean": review.final_score["total"]["mean"], "band": review.final_score["band"]}
     log("review", "final_score", None, summary)
@@ -205,7 +205,7 @@ def finalize_review(
 
 def check_integrity(s: Session, review: Review) -> None:
     """Refuse to show or export a final review whose rows no longer match its checksum."""
-    if failing_reviews(s, [review]):
+    if failing_reviews(s, [review], session_key(s)):
         raise IntegrityFailure(integrity_message(review.id))
 
 

@@ -20,17 +20,29 @@ class Settings(BaseSettings):
     # The secret that keys review checksums, seals and the audit chain (HMAC-SHA256). Never
     # stored in the database; without it the digests are plain SHA-256 (README, Integrity).
     integrity_key: SecretStr | None = None
+    # The key the digests were made with before a rotation, read by `fidelity db rekey` only
+    # (empty: the installation was keyless).
+    integrity_previous_key: SecretStr | None = None
 
     @property
     def integrity_secret(self) -> str | None:
         """The integrity key's text, or None when none is configured (or it is blank)."""
-        if self.integrity_key is None:
-            return None
-        return self.integrity_key.get_secret_value().strip() or None
+        return _secret(self.integrity_key)
+
+    @property
+    def integrity_previous_secret(self) -> str | None:
+        """The previous integrity key's text, or None (the installation was keyless)."""
+        return _secret(self.integrity_previous_key)
 
     @property
     def extra_scale_dirs(self) -> list[Path]:
         return [Path(p) for p in self.scales_dirs.split(os.pathsep) if p.strip()]
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    if value is None:
+        return None
+    return value.get_secret_value().strip() or None
 
 
 def get_settings() -> Settings:

@@ -44,9 +44,10 @@ def writer(engine: Engine) -> Engine:
     return engine
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
+def session_factory(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """Sessions on `engine`; `info` starts each one's Session.info (e.g. the integrity key)."""
     # Nothing outlives a session as an ORM object, so expiring on commit only costs reloads.
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=dict(info or {}))
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -1,6 +1,7 @@
 """Checksums of finalized reviews.
 
-When a review becomes final, a sha256 of its content (the review's fields, raters, every
+When a review becomes final, a keyed digest (HMAC-SHA256 with FIDELITY_INTEGRITY_KEY, see
+`keyed_digest`; plain SHA-256 without a key) of its content (the review's fields, raters, every
 rater's ratings and the consensus) is stored with it. Showing or exporting a final review
 recomputes it from the rows as they are now: a difference means the rows were changed
 outside the application (the triggers refuse that, so someone disabled them or edited the
@@ -10,6 +11,11 @@ The content is canonical JSON (sorted keys, no spaces, ISO dates), built from pl
 so that bulk writers (the benchmark generator) can compute the same checksum without ORM
 objects. Changing what goes into it invalidates every stored checksum: don't, or add a
 versioned prefix and keep the old recipe for old reviews.
+
+A stored checksum says how it was made by its prefix: "hmac-sha256:" (keyed) or "sha256:"
+(plain). A plain one is verified as plain SHA-256 even when a key is configured, so a review
+finalized before the key was set is told apart from a tampered one (`fidelity db check`
+reports it as not keyed; `fidelity db rekey` keys it).
 """
 
 from __future__ import annotations
@@ -39,6 +45,48 @@ def keyed_digest(key: str | None, text: str) -> str:
     if key is None:
         return PREFIX + hashlib.sha256(data).hexdigest()
     return KEYED_PREFIX + hmac.new(key.encode("utf-8"), data, hashlib.sha256).hexdigest()
+
+
+SESSION_KEY = "fidelity_integrity_key"
+"""The Session.info entry holding the database's integrity key (services.database.Database)."""
+
+
+def session_key(s: Session) -> str | None:
+    """The integrity key of the Database `s` belongs to (None: no key, or not a Database's session:
+    its digests are then plain and fail a keyed check, never the other way round)."""
+    key = s.info.get(SESSION_KEY)
+    return key if isinstance(key, str) else None
+
+
+def is_keyed(digest: str | None) -> bool:
+    """Whether a stored digest was made with a key (its prefix says so)."""
+    return digest is not None and digest.startswith(KEYED_PREFIX)
+
+
+OK = "ok"
+MISSING = "missing"  # no digest stored
+MISMATCH = "mismatch"  # the content does not match the digest: changed outside the application
+NOT_KEYED = "not keyed"  # a plain digest that matches, while a key is configured
+NO_KEY = "keyed, no key"  # a keyed digest, while no key is configured: cannot be verified
+
+
+def digest_status(key: str | None, text: str, stored: str | None) -> str:
+    """How `stored` relates to `text` under `key`: OK, or why not (the constants above).
+
+    A plain digest is checked as plain SHA-256 even when a key is configured, so a record from
+    before the key (NOT_KEYED) is told apart from a changed one (MISMATCH); both fail while a
+    key is configured, since anyone can recompute a plain digest. Constant-time comparison."""
+    if stored is None:
+        return MISSING
+    if is_keyed(stored):
+        if key is None:
+            return NO_KEY
+        return OK if hmac.compare_digest(keyed_digest(key, text), stored) else MISMATCH
+    if not hmac.compare_digest(keyed_digest(None, text), stored):
+        return MISMATCH
+    return OK if key is None else NOT_KEYED
+
+
 REVIEW_FIELDS = (
     "id", "program_id", "scale_id", "scale_version", "scale_hash", "review_date", "review_end_date",
     "review_type", "strengths", "summary", "recommendations", "amendment_of", "amendment_number",
@@ -52,12 +100,24 @@ RATER_FIELDS = ("rater", "item_id", "rating", "rating_source", "inputs", "note",
 
 
 def content_checksum(
+    key: str | None,
     review: Mapping[str, Any],
     raters: Iterable[str],
     consensus: Iterable[Mapping[str, Any]],
     rater_ratings: Iterable[Mapping[str, Any]] = (),
 ) -> str:
-    """The checksum of a final review's content, from plain values (see REVIEW_FIELDS etc.)."""
+    """The checksum of a final review's content, from plain values (see REVIEW_FIELDS etc.),
+    keyed with `key` (None: plain SHA-256)."""
+    return keyed_digest(key, content_text(review, raters, consensus, rater_ratings))
+
+
+def content_text(
+    review: Mapping[str, Any],
+    raters: Iterable[str],
+    consensus: Iterable[Mapping[str, Any]],
+    rater_ratings: Iterable[Mapping[str, Any]] = (),
+) -> str:
+    """The canonical JSON of a final review's content that its checksum digests."""
     content = {
         "review": {key: review.get(key) for key in REVIEW_FIELDS},
         "raters": sorted(raters),
@@ -70,25 +130,30 @@ def content_checksum(
             key=lambda row: (str(row["rater"]), str(row["item_id"])),
         ),
     }
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
-    return PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
 
 
-def review_checksum(s: Session, review: Review) -> str:
-    """The checksum of `review`'s rows as they are in the session now."""
-    return checksums(s, [review])[review.id]
+def review_checksum(s: Session, review: Review, key: str | None) -> str:
+    """The checksum of `review`'s rows as they are in the session now, keyed with `key`."""
+    return keyed_digest(key, contents(s, [review])[review.id])
 
 
-def failing_reviews(s: Session, reviews: Sequence[Review]) -> list[int]:
-    """Ids of the final reviews among `reviews` whose rows no longer match their checksum
-    (or that have none)."""
+def failing_reviews(s: Session, reviews: Sequence[Review], key: str | None) -> list[int]:
+    """Ids of the final reviews among `reviews` whose rows no longer match their checksum under
+    `key` (or that have none, or one not made with the key configured: digest_status)."""
     finals = [r for r in reviews if r.status == "final"]
-    expected = checksums(s, finals)
-    return [r.id for r in finals if r.content_checksum != expected[r.id]]
+    texts = contents(s, finals)
+    return [r.id for r in finals if digest_status(key, texts[r.id], r.content_checksum) != OK]
 
 
-def checksums(s: Session, reviews: Sequence[Review], chunk: int = 500) -> dict[int, str]:
-    """Each review's checksum from its rows, read a chunk of reviews at a time (two queries each)."""
+def checksums(s: Session, reviews: Sequence[Review], key: str | None, chunk: int = 500) -> dict[int, str]:
+    """Each review's checksum from its rows, keyed with `key`."""
+    return {review_id: keyed_digest(key, text) for review_id, text in contents(s, reviews, chunk).items()}
+
+
+def contents(s: Session, reviews: Sequence[Review], chunk: int = 500) -> dict[int, str]:
+    """Each review's content text (content_text) from its rows, read a chunk of reviews at a
+    time (two queries each)."""
     found: dict[int, str] = {}
     for start in range(0, len(reviews), chunk):
         part = {r.id: r for r in reviews[start : start + chunk]}
@@ -99,7 +164,7 @@ def checksums(s: Session, reviews: Sequence[Review], chunk: int = 500) -> dict[i
         for rrow in s.scalars(select(RaterRating).where(RaterRating.review_id.in_(part))):
             rater_ratings[rrow.review_id].append({key: getattr(rrow, key) for key in RATER_FIELDS})
         for review_id, review in part.items():
-            found[review_id] = content_checksum(
+            found[review_id] = content_text(
                 {key: getattr(review, key) for key in REVIEW_FIELDS},
                 [r.rater for r in review.raters],
                 consensus[review_id],

@@ -334,5 +334,18 @@ class AnalyticsChanges(Base):
     changed_at: Mapped[str] = mapped_column(String(40))
 
 
+class AuditChainHead(Base):
+    """One row naming the audit chain's newest row and its digest, sealed with the integrity key
+    (storage.audit_chain): deleting the newest audit rows leaves it pointing past the end."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    row_id: Mapped[int | None]
+    chain: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    seal: Mapped[str] = mapped_column(String(HASH_LENGTH))
+
+
 FINAL_REVIEW_MESSAGE = "fidelity: review is final and cannot be changed"
 AUDIT_LOG_MESSAGE = "fidelity: the audit log is append-only"

@@ -45,6 +45,7 @@ PAGES = {
     "programs": "app_pages/programs.py",
     "import": "app_pages/import_page.py",
     "users": "app_pages/users.py",
+    "integrity": "app_pages/integrity.py",
     "scales": "app_pages/scales.py",
 }
 

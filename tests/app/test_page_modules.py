@@ -11,7 +11,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = ["reviews", "rate", "consensus", "results", "drift", "compare", "programs", "users", "scales"]
+PAGES = [
+    "reviews",
+    "rate",
+    "consensus",
+    "results",
+    "drift",
+    "compare",
+    "programs",
+    "users",
+    "integrity",
+    "scales",
+]
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -26,7 +37,9 @@ def test_a_page_module_exposes_render_and_runs_it_only_as_a_page(name: str) -> N
     assert ast.unparse(guard.body[0]) == "render()"
 
 
-def test_a_page_render_draws_the_page_from_a_function(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_page_render_draws_the_page_from_a_function(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`render` registered as a callable page draws what the page file draws."""
     monkeypatch.setenv("FIDELITY_DATABASE_URL", f"sqlite:///{tmp_path}/t.db")
     entry = tmp_path / "entry.py"

@@ -18,12 +18,12 @@ import pandas as pd
 import pytest
 
 from scales import ScaleRegistry
+from services import integrity, users
 from services import reviews as svc
-from services import users
 from services.access import LOCAL_ADMIN, POLICY, Action, Actor, Role
 from services.analytics_data import finalized_ratings
 from services.database import Database
-from services.errors import AccessDenied
+from services.errors import AccessDenied, ValidationProblem
 from services.exports import item_ratings_table, review_export_json, reviews_table, wide_table
 from services.historical_import import import_wide, plan_wide, read_wide_file
 from services.report_data import from_stored_review
@@ -117,6 +117,19 @@ def refused_or_not(call: Callable[[], object]) -> bool:
         assert exc.problems[0].startswith("Not allowed"), exc.problems
         return False
     return True
+
+
+def rekey_with_a_wrong_key(w: World, a: Actor) -> None:
+    """Re-keying from a wrong previous key: allowed, it refuses the records and writes nothing."""
+    keyed = Database(w.db.url, registry=w.db.registry, migrate=False, integrity_key="new")
+    try:
+        integrity.rekey(keyed, "not the previous key", actor=a)
+    except ValidationProblem as exc:
+        assert exc.problems[0].startswith("nothing was re-keyed"), exc.problems
+        return
+    finally:
+        keyed.dispose()
+    raise AssertionError("re-keyed from a wrong previous key")
 
 
 def target_review(w: World, case: str) -> svc.ReviewView:
@@ -280,6 +293,9 @@ ACTIONS: dict[str, Run] = {
     "change a role": lambda w, a, case: refused_or_not(
         lambda: users.set_role(w.db, REVIEWER, Role.REVIEWER, actor=a)
     ),
+    # the database's tamper evidence
+    "check the database": lambda w, a, case: refused_or_not(lambda: integrity.check_database(w.db, actor=a)),
+    "re-key the database": lambda w, a, case: refused_or_not(lambda: rekey_with_a_wrong_key(w, a)),
 }
 
 # fmt: off
@@ -364,6 +380,8 @@ TABLE: list[tuple[str, str, bool, bool, bool]] = [
     ("list users",               "-",                             Y, N, N),
     ("assign a reviewer",        "own, draft",                    Y, N, N),
     ("change a role",            "-",                             Y, N, N),
+    ("check the database",       "-",                             Y, N, N),
+    ("re-key the database",      "-",                             Y, N, N),
 ]
 # fmt: on
 

@@ -15,6 +15,7 @@ from services import reviews as svc
 from services.access import local_admin
 from services.database import Database
 from services.errors import StaleWriteError
+from services.integrity import check_database
 
 
 def test_a_stale_consensus_write_is_refused_and_nothing_is_lost(
@@ -135,6 +136,8 @@ def test_simultaneous_consensus_saves_exactly_one_wins(
         if e.entity == "consensus[S3]" and e.field == "rating"
     ]
     assert [(e.actor, e.new_value) for e in changes[1:]] == [(current.updated_by, current.rating)]
+    report = check_database(db, actor=local_admin())  # the audit chain did not fork
+    assert report.ok, report.problems
 
 
 def test_two_raters_saving_at_once_both_keep_their_ratings(
@@ -161,3 +164,5 @@ def test_two_raters_saving_at_once_both_keep_their_ratings(
     assert {i: r.rating for i, r in view.ratings["ana"].items()} == dict.fromkeys(items, 4)
     assert {i: r.rating for i, r in view.ratings["ben"].items()} == dict.fromkeys(items, 3)
     assert svc.compare_raters(db, review.id, "ana", "ben", actor=local_admin()).within_one == len(items)
+    report = check_database(db, actor=local_admin())  # the audit chain did not fork
+    assert report.ok, report.problems

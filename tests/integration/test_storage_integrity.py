@@ -126,19 +126,21 @@ def test_the_checksum_covers_every_part_of_the_content() -> None:
     consensus = [{"item_id": "H1", "rating": 4, "inputs": {"clients": 96}}, {"item_id": "H2", "rating": 3}]
     raters = ["ana", "ben"]
     rater_ratings = [{"rater": "ana", "item_id": "H1", "rating": 4}]
-    base = content_checksum(review, raters, consensus, rater_ratings)
+    base = content_checksum(None, review, raters, consensus, rater_ratings)
     # Order of rows and raters does not matter; every value does.
-    assert content_checksum(review, raters[::-1], consensus[::-1], rater_ratings) == base
+    assert content_checksum(None, review, raters[::-1], consensus[::-1], rater_ratings) == base
     changed = [
-        content_checksum(review | {"summary": "t"}, raters, consensus, rater_ratings),
-        content_checksum(review | {"final_score": {"total": {"sum": 101}}}, raters, consensus, rater_ratings),
-        content_checksum(review, ["ana", "eve"], consensus, rater_ratings),
+        content_checksum(None, review | {"summary": "t"}, raters, consensus, rater_ratings),
         content_checksum(
-            review, raters, [consensus[0] | {"inputs": {"clients": 97}}, consensus[1]], rater_ratings
+            None, review | {"final_score": {"total": {"sum": 101}}}, raters, consensus, rater_ratings
         ),
-        content_checksum(review, raters, consensus[:1], rater_ratings),
-        content_checksum(review, raters, consensus, [rater_ratings[0] | {"rating": 5}]),
-        content_checksum(review, raters, consensus, []),
+        content_checksum(None, review, ["ana", "eve"], consensus, rater_ratings),
+        content_checksum(
+            None, review, raters, [consensus[0] | {"inputs": {"clients": 97}}, consensus[1]], rater_ratings
+        ),
+        content_checksum(None, review, raters, consensus[:1], rater_ratings),
+        content_checksum(None, review, raters, consensus, [rater_ratings[0] | {"rating": 5}]),
+        content_checksum(None, review, raters, consensus, []),
     ]
     assert len({base, *changed}) == len(changed) + 1
 

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
     "providers",
     "analytics_changes",
+    "audit_chain_head",
     "programs",
     "reviews",
     "review_raters",

@@ -114,10 +114,14 @@ def _checksum_existing_final_reviews() -> None:
     ]
     if not finals:
         return
+    # Keyed like a review finalized now (storage.migrate passes FIDELITY_INTEGRITY_KEY).
+    config = op.get_context().config
+    key = None if config is None else config.attributes.get("integrity_key")
     checksums: dict[int, str] = {}
     for review in finals:
         of_review = review["id"]
         checksums[of_review] = content_checksum(
+            key,
             review,
             bind.execute(sa.select(raters.c.rater).where(raters.c.review_id == of_review)).scalars(),
             bind.execute(sa.select(consensus).where(consensus.c.review_id == of_review)).mappings(),
