@@ -19,6 +19,7 @@ from scales import ScaleRegistry
 from services.errors import DatabaseError, FidelityError, ReviewFinalizedError, StaleWriteError
 from services.settings import get_registry, get_settings
 from storage.db import make_engine, session_factory, writer
+from storage.integrity import KEY_INFO
 from storage.migrate import DatabaseVersionError, upgrade_to_head
 from storage.models import AUDIT_LOG_MESSAGE, FINAL_REVIEW_MESSAGE
 
@@ -83,6 +84,7 @@ class Database:
     def reading(self) -> Iterator[Session]:
         """A read-only unit of work: one consistent snapshot, rolled back at the end."""
         with self._reader() as session:
+            session.info[KEY_INFO] = self.integrity_key  # what storage.integrity.session_key reads
             yield session
 
     @contextmanager
@@ -96,6 +98,7 @@ class Database:
     def _write(self) -> Iterator[Session]:
         try:
             with self._writer.begin() as session:
+                session.info[KEY_INFO] = self.integrity_key  # what storage.integrity.session_key reads
                 yield session
         except StaleDataError as exc:  # the version check in the UPDATE found a newer row
             raise StaleWriteError(

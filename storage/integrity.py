@@ -22,7 +22,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+import sqlalchemy as sa
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from storage.models import ConsensusRating, RaterRating, Review
@@ -115,3 +116,114 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     raise TypeError(f"cannot checksum a {type(value).__name__}")
+
+
+# ---- the ratings seal ------------------------------------------------------------------------
+# What every read of final reviews uses (the analytics' ratings, the Reviews list's total and
+# band), sealed per review when it becomes final and checked on every read by the services'
+# integrity gate (services.integrity_gate): cheap enough for that, unlike the full checksum.
+
+SEAL_VERSION = "ratings-seal-1"
+KEY_INFO = "fidelity_integrity_key"  # Session.info's entry holding the key (services.database)
+RATING_SEPARATOR = "\x1f"  # between an item id and its rating (control characters: no item id holds one)
+PAIR_SEPARATOR = "\x1e"  # between two items
+SEAL_HEAD = (
+    "id", "program_id", "scale_id", "scale_version", "scale_hash", "review_date", "amendment_of",
+    "total_sum", "rated", "items", "mean", "band",
+)  # fmt: skip
+"""The review's values in the seal, in this order; the last five are the stored final score's."""
+
+
+def score_facts(final_score: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The stored final score's values the seal covers (what the Reviews list reads of it)."""
+    total = (final_score or {}).get("total") or {}
+    return {
+        "total_sum": total.get("sum"),
+        "rated": total.get("rated"),
+        "items": total.get("items"),
+        "mean": total.get("mean"),
+        "band": (final_score or {}).get("band"),
+    }
+
+
+def rating_pair(item_id: str, rating: int | None) -> str:
+    """One consensus row as the seal takes it (and as the gate's SQL writes it): item id, the
+    separator, the rating ("" when not rated)."""
+    return f"{item_id}{RATING_SEPARATOR}{'' if rating is None else int(rating)}"
+
+
+def seal_text(head: Sequence[Any], pairs: Iterable[str]) -> str:
+    """The canonical text of a ratings seal: `head` (values in SEAL_HEAD order, plain: ints,
+    text, a date or its ISO text, a float mean) as JSON, a newline, then every consensus row's
+    `rating_pair`, sorted (so by item id: ids are unique in a review), joined by PAIR_SEPARATOR."""
+    (review_id, program_id, scale_id, version, digest, day, amendment_of, *score) = head
+    total_sum, rated, items, mean, band = score
+    values = [
+        SEAL_VERSION,
+        int(review_id),
+        int(program_id),
+        str(scale_id),
+        str(version),
+        None if digest is None else str(digest),
+        day.isoformat() if isinstance(day, dt.date) else str(day),
+        _integer(amendment_of),
+        _integer(total_sum),
+        _integer(rated),
+        _integer(items),
+        None if mean is None else float(mean),  # an int mean in the JSON reads back as a float in SQL
+        None if band is None else str(band),
+    ]
+    head_text = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+    return head_text + "\n" + PAIR_SEPARATOR.join(sorted(pairs))
+
+
+def ratings_seal(
+    key: str | None,
+    review: Mapping[str, Any],
+    ratings: Iterable[tuple[str, int | None]],
+    final_score: Mapping[str, Any] | None,
+) -> str:
+    """The seal of a final review from plain values: `review` has SEAL_HEAD's first seven keys,
+    `ratings` is every consensus row's (item id, rating), `final_score` the stored score."""
+    facts = score_facts(final_score)
+    head = [review[k] for k in SEAL_HEAD[:7]] + [facts[k] for k in SEAL_HEAD[7:]]
+    return keyed_digest(key, seal_text(head, (rating_pair(i, r) for i, r in ratings)))
+
+
+def session_key(s: Session) -> str | None:
+    """The integrity key of the database `s` belongs to (services.database puts it in each
+    session's info), None when none is configured."""
+    key = s.info.get(KEY_INFO)
+    return None if key is None else str(key)
+
+
+def final_review_seals(conn: Connection, key: str | None) -> dict[int, str]:
+    """Every final review's seal under `key`, from its rows as they are now (two plain
+    queries, no ORM objects): what re-sealing with a new key (`fidelity db rekey`) writes, after
+    checking each review against its checksum. Lightweight tables, so a migration can use it."""
+    reviews = sa.table(
+        "reviews",
+        *(sa.column(name, sa.Integer()) for name in ("id", "program_id", "amendment_of")),
+        *(sa.column(name, sa.Text()) for name in ("scale_id", "scale_version", "scale_hash", "status")),
+        sa.column("review_date", sa.Date()),
+        sa.column("final_score", sa.JSON()),
+    )
+    consensus = sa.table(
+        "consensus_ratings",
+        sa.column("review_id", sa.Integer()),
+        sa.column("item_id", sa.Text()),
+        sa.column("rating", sa.Integer()),
+    )
+    final = reviews.c.status == "final"
+    pairs: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
+    query = sa.select(consensus).join(reviews, reviews.c.id == consensus.c.review_id).where(final)
+    for review_id, item_id, rating in conn.execute(query):
+        pairs[review_id].append((item_id, rating))
+    return {
+        row["id"]: ratings_seal(key, row, pairs[row["id"]], row["final_score"])
+        for row in conn.execute(sa.select(reviews).where(final)).mappings()
+    }
+
+
+def _integer(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,155 @@
+"""The integrity gate: every read of final reviews checks each one's ratings seal first.
+
+A final review's seal (storage.integrity.ratings_seal, keyed with the installation's integrity
+key) covers what the reads use of it: its program, scale, date, amendment link, every consensus
+rating and the stored final score's total and band. The gate recomputes it from the rows as they
+are now, in the read's own snapshot, and leaves out each review whose rows no longer match (or
+that has no seal) with a warning naming it: someone changed the rows outside the application
+(the triggers refuse that, so they were lifted first). `fidelity db check` verifies the full
+content checksum of every review; the gate is the cheap check every page, list, export and
+report runs.
+
+The database does the gathering: one aggregate per review joins its (item, rating) pairs into
+one text (`PAIRS`, with `PAIR_COUNT` to catch an item id that holds a separator), and the review's
+sealed values come out of the same row (`HEAD`). A read either adds these columns to its own
+grouped query (services.analytics_scores) or runs `gate` with a SELECT of the ids it reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Select, String, cast, func, select
+from sqlalchemy.orm import Session
+
+from services.database import Database
+from storage.integrity import PAIR_SEPARATOR, RATING_SEPARATOR, keyed_digest, seal_text, session_key
+from storage.models import ConsensusRating, Program, Review
+
+LEFT_OUT: Final = "fidelity_left_out"
+"""A DataFrame's attrs entry holding the warnings of the reviews the gate left out of it."""
+
+_score = Review.final_score
+HEAD: Final[tuple[ColumnElement[Any], ...]] = (
+    Review.id,
+    Review.program_id,
+    Review.scale_id,
+    Review.scale_version,
+    Review.scale_hash,
+    Review.review_date,
+    Review.amendment_of,
+    _score[("total", "sum")].as_integer(),
+    _score[("total", "rated")].as_integer(),
+    _score[("total", "items")].as_integer(),
+    _score[("total", "mean")].as_float(),
+    _score[("band",)].as_string(),
+)
+"""The review's sealed values (storage.integrity.SEAL_HEAD's order), as SQL columns."""
+SEAL: Final = Review.ratings_seal
+PAIRS: Final = func.aggregate_strings(
+    ConsensusRating.item_id
+    + RATING_SEPARATOR
+    + func.coalesce(cast(ConsensusRating.rating, String), ""),
+    PAIR_SEPARATOR,
+)
+"""Per review (an aggregate): its consensus rows as storage.integrity.rating_pair writes them."""
+PAIR_COUNT: Final = func.count(ConsensusRating.review_id)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The final reviews a read may not use (their ids) and one warning per review, naming it."""
+
+    failing: frozenset[int] = frozenset()
+    warnings: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.failing)
+
+
+@dataclass
+class _Checked:
+    failing: set[int] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+
+
+def warning(review_id: int, program: str | None, review_date: Any) -> str:
+    """What a page, a list or an export says of a review the gate left out."""
+    day = review_date.isoformat() if isinstance(review_date, dt.date) else str(review_date)[:10]
+    return (
+        f"review {review_id} of {program or 'an unknown program'}, {day}, is left out: its ratings do "
+        "not match their seal (changed outside the application); run `fidelity db check`"
+    )
+
+
+def expected_seal(key: str | None, head: Sequence[Any], pairs: str | None, count: int) -> str | None:
+    """The seal the review's values and its aggregated pairs give, or None when the pairs do not
+    split into `count` rows (an item id holding a separator)."""
+    parts = pairs.split(PAIR_SEPARATOR) if pairs else []
+    if len(parts) != count or any(part.count(RATING_SEPARATOR) != 1 for part in parts):
+        return None
+    return keyed_digest(key, seal_text(head, parts))
+
+
+def check_rows(
+    key: str | None, rows: Iterable[Sequence[Any]], names: dict[int, str] | None = None
+) -> GateResult:
+    """The gate over rows of (*HEAD, seal, pairs, pair count, program name): a review fails
+    when its stored seal is missing or is not the one its values give."""
+    found = _Checked()
+    width = len(HEAD)
+    for row in rows:
+        head = row[:width]
+        seal, pairs, count, program = row[width : width + 4]
+        if seal is None or seal != expected_seal(key, head, pairs, int(count or 0)):
+            review_id = int(head[0])
+            found.failing.add(review_id)
+            name = program if names is None else names.get(review_id, program)
+            found.warnings.append(warning(review_id, name, head[5]))
+    return GateResult(frozenset(found.failing), tuple(found.warnings))
+
+
+def gate_statement(reviews: Select[Any] | Sequence[int]) -> Select[Any]:
+    """The gate's query over the final reviews among `reviews` (a one-column SELECT of review ids,
+    or the ids): one row per review with its sealed values, its pairs aggregated, its program's
+    name."""
+    ids = list(reviews) if isinstance(reviews, Sequence) else reviews.scalar_subquery()
+    return (
+        select(*HEAD, SEAL, PAIRS, PAIR_COUNT, Program.name)
+        .join(Program, Program.id == Review.program_id)
+        .outerjoin(ConsensusRating, ConsensusRating.review_id == Review.id)
+        .where(Review.id.in_(ids), Review.status == "final")
+        .group_by(Review.id, Program.id)
+    )
+
+
+def gate(s: Session, reviews: Select[Any] | Sequence[int]) -> GateResult:
+    """Check the final reviews among `reviews` (a SELECT of review ids, the read's own filter, or
+    the ids) in the read's session `s`, with one query."""
+    if isinstance(reviews, Sequence) and not reviews:
+        return GateResult()
+    return check_rows(session_key(s), s.execute(gate_statement(reviews)).all())
+
+
+def gate_db(db: Database, reviews: Select[Any] | Sequence[int]) -> GateResult:
+    """`gate` in a read of its own."""
+    with db.reading() as s:
+        return gate(s, reviews)
+
+
+def left_out(frame: pd.DataFrame) -> list[str]:
+    """The warnings of the reviews the gate left out of `frame` (a read's result)."""
+    return list(frame.attrs.get(LEFT_OUT, ()))
+
+
+def mark_left_out(frame: pd.DataFrame, result: GateResult) -> pd.DataFrame:
+    """`frame` with the rows of failing reviews (column review_id) dropped and their warnings in
+    its attrs (LEFT_OUT)."""
+    if result.failing:
+        frame = frame.loc[~frame["review_id"].isin(list(result.failing))].reset_index(drop=True)
+    frame.attrs[LEFT_OUT] = tuple(result.warnings)
+    return frame
