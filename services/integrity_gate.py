@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, String, cast, func, select
+from sqlalchemy import ColumnElement, Float, Integer, Select, String, cast, func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from services.database import Database
 from storage.integrity import PAIR_SEPARATOR, RATING_SEPARATOR, keyed_digest, seal_text, session_key
@@ -33,7 +36,41 @@ from storage.models import ConsensusRating, Program, Review
 LEFT_OUT: Final = "fidelity_left_out"
 """A DataFrame's attrs entry holding the warnings of the reviews the gate left out of it."""
 
-_score = Review.final_score
+
+
+class _ScoreValue(FunctionElement[Any]):
+    """A value out of a review's stored final score by JSON path, with the path written into
+    the SQL (a bound path needs SQLAlchemy's bind processing, which the plain-driver path of
+    services.analytics_query.run_statement skips); what Review.final_score[path].as_<kind>()
+    reads."""
+
+    inherit_cache = True
+    name = "score_value"
+
+    def __init__(self, path: tuple[str, ...], kind: str):
+        self.path = path
+        self.kind = kind
+        self.type = {"integer": Integer(), "float": Float(), "text": String()}[kind]
+        super().__init__(Review.final_score)
+
+    @property
+    def _cache_key_extra(self) -> tuple[Any, ...]:
+        return (self.path, self.kind)
+
+
+@compiles(_ScoreValue)  # SQLite's, and the default
+def _sqlite_score(element: _ScoreValue, compiler: SQLCompiler, **kw: Any) -> str:
+    path = "$." + ".".join(element.path)
+    return f"json_extract({compiler.process(element.clauses, **kw)}, '{path}')"
+
+
+@compiles(_ScoreValue, "postgresql")
+def _postgres_score(element: _ScoreValue, compiler: SQLCompiler, **kw: Any) -> str:
+    cast_to = {"integer": "integer", "float": "double precision", "text": "text"}[element.kind]
+    path = "{" + ",".join(element.path) + "}"
+    return f"CAST(({compiler.process(element.clauses, **kw)} #>> '{path}') AS {cast_to})"
+
+
 HEAD: Final[tuple[ColumnElement[Any], ...]] = (
     Review.id,
     Review.program_id,
@@ -42,19 +79,41 @@ HEAD: Final[tuple[ColumnElement[Any], ...]] = (
     Review.scale_hash,
     Review.review_date,
     Review.amendment_of,
-    _score[("total", "sum")].as_integer(),
-    _score[("total", "rated")].as_integer(),
-    _score[("total", "items")].as_integer(),
-    _score[("total", "mean")].as_float(),
-    _score[("band",)].as_string(),
+    _ScoreValue(("total", "sum"), "integer"),
+    _ScoreValue(("total", "rated"), "integer"),
+    _ScoreValue(("total", "items"), "integer"),
+    _ScoreValue(("total", "mean"), "float"),
+    _ScoreValue(("band",), "text"),
 )
 """The review's sealed values (storage.integrity.SEAL_HEAD's order), as SQL columns."""
 SEAL: Final = Review.ratings_seal
-PAIRS: Final = func.aggregate_strings(
+
+
+class _JoinedPairs(FunctionElement[str]):
+    """An aggregate joining its text argument with PAIR_SEPARATOR: group_concat on SQLite,
+    string_agg on PostgreSQL. The separator is written into the SQL (func.aggregate_strings
+    would bind it at execution, which keeps a statement off the plain-driver path,
+    services.analytics_query.run_statement)."""
+
+    type = String()
+    name = "joined_pairs"
+    inherit_cache = True
+
+
+@compiles(_JoinedPairs)  # SQLite's, and the default (str() of a statement)
+def _sqlite_pairs(element: _JoinedPairs, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, '{PAIR_SEPARATOR}')"
+
+
+@compiles(_JoinedPairs, "postgresql")
+def _postgres_pairs(element: _JoinedPairs, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, '{PAIR_SEPARATOR}')"
+
+
+PAIRS: Final = _JoinedPairs(
     ConsensusRating.item_id
-    + RATING_SEPARATOR
-    + func.coalesce(cast(ConsensusRating.rating, String), ""),
-    PAIR_SEPARATOR,
+    + literal_column(f"'{RATING_SEPARATOR}'")
+    + func.coalesce(cast(ConsensusRating.rating, String), literal_column("''"))
 )
 """Per review (an aggregate): its consensus rows as storage.integrity.rating_pair writes them."""
 PAIR_COUNT: Final = func.count(ConsensusRating.review_id)
@@ -117,7 +176,7 @@ def gate_statement(reviews: Select[Any] | Sequence[int]) -> Select[Any]:
     """The gate's query over the final reviews among `reviews` (a one-column SELECT of review ids,
     or the ids): one row per review with its sealed values, its pairs aggregated, its program's
     name."""
-    ids = list(reviews) if isinstance(reviews, Sequence) else reviews.scalar_subquery()
+    ids = list(reviews) if isinstance(reviews, Sequence) else reviews.correlate(None).scalar_subquery()
     return (
         select(*HEAD, SEAL, PAIRS, PAIR_COUNT, Program.name)
         .join(Program, Program.id == Review.program_id)
