@@ -271,6 +271,8 @@ class ReportPDF(ItemSections):
             f"{self.scale.id.upper()}, oldest first. The total shown is {series.total_measure.lower()}, "
             "the value the bands read."
         )
+        for message in self.data.drift_left_out:  # the integrity gate left these reviews out
+            self.note(message)
         drift_chart(self, FAMILY, series, self.scale)
         self._body_font()
         precision = self.scale.scoring.precision if series.total_is_mean else 0
@@ -343,4 +345,3 @@ class ReportPDF(ItemSections):
         )
         if self.data.source:
             self.note(f"Report made from {self.data.source}.")
-

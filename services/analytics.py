@@ -30,6 +30,7 @@ from services.analytics_data import (
     review_scores,
     scale_problems,
 )
+from services.integrity_gate import left_out
 
 __all__ = [
     "FRAME_COLUMNS",
@@ -48,6 +49,7 @@ __all__ = [
     "drift_overview",
     "finalized_ratings",
     "item_series",
+    "left_out",
     "program_series",
     "review_date_spans",
     "review_scores",

@@ -18,24 +18,24 @@ grouped query (services.analytics_scores) or runs `gate` with a SELECT of the id
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Float, Integer, Select, String, cast, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeEngine
 
 from services.database import Database
 from storage.integrity import PAIR_SEPARATOR, RATING_SEPARATOR, keyed_digest, seal_text, session_key
 from storage.models import ConsensusRating, Program, Review
 
 LEFT_OUT: Final = "fidelity_left_out"
-"""A DataFrame's attrs entry holding the warnings of the reviews the gate left out of it."""
-
+"""A DataFrame's attrs entry: the reviews (LeftOut) the integrity checks left out of it."""
 
 
 class _ScoreValue(FunctionElement[Any]):
@@ -50,7 +50,8 @@ class _ScoreValue(FunctionElement[Any]):
     def __init__(self, path: tuple[str, ...], kind: str):
         self.path = path
         self.kind = kind
-        self.type = {"integer": Integer(), "float": Float(), "text": String()}[kind]
+        types: dict[str, TypeEngine[Any]] = {"integer": Integer(), "float": Float(), "text": String()}
+        self.type = types[kind]
         super().__init__(Review.final_score)
 
     @property
@@ -71,7 +72,7 @@ def _postgres_score(element: _ScoreValue, compiler: SQLCompiler, **kw: Any) -> s
     return f"CAST(({compiler.process(element.clauses, **kw)} #>> '{path}') AS {cast_to})"
 
 
-HEAD: Final[tuple[ColumnElement[Any], ...]] = (
+HEAD: Final[tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]] = (
     Review.id,
     Review.program_id,
     Review.scale_id,
@@ -120,20 +121,31 @@ PAIR_COUNT: Final = func.count(ConsensusRating.review_id)
 
 
 @dataclass(frozen=True)
-class GateResult:
-    """The final reviews a read may not use (their ids) and one warning per review, naming it."""
+class LeftOut:
+    """A final review a read left out, and the warning naming it."""
 
-    failing: frozenset[int] = frozenset()
-    warnings: tuple[str, ...] = ()
+    review_id: int
+    program_id: int
+    scale_id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The final reviews a read may not use: review id -> LeftOut."""
+
+    left_out: Mapping[int, LeftOut] = field(default_factory=dict)
+
+    @property
+    def failing(self) -> frozenset[int]:
+        return frozenset(self.left_out)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(x.message for x in self.left_out.values())
 
     def __bool__(self) -> bool:
-        return bool(self.failing)
-
-
-@dataclass
-class _Checked:
-    failing: set[int] = field(default_factory=set)
-    warnings: list[str] = field(default_factory=list)
+        return bool(self.left_out)
 
 
 def warning(review_id: int, program: str | None, review_date: Any) -> str:
@@ -154,22 +166,19 @@ def expected_seal(key: str | None, head: Sequence[Any], pairs: str | None, count
     return keyed_digest(key, seal_text(head, parts))
 
 
-def check_rows(
-    key: str | None, rows: Iterable[Sequence[Any]], names: dict[int, str] | None = None
-) -> GateResult:
+def check_rows(key: str | None, rows: Iterable[Sequence[Any]]) -> GateResult:
     """The gate over rows of (*HEAD, seal, pairs, pair count, program name): a review fails
     when its stored seal is missing or is not the one its values give."""
-    found = _Checked()
+    found: dict[int, LeftOut] = {}
     width = len(HEAD)
     for row in rows:
         head = row[:width]
         seal, pairs, count, program = row[width : width + 4]
         if seal is None or seal != expected_seal(key, head, pairs, int(count or 0)):
             review_id = int(head[0])
-            found.failing.add(review_id)
-            name = program if names is None else names.get(review_id, program)
-            found.warnings.append(warning(review_id, name, head[5]))
-    return GateResult(frozenset(found.failing), tuple(found.warnings))
+            message = warning(review_id, program, head[5])
+            found[review_id] = LeftOut(review_id, int(head[1]), str(head[2]), message)
+    return GateResult(found)
 
 
 def gate_statement(reviews: Select[Any] | Sequence[int]) -> Select[Any]:
@@ -201,14 +210,20 @@ def gate_db(db: Database, reviews: Select[Any] | Sequence[int]) -> GateResult:
 
 
 def left_out(frame: pd.DataFrame) -> list[str]:
-    """The warnings of the reviews the gate left out of `frame` (a read's result)."""
-    return list(frame.attrs.get(LEFT_OUT, ()))
+    """The warnings of the reviews the integrity checks left out of `frame` (a read's result)."""
+    return [x.message for x in frame.attrs.get(LEFT_OUT, ())]
+
+
+def left_out_of(frame: pd.DataFrame, program_id: int, scale_id: str) -> list[str]:
+    """The warnings of the reviews of one program on one scale left out of `frame`."""
+    dropped = frame.attrs.get(LEFT_OUT, ())
+    return [x.message for x in dropped if x.program_id == program_id and x.scale_id == scale_id]
 
 
 def mark_left_out(frame: pd.DataFrame, result: GateResult) -> pd.DataFrame:
-    """`frame` with the rows of failing reviews (column review_id) dropped and their warnings in
-    its attrs (LEFT_OUT)."""
+    """`frame` with the rows of failing reviews (column review_id) dropped and them (LeftOut) in
+    its attrs."""
     if result.failing:
         frame = frame.loc[~frame["review_id"].isin(list(result.failing))].reset_index(drop=True)
-    frame.attrs[LEFT_OUT] = tuple(result.warnings)
+    frame.attrs[LEFT_OUT] = tuple(result.left_out.values())
     return frame

@@ -40,6 +40,8 @@ def keyed_digest(key: str | None, text: str) -> str:
     if key is None:
         return PREFIX + hashlib.sha256(data).hexdigest()
     return KEYED_PREFIX + hmac.new(key.encode("utf-8"), data, hashlib.sha256).hexdigest()
+
+
 REVIEW_FIELDS = (
     "id", "program_id", "scale_id", "scale_version", "scale_hash", "review_date", "review_end_date",
     "review_type", "strengths", "summary", "recommendations", "amendment_of", "amendment_number",
@@ -220,7 +222,7 @@ def final_review_seals(conn: Connection, key: str | None) -> dict[int, str]:
     for review_id, item_id, rating in conn.execute(query):
         pairs[review_id].append((item_id, rating))
     return {
-        row["id"]: ratings_seal(key, row, pairs[row["id"]], row["final_score"])
+        row["id"]: ratings_seal(key, dict(row), pairs[row["id"]], row["final_score"])
         for row in conn.execute(sa.select(reviews).where(final)).mappings()
     }
 

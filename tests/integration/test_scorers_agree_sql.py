@@ -123,7 +123,9 @@ def check_database(db: Database, cases: Sequence[ReviewCase]) -> None:
         one = review_scores(db, actor=ADMIN, program_id=program_id, scale_id=scale_id).frame
         assert sorted(one["review_id"]) == sorted(k for k, c in stored.items() if c.scale.id == scale_id)
         for row in one.to_dict("records"):
-            assert_agrees(row, stored[int(row["review_id"])], where=f"review_scores({scale_id}) on {db.dialect}")
+            assert_agrees(
+                row, stored[int(row["review_id"])], where=f"review_scores({scale_id}) on {db.dialect}"
+            )
     latest = review_scores(db, actor=ADMIN, program_id=program_id, latest=1).frame  # another statement
     newest: dict[str, int] = {}
     for review_id, case in sorted(stored.items(), key=lambda kv: (kv[1].review_date, kv[0])):
@@ -160,7 +162,9 @@ def test_the_database_scores_every_method_and_grouping_as_the_pure_scorer(
     registry: ScaleRegistry = variants_db.registry
     base = data.draw(st.sampled_from(BUNDLED.all()))
     chosen = data.draw(
-        st.lists(st.sampled_from(registry.versions(base.id)), min_size=1, max_size=3, unique_by=lambda s: s.version)
+        st.lists(
+            st.sampled_from(registry.versions(base.id)), min_size=1, max_size=3, unique_by=lambda s: s.version
+        )
     )
     others = data.draw(st.lists(st.sampled_from(registry.all()), max_size=1))  # another scale now and then
     check_database(variants_db, data.draw(reviews([*chosen, *others], most=5)))
