@@ -322,6 +322,7 @@ def _list_section(programs: list[ProgramView]) -> None:
 
 # ---- page -----------------------------------------------------------------------------------
 
+
 def render() -> None:
     identity_banner()
     st.title("Reviews")

@@ -40,7 +40,10 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
             ).scalar_one()
             conn.execute(text("DROP TRIGGER trg_consensus_ratings_final_update"))
             conn.execute(
-                text("UPDATE consensus_ratings SET rating = 5 WHERE review_id = :id AND item_id = 'H2'"),
+                text(
+                    "UPDATE consensus_ratings SET rating = CASE WHEN rating = 1 THEN 2 ELSE 1 END "
+                    "WHERE review_id = :id AND item_id = 'H2'"
+                ),
                 {"id": review_id},
             )
             conn.execute(text(ddl))
