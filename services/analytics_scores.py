@@ -125,7 +125,7 @@ def review_scores(
     return ReviewScores(scored, (*checked.warnings, *problems))
 
 
-_GATE_COLUMNS: Final = len(HEAD) - 6 + 3  # amendment_of and the score's five, the seal, pairs, count
+_GATE_COLUMNS: Final = len(HEAD) - 6 + 3  # amendment_of and the score's values, the seal, pairs, count
 
 
 def _gate_row(row: Sequence[Any]) -> tuple[Any, ...]:

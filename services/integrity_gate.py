@@ -3,11 +3,11 @@
 A final review's seal (storage.integrity.ratings_seal, keyed with the installation's integrity
 key) covers what the reads use of it: its program, scale, date, amendment link, every consensus
 rating and the stored final score's total and band. The gate recomputes it from the rows as they
-are now, in the read's own snapshot, and leaves out each review whose rows no longer match (or
-that has no seal) with a warning naming it: someone changed the rows outside the application
-(the triggers refuse that, so they were lifted first). `fidelity db check` verifies the full
-content checksum of every review; the gate is the cheap check every page, list, export and
-report runs.
+are now, in the read's own transaction (review_scores: in its own statement), and leaves out each
+review whose rows no longer match (or that has no seal) with a warning naming it: someone changed
+the rows outside the application (the triggers refuse that, so they were lifted first).
+`fidelity db check` verifies the full content checksum of every review; the gate is the cheap
+check every page, list, export and report runs.
 
 The database does the gathering: one aggregate per review joins its (item, rating) pairs into
 one text (`PAIRS`, with `PAIR_COUNT` to catch an item id that holds a separator), and the review's
@@ -18,17 +18,17 @@ grouped query (services.analytics_scores) or runs `gate` with a SELECT of the id
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, Integer, Select, String, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import TypeEngine
 
 from services.database import Database
 from storage.integrity import PAIR_SEPARATOR, RATING_SEPARATOR, keyed_digest, seal_text, session_key
@@ -38,40 +38,33 @@ LEFT_OUT: Final = "fidelity_left_out"
 """A DataFrame's attrs entry: the reviews (LeftOut) the integrity checks left out of it."""
 
 
-class _ScoreValue(FunctionElement[Any]):
-    """A value out of a review's stored final score by JSON path, with the path written into
-    the SQL (a bound path needs SQLAlchemy's bind processing, which the plain-driver path of
-    services.analytics_query.run_statement skips); what Review.final_score[path].as_<kind>()
-    reads."""
+class _ScoreFacts(FunctionElement[str]):
+    """The stored final score's values the seal covers (storage.integrity.score_facts: total sum,
+    rated, items, mean, band) as one JSON array text, reading the score's JSON once per review
+    (a JSON path per value parsed the 4 KB score five times). The paths are written into the SQL:
+    a bound path needs SQLAlchemy's bind processing, which the plain-driver path of
+    services.analytics_query.run_statement skips."""
 
+    type = String()
+    name = "score_facts"
     inherit_cache = True
-    name = "score_value"
-
-    def __init__(self, path: tuple[str, ...], kind: str):
-        self.path = path
-        self.kind = kind
-        types: dict[str, TypeEngine[Any]] = {"integer": Integer(), "float": Float(), "text": String()}
-        self.type = types[kind]
-        super().__init__(Review.final_score)
-
-    @property
-    def _cache_key_extra(self) -> tuple[Any, ...]:
-        return (self.path, self.kind)
 
 
-@compiles(_ScoreValue)  # SQLite's, and the default
-def _sqlite_score(element: _ScoreValue, compiler: SQLCompiler, **kw: Any) -> str:
-    path = "$." + ".".join(element.path)
-    return f"json_extract({compiler.process(element.clauses, **kw)}, '{path}')"
+@compiles(_ScoreFacts)  # SQLite's, and the default
+def _sqlite_facts(element: _ScoreFacts, compiler: SQLCompiler, **kw: Any) -> str:
+    score = compiler.process(element.clauses, **kw)
+    return f"json_extract({score}, {', '.join(repr(p) for p in _PATHS)})"
 
 
-@compiles(_ScoreValue, "postgresql")
-def _postgres_score(element: _ScoreValue, compiler: SQLCompiler, **kw: Any) -> str:
-    cast_to = {"integer": "integer", "float": "double precision", "text": "text"}[element.kind]
-    path = "{" + ",".join(element.path) + "}"
-    return f"CAST(({compiler.process(element.clauses, **kw)} #>> '{path}') AS {cast_to})"
+@compiles(_ScoreFacts, "postgresql")
+def _postgres_facts(element: _ScoreFacts, compiler: SQLCompiler, **kw: Any) -> str:
+    score = compiler.process(element.clauses, **kw)
+    parts = ", ".join(f"j #> '{{{p[2:].replace('.', ',')}}}'" for p in _PATHS)
+    # Cast to jsonb once (a scalar subquery per review), then each value is a cheap lookup.
+    return f"(SELECT CAST(json_build_array({parts}) AS text) FROM (SELECT CAST({score} AS jsonb) AS j) AS s)"
 
 
+_PATHS: Final = ("$.total.sum", "$.total.rated", "$.total.items", "$.total.mean", "$.band")
 HEAD: Final[tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]] = (
     Review.id,
     Review.program_id,
@@ -80,13 +73,10 @@ HEAD: Final[tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]] = (
     Review.scale_hash,
     Review.review_date,
     Review.amendment_of,
-    _ScoreValue(("total", "sum"), "integer"),
-    _ScoreValue(("total", "rated"), "integer"),
-    _ScoreValue(("total", "items"), "integer"),
-    _ScoreValue(("total", "mean"), "float"),
-    _ScoreValue(("band",), "text"),
+    _ScoreFacts(Review.final_score),
 )
-"""The review's sealed values (storage.integrity.SEAL_HEAD's order), as SQL columns."""
+"""The review's sealed values as SQL columns: storage.integrity.SEAL_HEAD's first seven, then
+its score's five as one JSON array text."""
 SEAL: Final = Review.ratings_seal
 
 
@@ -158,12 +148,22 @@ def warning(review_id: int, program: str | None, review_date: Any) -> str:
 
 
 def expected_seal(key: str | None, head: Sequence[Any], pairs: str | None, count: int) -> str | None:
-    """The seal the review's values and its aggregated pairs give, or None when the pairs do not
-    split into `count` rows (an item id holding a separator)."""
+    """The seal a row's values (HEAD) and its aggregated pairs give, or None when the pairs do
+    not split into `count` rows of one item and one rating each (an item id holding a
+    separator): each row adds one RATING_SEPARATOR, so a count that differs tells it."""
     parts = pairs.split(PAIR_SEPARATOR) if pairs else []
-    if len(parts) != count or any(part.count(RATING_SEPARATOR) != 1 for part in parts):
+    if len(parts) != count or (pairs or "").count(RATING_SEPARATOR) != count:
         return None
-    return keyed_digest(key, seal_text(head, parts))
+    facts = json.loads(head[7]) if head[7] else [None] * 5
+    if not isinstance(facts, list) or len(facts) != 5:
+        return None
+    return keyed_digest(key, seal_text([*head[:7], *facts], parts))
+
+
+_VERIFIED: dict[tuple[Any, ...], str | None] = {}
+"""Memo of `expected_seal` (a pure function of its arguments, all in the key): the pages read
+the same reviews again after every change of the data. Bounded: emptied when full."""
+_VERIFIED_MAX: Final = 200_000
 
 
 def check_rows(key: str | None, rows: Iterable[Sequence[Any]]) -> GateResult:
@@ -171,14 +171,25 @@ def check_rows(key: str | None, rows: Iterable[Sequence[Any]]) -> GateResult:
     when its stored seal is missing or is not the one its values give."""
     found: dict[int, LeftOut] = {}
     width = len(HEAD)
+    memo = _VERIFIED
     for row in rows:
-        head = row[:width]
+        head = tuple(row[:width])
         seal, pairs, count, program = row[width : width + 4]
-        if seal is None or seal != expected_seal(key, head, pairs, int(count or 0)):
+        inputs = (key, head, pairs, count)
+        expected = memo.get(inputs, _MISSING)
+        if expected is _MISSING:
+            expected = expected_seal(key, head, pairs, int(count or 0))
+            if len(memo) >= _VERIFIED_MAX:
+                memo.clear()
+            memo[inputs] = expected
+        if seal is None or seal != expected:
             review_id = int(head[0])
             message = warning(review_id, program, head[5])
             found[review_id] = LeftOut(review_id, int(head[1]), str(head[2]), message)
     return GateResult(found)
+
+
+_MISSING: Final[Any] = object()
 
 
 def gate_statement(reviews: Select[Any] | Sequence[int]) -> Select[Any]:

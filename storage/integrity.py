@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -201,14 +201,34 @@ def session_key(s: Session) -> str | None:
 
 def final_review_seals(conn: Connection, key: str | None) -> dict[int, str]:
     """Every final review's seal under `key`, from its rows as they are now (two plain
-    queries, no ORM objects): what re-sealing with a new key (`fidelity db rekey`) writes, after
-    checking each review against its checksum. Lightweight tables, so a migration can use it."""
+    queries, no ORM objects; lightweight tables, so a migration can use it)."""
+    return {review_id: seal for review_id, seal, _stored in _seals(conn, key)}
+
+
+def resealed(conn: Connection, old_key: str | None, new_key: str | None) -> tuple[dict[int, str], list[int]]:
+    """What re-sealing with a new key (`fidelity db rekey`) writes: each final review whose
+    stored seal verifies under `old_key`, with its seal under `new_key`; and the ids of those
+    that do not verify (left unsealed, so every read goes on leaving them out)."""
+    new = final_review_seals(conn, new_key)
+    good: dict[int, str] = {}
+    failing: list[int] = []
+    for review_id, seal, stored in _seals(conn, old_key):
+        if stored is not None and hmac.compare_digest(stored, seal):
+            good[review_id] = new[review_id]
+        else:
+            failing.append(review_id)
+    return good, failing
+
+
+def _seals(conn: Connection, key: str | None) -> Iterator[tuple[int, str, str | None]]:
+    """(review id, its seal under `key` from its rows now, the seal stored) of every final review."""
     reviews = sa.table(
         "reviews",
         *(sa.column(name, sa.Integer()) for name in ("id", "program_id", "amendment_of")),
         *(sa.column(name, sa.Text()) for name in ("scale_id", "scale_version", "scale_hash", "status")),
         sa.column("review_date", sa.Date()),
         sa.column("final_score", sa.JSON()),
+        sa.column("ratings_seal", sa.Text()),
     )
     consensus = sa.table(
         "consensus_ratings",
@@ -221,10 +241,9 @@ def final_review_seals(conn: Connection, key: str | None) -> dict[int, str]:
     query = sa.select(consensus).join(reviews, reviews.c.id == consensus.c.review_id).where(final)
     for review_id, item_id, rating in conn.execute(query):
         pairs[review_id].append((item_id, rating))
-    return {
-        row["id"]: ratings_seal(key, dict(row), pairs[row["id"]], row["final_score"])
-        for row in conn.execute(sa.select(reviews).where(final)).mappings()
-    }
+    for row in conn.execute(sa.select(reviews).where(final)).mappings():
+        seal = ratings_seal(key, dict(row), pairs[row["id"]], row["final_score"])
+        yield row["id"], seal, row["ratings_seal"]
 
 
 def _integer(value: Any) -> int | None:

@@ -23,6 +23,7 @@ from services.errors import IntegrityFailure
 from services.exports import item_ratings_table, left_out, reviews_table, wide_table
 from services.report_data import from_stored_review, load_final_ratings
 from storage.db import make_engine
+from storage.integrity import resealed
 from storage.migrate import downgrade, upgrade_to_head
 from tests.integration.test_storage_integrity import DACTS, tamper
 
@@ -221,3 +222,23 @@ def test_upgrading_seals_the_final_reviews_whose_checksum_verifies(
         assert left_out(frame) == [warning_of(agency.middle)]
     finally:
         reopened.dispose()
+
+
+def test_resealing_for_a_new_key_keeps_a_failing_review_unsealed(db: Database, agency: Agency) -> None:
+    edit_rating(db, agency.middle)
+    with db.engine.connect() as conn:
+        good, failing = resealed(conn, db.integrity_key, "the new key")
+    assert failing == [agency.middle.id] and set(good) == agency.all_ids - {agency.middle.id}
+    tamper(
+        db,
+        "reviews",
+        "UPDATE reviews SET ratings_seal = CASE id "
+        + " ".join(f"WHEN {i} THEN '{seal}'" for i, seal in good.items())
+        + " ELSE NULL END",
+    )
+    rekeyed = Database(db.url, registry=db.registry, integrity_key="the new key")
+    try:
+        frame = finalized_ratings(rekeyed, actor=ADMIN)
+        assert set(frame["review_id"]) == set(good) and left_out(frame) == [warning_of(agency.middle)]
+    finally:
+        rekeyed.dispose()
