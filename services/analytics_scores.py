@@ -19,7 +19,7 @@ from services import access
 from services.access import Action, Actor
 from services.analytics_query import AnySelect, current_final, run_statement, scale_problems
 from services.database import Database
-from services.integrity_gate import HEAD, PAIR_COUNT, PAIRS, SEAL, check_rows
+from services.integrity_gate import PAIR_COUNT, PAIRS, SEAL, check_rows
 from storage.models import ConsensusRating, Program, Provider, Review
 
 PACK: Final = 1 << 20
@@ -89,7 +89,7 @@ def review_scores(
         with engine.connect() as conn:
             rows = conn.execute(statement, params).all()
     # The integrity gate, over the seal columns the same query read: failing reviews left out.
-    checked = check_rows(db.integrity_key, map(_gate_row, rows))
+    checked = check_rows(db.integrity_key, map(_gate_row, rows), whole=False)  # no stored score read
     rows = [row[:-_GATE_COLUMNS] for row in rows if row[0] not in checked.failing]
     names = [*_SCORE_HEAD, *(f"_packed_{s}" for s in sub_ids)]
     columns: dict[str, Any] = (
@@ -125,7 +125,7 @@ def review_scores(
     return ReviewScores(scored, (*checked.warnings, *problems))
 
 
-_GATE_COLUMNS: Final = len(HEAD) - 6 + 3  # amendment_of and the score's values, the seal, pairs, count
+_GATE_COLUMNS: Final = 4  # amendment_of, the seal, the pairs, their count
 
 
 def _gate_row(row: Sequence[Any]) -> tuple[Any, ...]:
@@ -229,7 +229,7 @@ def _scores_statement(
             sums.c.rated,
             sums.c.total_sum,
             *(sums.c[f"packed_{i}"] for i in range(len(membership))),
-            *HEAD[6:],  # what the integrity gate checks: the sealed values, the seal, the pairs
+            Review.amendment_of,  # with the columns above, what the integrity gate checks (HEAD)
             SEAL,
             sums.c.pairs,
             sums.c.pair_count,

@@ -31,7 +31,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from services.database import Database
-from storage.integrity import PAIR_SEPARATOR, RATING_SEPARATOR, keyed_digest, seal_text, session_key
+from storage.integrity import PAIR_SEPARATOR, RATING_SEPARATOR, seal_parts, seal_prefix, session_key
 from storage.models import ConsensusRating, Program, Review
 
 LEFT_OUT: Final = "fidelity_left_out"
@@ -73,11 +73,38 @@ HEAD: Final[tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]] = (
     Review.scale_hash,
     Review.review_date,
     Review.amendment_of,
-    _ScoreFacts(Review.final_score),
 )
-"""The review's sealed values as SQL columns: storage.integrity.SEAL_HEAD's first seven, then
-its score's five as one JSON array text."""
-SEAL: Final = Review.ratings_seal
+"""The review's sealed values as SQL columns (storage.integrity.SEAL_HEAD's first seven): with
+the ratings, what the analytics read and what a seal's ratings part covers."""
+SCORE: Final = _ScoreFacts(Review.final_score)
+"""The score's sealed values, one JSON array text: what the whole part of a seal adds."""
+
+
+class _Seal(FunctionElement[str]):
+    """The review's stored seal. On SQLite read from the index ix_reviews_id_ratings_seal (the
+    column comes after the 4 KB final score, whose overflow pages reading it in the table would
+    load: 100 ms over 4,000 reviews); elsewhere the column."""
+
+    type = String()
+    name = "ratings_seal"
+    inherit_cache = True
+
+
+@compiles(_Seal, "sqlite")
+def _sqlite_seal(element: _Seal, compiler: SQLCompiler, **kw: Any) -> str:
+    review_id = compiler.process(element.clauses, **kw)
+    return (
+        "(SELECT sealed.ratings_seal FROM reviews AS sealed INDEXED BY ix_reviews_id_ratings_seal "
+        f"WHERE sealed.id = {review_id})"
+    )
+
+
+@compiles(_Seal)  # PostgreSQL's (the seal is in the row, the score out of it), and the default
+def _column_seal(element: _Seal, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(Review.__table__.c.ratings_seal, **kw)
+
+
+SEAL: Final = _Seal(Review.id)
 
 
 class _JoinedPairs(FunctionElement[str]):
@@ -147,58 +174,73 @@ def warning(review_id: int, program: str | None, review_date: Any) -> str:
     )
 
 
-def expected_seal(key: str | None, head: Sequence[Any], pairs: str | None, count: int) -> str | None:
-    """The seal a row's values (HEAD) and its aggregated pairs give, or None when the pairs do
-    not split into `count` rows of one item and one rating each (an item id holding a
+def expected_seal(
+    key: str | None, head: Sequence[Any], score: str | None, pairs: str | None, count: int, *, whole: bool
+) -> tuple[str, str | None] | None:
+    """The seal parts (storage.integrity.seal_parts) a row's values give: `head` (HEAD), the
+    score's values (SCORE's JSON text, read when `whole`) and the aggregated pairs; None when the
+    pairs do not split into `count` rows of one item and one rating each (an item id holding a
     separator): each row adds one RATING_SEPARATOR, so a count that differs tells it."""
     parts = pairs.split(PAIR_SEPARATOR) if pairs else []
     if len(parts) != count or (pairs or "").count(RATING_SEPARATOR) != count:
         return None
-    facts = json.loads(head[7]) if head[7] else [None] * 5
-    if not isinstance(facts, list) or len(facts) != 5:
-        return None
-    return keyed_digest(key, seal_text([*head[:7], *facts], parts))
+    facts = None
+    if whole:
+        facts = json.loads(score) if score else [None] * 5
+        if not isinstance(facts, list) or len(facts) != 5:
+            return None
+    return seal_parts(key, head, parts, facts)
 
 
-_VERIFIED: dict[tuple[Any, ...], str | None] = {}
+_VERIFIED: dict[tuple[Any, ...], tuple[str, str | None] | None] = {}
 """Memo of `expected_seal` (a pure function of its arguments, all in the key): the pages read
 the same reviews again after every change of the data. Bounded: emptied when full."""
 _VERIFIED_MAX: Final = 200_000
 
 
-def check_rows(key: str | None, rows: Iterable[Sequence[Any]]) -> GateResult:
-    """The gate over rows of (*HEAD, seal, pairs, pair count, program name): a review fails
-    when its stored seal is missing or is not the one its values give."""
+def check_rows(key: str | None, rows: Iterable[Sequence[Any]], *, whole: bool = True) -> GateResult:
+    """The gate over rows of (*HEAD, SCORE when `whole`, seal, pairs, pair count, program name):
+    a review fails when its stored seal is missing, made otherwise (with another key, or none),
+    or its ratings part (and, when `whole`, its whole part) is not the one its values give."""
     found: dict[int, LeftOut] = {}
-    width = len(HEAD)
+    width = len(HEAD) + whole
+    prefix = seal_prefix(key)
     memo = _VERIFIED
     for row in rows:
-        head = tuple(row[:width])
+        head = tuple(row[: len(HEAD)])
+        score = row[len(HEAD)] if whole else None
         seal, pairs, count, program = row[width : width + 4]
-        inputs = (key, head, pairs, count)
+        inputs = (key, head, score, pairs, count, whole)
         expected = memo.get(inputs, _MISSING)
         if expected is _MISSING:
-            expected = expected_seal(key, head, pairs, int(count or 0))
+            expected = expected_seal(key, head, score, pairs, int(count or 0), whole=whole)
             if len(memo) >= _VERIFIED_MAX:
                 memo.clear()
             memo[inputs] = expected
-        if seal is None or seal != expected:
+        if not _matches(seal, prefix, expected):
             review_id = int(head[0])
             message = warning(review_id, program, head[5])
             found[review_id] = LeftOut(review_id, int(head[1]), str(head[2]), message)
     return GateResult(found)
 
 
+def _matches(seal: str | None, prefix: str, expected: tuple[str, str | None] | None) -> bool:
+    if seal is None or expected is None or not seal.startswith(prefix):
+        return False
+    part, _dot, whole = seal[len(prefix) :].partition(".")
+    return part == expected[0] and (expected[1] is None or whole == expected[1])
+
+
 _MISSING: Final[Any] = object()
 
 
-def gate_statement(reviews: Select[Any] | Sequence[int]) -> Select[Any]:
+def gate_statement(reviews: Select[Any] | Sequence[int], *, whole: bool = True) -> Select[Any]:
     """The gate's query over the final reviews among `reviews` (a one-column SELECT of review ids,
     or the ids): one row per review with its sealed values, its pairs aggregated, its program's
     name."""
     ids = list(reviews) if isinstance(reviews, Sequence) else reviews.correlate(None).scalar_subquery()
     return (
-        select(*HEAD, SEAL, PAIRS, PAIR_COUNT, Program.name)
+        select(*HEAD, *([SCORE] if whole else []), SEAL, PAIRS, PAIR_COUNT, Program.name)
         .join(Program, Program.id == Review.program_id)
         .outerjoin(ConsensusRating, ConsensusRating.review_id == Review.id)
         .where(Review.id.in_(ids), Review.status == "final")
@@ -206,18 +248,19 @@ def gate_statement(reviews: Select[Any] | Sequence[int]) -> Select[Any]:
     )
 
 
-def gate(s: Session, reviews: Select[Any] | Sequence[int]) -> GateResult:
+def gate(s: Session, reviews: Select[Any] | Sequence[int], *, whole: bool = True) -> GateResult:
     """Check the final reviews among `reviews` (a SELECT of review ids, the read's own filter, or
-    the ids) in the read's session `s`, with one query."""
+    the ids) in the read's session `s`, with one query: their ratings, and with `whole` (a read
+    that shows the stored score's total or band) the score's values too."""
     if isinstance(reviews, Sequence) and not reviews:
         return GateResult()
-    return check_rows(session_key(s), s.execute(gate_statement(reviews)).all())
+    return check_rows(session_key(s), s.execute(gate_statement(reviews, whole=whole)).all(), whole=whole)
 
 
-def gate_db(db: Database, reviews: Select[Any] | Sequence[int]) -> GateResult:
+def gate_db(db: Database, reviews: Select[Any] | Sequence[int], *, whole: bool = True) -> GateResult:
     """`gate` in a read of its own."""
     with db.reading() as s:
-        return gate(s, reviews)
+        return gate(s, reviews, whole=whole)
 
 
 def left_out(frame: pd.DataFrame) -> list[str]:

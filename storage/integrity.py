@@ -126,6 +126,7 @@ def _plain(value: Any) -> Any:
 # integrity gate (services.integrity_gate): cheap enough for that, unlike the full checksum.
 
 SEAL_VERSION = "ratings-seal-1"
+SEAL_HALF = 32  # hex digits of each half of a seal: 128 bits (a truncated HMAC, RFC 2104)
 KEY_INFO = "fidelity_integrity_key"  # Session.info's entry holding the key (services.database)
 RATING_SEPARATOR = "\x1f"  # between an item id and its rating (control characters: no item id holds one)
 PAIR_SEPARATOR = "\x1e"  # between two items
@@ -155,13 +156,13 @@ def rating_pair(item_id: str, rating: int | None) -> str:
 
 
 def seal_text(head: Sequence[Any], pairs: Iterable[str]) -> str:
-    """The canonical text of a ratings seal: `head` (values in SEAL_HEAD order, plain: ints,
-    text, a date or its ISO text, a float mean) as JSON, a newline, then every consensus row's
-    `rating_pair`, sorted (so by item id: ids are unique in a review), joined by PAIR_SEPARATOR."""
+    """The canonical text a seal digests: `head` (SEAL_HEAD's first seven values, or all twelve
+    with the score's; plain: ints, text, a date or its ISO text, a float mean) as JSON, a
+    newline, then every consensus row's `rating_pair`, sorted (so by item id: ids are unique in a
+    review), joined by PAIR_SEPARATOR. The two lengths are told apart by the first value."""
     (review_id, program_id, scale_id, version, digest, day, amendment_of, *score) = head
-    total_sum, rated, items, mean, band = score
     values = [
-        SEAL_VERSION,
+        SEAL_VERSION if score else SEAL_VERSION + "/ratings",
         int(review_id),
         int(program_id),
         str(scale_id),
@@ -169,14 +170,36 @@ def seal_text(head: Sequence[Any], pairs: Iterable[str]) -> str:
         None if digest is None else str(digest),
         day.isoformat() if isinstance(day, dt.date) else str(day),
         _integer(amendment_of),
-        _integer(total_sum),
-        _integer(rated),
-        _integer(items),
-        None if mean is None else float(mean),  # an int mean in the JSON reads back as a float in SQL
-        None if band is None else str(band),
     ]
+    if score:
+        total_sum, rated, items, mean, band = score
+        values += [
+            _integer(total_sum),
+            _integer(rated),
+            _integer(items),
+            None if mean is None else float(mean),  # an int mean in the JSON reads back as a float in SQL
+            None if band is None else str(band),
+        ]
     head_text = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
     return head_text + "\n" + PAIR_SEPARATOR.join(sorted(pairs))
+
+
+def seal_parts(
+    key: str | None, head: Sequence[Any], pairs: Sequence[str], facts: Sequence[Any] | None
+) -> tuple[str, str | None]:
+    """The two halves of a seal: the ratings part (the review's values and ratings, all the
+    analytics read) and, given the score's values `facts`, the whole part (those too, which
+    the Reviews list reads). Each is the first 128 bits of its keyed digest (hex)."""
+    ratings = keyed_digest(key, seal_text(head, pairs)).split(":", 1)[1][:SEAL_HALF]
+    if facts is None:
+        return ratings, None
+    whole = keyed_digest(key, seal_text([*head, *facts], pairs)).split(":", 1)[1][:SEAL_HALF]
+    return ratings, whole
+
+
+def seal_prefix(key: str | None) -> str:
+    """A seal's first characters, which say how it was made: "hmac-sha256:" or "sha256:"."""
+    return PREFIX if key is None else KEYED_PREFIX
 
 
 def ratings_seal(
@@ -186,10 +209,13 @@ def ratings_seal(
     final_score: Mapping[str, Any] | None,
 ) -> str:
     """The seal of a final review from plain values: `review` has SEAL_HEAD's first seven keys,
-    `ratings` is every consensus row's (item id, rating), `final_score` the stored score."""
+    `ratings` is every consensus row's (item id, rating), `final_score` the stored score.
+    "<prefix><ratings part>.<whole part>" (seal_parts; 77 characters at most)."""
     facts = score_facts(final_score)
-    head = [review[k] for k in SEAL_HEAD[:7]] + [facts[k] for k in SEAL_HEAD[7:]]
-    return keyed_digest(key, seal_text(head, (rating_pair(i, r) for i, r in ratings)))
+    head = [review[k] for k in SEAL_HEAD[:7]]
+    pairs = [rating_pair(i, r) for i, r in ratings]
+    part, whole = seal_parts(key, head, pairs, [facts[k] for k in SEAL_HEAD[7:]])
+    return f"{seal_prefix(key)}{part}.{whole}"
 
 
 def session_key(s: Session) -> str | None:

@@ -32,6 +32,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("reviews", sa.Column("ratings_seal", sa.String(length=80), nullable=True))
     op.add_column("audit_log", sa.Column("chain", sa.String(length=80), nullable=True))
+    # The integrity gate reads seals from this index on SQLite (services.integrity_gate.SEAL).
+    op.create_index("ix_reviews_id_ratings_seal", "reviews", ["id", "ratings_seal"])
     _seal_verified_final_reviews()
 
 
@@ -55,13 +57,17 @@ def _seal_verified_final_reviews() -> None:
     trigger = None
     if sqlite:  # restored exactly as it is (0001's)
         trigger = bind.execute(
-            sa.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'trg_reviews_final_update'")
+            sa.text(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'trg_reviews_final_update'"
+            )
         ).scalar_one()
         op.execute("DROP TRIGGER trg_reviews_final_update")
     else:
         op.execute("ALTER TABLE reviews DISABLE TRIGGER trg_reviews_final")
     bind.execute(
-        reviews.update().where(reviews.c.id == sa.bindparam("review_id")).values(ratings_seal=sa.bindparam("seal")),
+        reviews.update()
+        .where(reviews.c.id == sa.bindparam("review_id"))
+        .values(ratings_seal=sa.bindparam("seal")),
         rows,
     )
     op.execute(trigger if sqlite else "ALTER TABLE reviews ENABLE TRIGGER trg_reviews_final")
@@ -115,4 +121,5 @@ def _verified_final_reviews(bind: sa.Connection) -> set[int]:
 def downgrade() -> None:
     # Plain DROP COLUMN (SQLite >= 3.35): a batch copy would drop the triggers.
     op.execute("ALTER TABLE audit_log DROP COLUMN chain")
+    op.drop_index("ix_reviews_id_ratings_seal", table_name="reviews")
     op.execute("ALTER TABLE reviews DROP COLUMN ratings_seal")
