@@ -146,7 +146,11 @@ def test_an_edited_stored_score_is_not_listed(db: Database, agency: Agency, edit
     listed = {r.id: r for r in svc.list_reviews(db, actor=ADMIN)}
     assert listed[agency.latest.id].problem == warning_of(agency.latest)
     assert listed[agency.latest.id].band is None and listed[agency.latest.id].total_sum is None
-    assert review_scores(db, actor=ADMIN, latest=1).problems == (warning_of(agency.latest),)
+    # The analytics never read the stored score: they add up the ratings, which still match the
+    # seal's ratings half, so they keep the review with its true band and total.
+    scores = review_scores(db, actor=ADMIN, program_id=agency.latest.program.id)
+    assert scores.problems == () and list(scores.columns["review_id"])[-1] == agency.latest.id
+    assert scores.frame["band"].iloc[-1] == "Not ACT" and scores.frame["total_sum"].iloc[-1] == 27 * 3 + 2
 
 
 def test_a_whole_agency_export_lists_the_edited_review_and_exports_the_others(
