@@ -26,11 +26,11 @@ from services.analytics_data import (
     data_version,
     drift_overview,
     finalized_ratings,
+    left_out,
     review_date_spans,
     review_scores,
     scale_problems,
 )
-from services.integrity_gate import left_out
 
 __all__ = [
     "FRAME_COLUMNS",

@@ -34,6 +34,7 @@ from services.analytics_scores import ReviewScores as ReviewScores
 from services.analytics_scores import review_scores as review_scores
 from services.database import Database
 from services.integrity_gate import gate, mark_left_out
+from services.integrity_gate import left_out as left_out  # the pages read the warnings with it
 from storage.models import AnalyticsChanges, ConsensusRating, Program, Provider, Review
 
 FRAME_COLUMNS: Final[tuple[str, ...]] = (*RATING_COLUMNS, "scale_hash")
