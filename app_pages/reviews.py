@@ -297,6 +297,9 @@ def _list_section(programs: list[ProgramView]) -> None:
         else:
             st.info("No final reviews of your programs yet.", icon=":material/info:")
         return
+    for r in reviews:  # a final review's problem is the integrity gate's: listed, marked, no score
+        if r.status == ReviewStatus.FINAL and r.problem:
+            st.warning(md(r.problem), icon=":material/gpp_maybe:")
     table = _reviews_table(reviews)
     if not table["problem"].any():
         table = table.drop(columns="problem")
@@ -318,6 +321,7 @@ def _list_section(programs: list[ProgramView]) -> None:
 
 
 # ---- page -----------------------------------------------------------------------------------
+
 
 def render() -> None:
     identity_banner()

@@ -220,10 +220,11 @@ def final_ratings(
     reviewed_to: dt.date | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The final reviews' ratings the acting user may see, in one query, without reviews whose
-    scale file is missing or changed; cached per database URL and `analytics_version` (so one
+    scale file is missing or changed or that the integrity gate left out (the messages name
+    them); cached per database URL and `analytics_version` (so one
     query per change of the data and scope). The keywords narrow the query down in the
     database (see services.analytics_data.finalized_ratings): a page loads what it shows."""
-    from services.analytics import finalized_ratings, scale_problems  # pandas-heavy, as above
+    from services.analytics import finalized_ratings, left_out, scale_problems  # pandas-heavy, as above
 
     who = actor()
     if not version.endswith(f"|scope={_analytics_scope(who)}"):
@@ -238,4 +239,7 @@ def final_ratings(
         reviewed_from=reviewed_from,
         reviewed_to=reviewed_to,
     )
-    return scale_problems(ratings, _db.registry)
+    frame, problems = scale_problems(ratings, _db.registry)
+    # The integrity gate's warnings first (a review left out, named): cached with the frame, so a
+    # page drawn from the cache shows them too. Escaped: they name programs.
+    return frame, [*(md(message) for message in left_out(ratings)), *problems]

@@ -12,9 +12,10 @@ consensus ratings, no per-rater ratings, and no audit rows (the benchmarks do no
 Everything is written with bulk statements (executemany on SQLite, COPY on PostgreSQL) in
 one transaction. The immutability triggers stay on: reviews are inserted as `consensus` (with
 their final score already set), their ratings next, and then the statement that makes them
-final also stores each one's content checksum (`storage.integrity.content_checksum`, computed
-here from the same values, plain SHA-256: the benchmarks open the database with no
-FIDELITY_INTEGRITY_KEY), so the app and the exports treat them as verified final reviews.
+final also stores each one's content checksum (`storage.integrity.content_checksum`) and
+ratings seal (`storage.integrity.ratings_seal`, unkeyed: the benchmarks open the database with
+no integrity key), computed here from the same values, so the app, its integrity gate and the
+exports treat them as verified final reviews.
 The same arguments and seed give the same database.
 """
 
@@ -35,7 +36,7 @@ from bench.item_pool import ItemChoice, ItemPool
 from bench.targets import DIALECTS, Target, dbapi_connect, default_target
 from scales import Scale, ScaleRegistry, load_registry
 from scoring.review import score_ratings
-from storage.integrity import content_checksum
+from storage.integrity import content_checksum, ratings_seal
 from storage.migrate import upgrade_to_head
 
 DEFAULT_PROGRAMS = 1000
@@ -154,9 +155,10 @@ def _day(value: dt.date, dialect: str) -> Any:
 
 
 def build_rows(
-    scale: Scale, programs: int, reviews_per_program: int, seed: int, dialect: str
+    scale: Scale, programs: int, reviews_per_program: int, seed: int, dialect: str, key: str | None = None
 ) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows, in TABLE_COLUMNS order, with explicit ids from 1."""
+    """Every table's rows, in TABLE_COLUMNS order, with explicit ids from 1; seals keyed with `key`
+    (the integrity key the benchmarks open the database with)."""
     rng = random.Random(seed)
     pool = ItemPool(scale, rng)
     low, high = scale.rating.min, scale.rating.max
@@ -170,7 +172,8 @@ def build_rows(
     ]
     review_id = rater_id = rating_id = 0
     reviews, raters, ratings = rows["reviews"], rows["review_raters"], rows["consensus_ratings"]
-    checksums = rows[FINAL] = []  # (review id, content checksum): written when the review becomes final
+    # (review id, content checksum, ratings seal): written when the review becomes final
+    checksums = rows[FINAL] = []
     for program_id in range(1, programs + 1):
         dates = [LAST_DAY - dt.timedelta(days=rng.randint(14, 200))]
         for _ in range(reviews_per_program - 1):
@@ -256,7 +259,17 @@ def build_rows(
             checksum = _checksum(
                 review_id, program_id, scale, when, k, summary, final_score, at, team, chosen
             )
-            checksums.append((review_id, checksum))
+            sealed = {
+                "id": review_id,
+                "program_id": program_id,
+                "scale_id": scale.id,
+                "scale_version": scale.version,
+                "scale_hash": scale.content_hash,
+                "review_date": when,
+                "amendment_of": None,
+            }
+            pairs = [(item_id, c.rating) for item_id, c in chosen.items()]
+            checksums.append((review_id, checksum, ratings_seal(key, sealed, pairs, final_score)))
     return rows
 
 
@@ -308,7 +321,8 @@ def _checksum(
 
 
 def write_rows(target: Target, rows: dict[str, list[tuple[Any, ...]]]) -> None:
-    """All rows in one transaction, then every review made final, with its content checksum, in
+    """All rows in one transaction, then every review made final, with its content checksum and
+    ratings seal, in
     the statement that makes it final (as the services do)."""
     conn = dbapi_connect(target.url)
     try:
@@ -320,8 +334,8 @@ def write_rows(target: Target, rows: dict[str, list[tuple[Any, ...]]]) -> None:
                 marks = ", ".join("?" for _ in columns)
                 conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows[table])
             conn.executemany(
-                "UPDATE reviews SET status = 'final', content_checksum = ? WHERE id = ?",
-                [(checksum, review_id) for review_id, checksum in rows[FINAL]],
+                "UPDATE reviews SET status = 'final', content_checksum = ?, ratings_seal = ? WHERE id = ?",
+                [(checksum, seal, review_id) for review_id, checksum, seal in rows[FINAL]],
             )
             conn.execute("COMMIT")
             conn.execute("ANALYZE")
@@ -331,13 +345,15 @@ def write_rows(target: Target, rows: dict[str, list[tuple[Any, ...]]]) -> None:
                     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                         for row in rows[table]:
                             copy.write_row(row)
-                cur.execute("CREATE TEMPORARY TABLE bench_final (id integer, checksum text) ON COMMIT DROP")
-                with cur.copy("COPY bench_final (id, checksum) FROM STDIN") as copy:
+                cur.execute(
+                    "CREATE TEMPORARY TABLE bench_final (id integer, checksum text, seal text) ON COMMIT DROP"
+                )
+                with cur.copy("COPY bench_final (id, checksum, seal) FROM STDIN") as copy:
                     for row in rows[FINAL]:
                         copy.write_row(row)
                 cur.execute(
-                    "UPDATE reviews SET status = 'final', content_checksum = f.checksum "
-                    "FROM bench_final f WHERE reviews.id = f.id"
+                    "UPDATE reviews SET status = 'final', content_checksum = f.checksum, "
+                    "ratings_seal = f.seal FROM bench_final f WHERE reviews.id = f.id"
                 )
                 for table in TABLE_COLUMNS:
                     cur.execute(
@@ -358,6 +374,9 @@ def count_rows(target: Target) -> dict[str, int]:
             counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         counts["final_reviews"] = conn.execute(
             "SELECT count(*) FROM reviews WHERE status = 'final'"
+        ).fetchone()[0]
+        counts["sealed_reviews"] = conn.execute(  # a database made before seals has none: made again
+            "SELECT count(*) FROM reviews WHERE status = 'final' AND ratings_seal IS NOT NULL"
         ).fetchone()[0]
         return counts
     finally:

@@ -66,7 +66,11 @@ def ensure_database(
             counts = count_rows(target)
         except Exception:  # no file, no schema, no tables yet
             counts = {}
-        if counts.get("programs") == programs and counts.get("final_reviews") == programs * reviews:
+        finals = programs * reviews
+        if (
+            counts.get("programs") == programs
+            and counts.get("final_reviews") == counts.get("sealed_reviews") == finals
+        ):
             return None
     summary = generate(target, programs=programs, reviews_per_program=reviews, seed=seed)
     return Result(

@@ -217,8 +217,11 @@ def _filters(db: object, scale: str | None, program: str | None, status: StatusC
 
 
 def _write(sheets: dict[str, pd.DataFrame], out: Path | None) -> None:
-    from services.exports import table_csv, write_tables  # start-up time
+    from services.exports import left_out, table_csv, write_tables  # start-up time
 
+    # Reviews the integrity checks left out are named on stderr (the others are exported).
+    for message in dict.fromkeys(m for frame in sheets.values() for m in left_out(frame)):
+        typer.echo(f"warning: {message}", err=True)
     if out is None:
         typer.echo(table_csv(next(iter(sheets.values()))).decode("utf-8-sig"), nl=False)
         return

@@ -68,6 +68,7 @@ class ReportData:
     amended_by: int | None = None
     source: str | None = None  # e.g. "review file riverside.yaml"
     drift: ProgramSeries | None = None
+    drift_left_out: tuple[str, ...] = ()  # the integrity gate's warnings of reviews left out of `drift`
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def __post_init__(self) -> None:

@@ -274,6 +274,8 @@ class ReportPDF(ItemSections):
             f"{self.scale.id.upper()}, oldest first. The total shown is {series.total_measure.lower()}, "
             "the value the bands read."
         )
+        for message in self.data.drift_left_out:  # the integrity gate left these reviews out
+            self.note(message)
         drift_chart(self, FAMILY, series, self.scale)
         self._body_font()
         precision = self.scale.scoring.precision if series.total_is_mean else 0

@@ -33,6 +33,8 @@ from services.analytics_scores import PACK as PACK
 from services.analytics_scores import ReviewScores as ReviewScores
 from services.analytics_scores import review_scores as review_scores
 from services.database import Database
+from services.integrity_gate import gate, mark_left_out
+from services.integrity_gate import left_out as left_out  # the pages read the warnings with it
 from storage.models import AnalyticsChanges, ConsensusRating, Program, Provider, Review
 
 FRAME_COLUMNS: Final[tuple[str, ...]] = (*RATING_COLUMNS, "scale_hash")
@@ -86,6 +88,10 @@ def finalized_ratings(
     window, `latest=k` each program's k latest of those reviews of each scale (and adds the
     column `final_reviews`: how many of them the program has of that scale), and
     `evidence=False` leaves the evidence text in the database (the column is None).
+
+    The integrity gate (services.integrity_gate) checks the same reviews in the same read: a
+    review whose ratings no longer match their seal is left out, and its warning is in the
+    frame's attrs (`services.integrity_gate.left_out(frame)`).
     """
     visible = access.program_filter(actor, Action.READ_ANALYTICS)
     where = current_final()
@@ -138,11 +144,14 @@ def finalized_ratings(
             query.add_columns(ranked.c.n).join(ranked, ranked.c.id == Review.id).where(ranked.c.k <= latest)
         )
         names.append("final_reviews")
+        read = select(ranked.c.id).where(ranked.c.k <= latest)
     else:
         query = query.where(*where)
+        read = select(Review.id).join(Program, Program.id == Review.program_id).where(*where)
     query = query.order_by(Review.review_date, Review.id, ConsensusRating.id)
     with db.reading() as s:
         rows = s.execute(query).all()
+        checked = gate(s, read, whole=False)  # the same reviews, in the same read; no stored score read
     frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
     frame["review_id"] = frame["review_id"].astype("int64")
     frame["program_id"] = frame["program_id"].astype("int64")
@@ -152,7 +161,7 @@ def finalized_ratings(
         frame[column] = pd.Series(
             frame[column].to_numpy(dtype=object, na_value=None), index=frame.index, dtype=object
         )
-    return frame
+    return mark_left_out(frame, checked)
 
 
 def review_date_spans(db: Database, *, actor: Actor) -> dict[str, tuple[dt.date, dt.date]]:

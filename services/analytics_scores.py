@@ -4,7 +4,7 @@ pure scorer by tests/integration/test_scorers_agree_sql.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Final
@@ -19,6 +19,7 @@ from services import access
 from services.access import Action, Actor
 from services.analytics_query import AnySelect, current_final, run_statement, scale_problems
 from services.database import Database
+from services.integrity_gate import PAIR_COUNT, PAIRS, SEAL, check_rows
 from storage.models import ConsensusRating, Program, Provider, Review
 
 PACK: Final = 1 << 20
@@ -63,6 +64,9 @@ def review_scores(
     means and bands. `program_id` and `scale_id` narrow it down; `latest=k` keeps each
     program's k latest reviews of each scale (1: the agency dashboard). The same reviews as
     `finalized_ratings`: final ones the actor may see, amendments in place of what they replace.
+    The integrity gate runs on the same rows: the query also reads each review's sealed values
+    and joins its (item, rating) pairs; a review whose seal fails is left out, with its warning
+    first in `problems`.
     """
     visible = access.program_filter(actor, Action.READ_ANALYTICS)
     statement, sub_ids = _scores_statement(
@@ -84,6 +88,9 @@ def review_scores(
         )
         with engine.connect() as conn:
             rows = conn.execute(statement, params).all()
+    # The integrity gate, over the seal columns the same query read: failing reviews left out.
+    checked = check_rows(db.integrity_key, map(_gate_row, rows), whole=False)  # no stored score read
+    rows = [row[:-_GATE_COLUMNS] for row in rows if row[0] not in checked.failing]
     names = [*_SCORE_HEAD, *(f"_packed_{s}" for s in sub_ids)]
     columns: dict[str, Any] = (
         dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
@@ -115,7 +122,15 @@ def review_scores(
     columns["review_date"] = np.array(dates, dtype="datetime64[ns]")  # dates, or ISO text on SQLite
     scored = score_sums(columns, db.registry)
     scored["scale_hash"] = np.array(columns["scale_hash"], dtype=object)  # the query's order is the result's
-    return ReviewScores(scored, tuple(problems))
+    return ReviewScores(scored, (*checked.warnings, *problems))
+
+
+_GATE_COLUMNS: Final = 4  # amendment_of, the seal, the pairs, their count
+
+
+def _gate_row(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A row of the scores query as services.integrity_gate.check_rows takes it."""
+    return (row[0], row[1], row[5], row[6], row[8], row[7], *row[-_GATE_COLUMNS:], row[2])
 
 
 _SCORE_HEAD: Final = (
@@ -162,6 +177,8 @@ def _scores_statement(
     # too would make the database sort every rating row with them.
     rating = ConsensusRating.rating
     aggregates = (
+        PAIRS.label("pairs"),
+        PAIR_COUNT.label("pair_count"),
         func.count(rating).label("rated"),
         func.sum(rating).label("total_sum"),
         *(
@@ -212,6 +229,10 @@ def _scores_statement(
             sums.c.rated,
             sums.c.total_sum,
             *(sums.c[f"packed_{i}"] for i in range(len(membership))),
+            Review.amendment_of,  # with the columns above, what the integrity gate checks (HEAD)
+            SEAL,
+            sums.c.pairs,
+            sums.c.pair_count,
         )
         .select_from(sums)
         .join(Review, Review.id == sums.c.review_id)

@@ -2,8 +2,10 @@
 
 `reviews_table` has one row per review (scores as they were finalized), `item_ratings_table`
 one row per item rating, `wide_table` one row per review with one column per item (the layout
-`fidelity import` reads back). Only the reviews the actor may open are exported, and an export
-is refused while any of them fails its integrity check.
+`fidelity import` reads back). Only the reviews the actor may open are exported; a final review
+that fails its integrity checks (its ratings seal, services.integrity_gate, or its content
+checksum) is left out and listed in the table's attrs (`left_out(frame)`), and the others are
+exported. One review's export (`review_export_json`) refuses a failing review.
 
 `review_export_json` writes a review as a review file (DESIGN.md section 4) that
 `fidelity review import` (services.review_import) stores back as an identical review.
@@ -48,7 +50,8 @@ from services import access
 from services import reviews as svc
 from services.access import Actor
 from services.database import Database
-from services.errors import FidelityError, IntegrityFailure
+from services.errors import FidelityError
+from services.integrity_gate import LEFT_OUT, LeftOut, gate, left_out
 from services.rows import review_scale
 from services.scores import score_rows
 from storage.integrity import failing_reviews, session_key
@@ -62,6 +65,7 @@ __all__ = [  # read from the database here, and the formats of exchange/
     "RedcapError",
     "dump_review_json",
     "item_ratings_table",
+    "left_out",
     "neutralise",
     "neutralised",
     "redcap_to_scale",
@@ -100,7 +104,7 @@ def reviews_table(
     of the scales in the table.
     """
     with db.reading() as s:
-        reviews = _reviews(s, actor=actor, scale_id=scale_id, program_id=program_id, status=status)
+        reviews, dropped = _reviews(s, actor=actor, scale_id=scale_id, program_id=program_id, status=status)
         amended_by = _amended_by(s, [r.id for r in reviews])
         scores = _scores(db, s, reviews)
     records: list[dict[str, Any]] = []
@@ -143,6 +147,7 @@ def reviews_table(
         frame[column] = frame[column].astype("Int64")
     for column in ("total_mean", "mean_of_subscale_means", "banded_value", *subscale_columns):
         frame[column] = frame[column].astype("Float64")
+    frame.attrs[LEFT_OUT] = dropped
     return frame
 
 
@@ -158,7 +163,7 @@ def item_ratings_table(
     recommendation and why an item was not rated. Items without a consensus row have rating NA."""
     records: list[dict[str, Any]] = []
     with db.reading() as s:
-        reviews = _reviews(s, actor=actor, scale_id=scale_id, program_id=program_id, status=status)
+        reviews, dropped = _reviews(s, actor=actor, scale_id=scale_id, program_id=program_id, status=status)
         consensus = _consensus_by_review(s, [r.id for r in reviews])
         for review in reviews:
             rows = consensus.get(review.id, {})
@@ -184,6 +189,7 @@ def item_ratings_table(
     frame = pd.DataFrame.from_records(records, columns=list(ITEM_COLUMNS))
     frame["review_id"] = frame["review_id"].astype("Int64")
     frame["rating"] = frame["rating"].astype("Int64")
+    frame.attrs[LEFT_OUT] = dropped
     return frame
 
 
@@ -200,7 +206,7 @@ def wide_table(
     records: list[dict[str, Any]] = []
     item_columns: dict[str, None] = {}
     with db.reading() as s:
-        reviews = _reviews(s, actor=actor, scale_id=scale_id, program_id=program_id, status=status)
+        reviews, dropped = _reviews(s, actor=actor, scale_id=scale_id, program_id=program_id, status=status)
         consensus = _consensus_by_review(s, [r.id for r in reviews])
         for review in reviews:
             rows = consensus.get(review.id, {})
@@ -222,6 +228,7 @@ def wide_table(
     frame = pd.DataFrame.from_records(records, columns=[*WIDE_COLUMNS, *item_columns])
     for column in item_columns:
         frame[column] = frame[column].astype("Int64")
+    frame.attrs[LEFT_OUT] = dropped
     return frame
 
 
@@ -284,7 +291,8 @@ def review_export_json(db: Database, review_id: int, *, actor: Actor) -> dict[st
 
 def _reviews(
     s: Session, *, actor: Actor, scale_id: str | None, program_id: int | None, status: str | None
-) -> list[Review]:
+) -> tuple[list[Review], tuple[LeftOut, ...]]:
+    """The reviews to export, and the warning of each final review left out."""
     query = (
         select(Review)
         .join(Review.program)
@@ -301,10 +309,27 @@ def _reviews(
     if status is not None:
         query = query.where(Review.status == checks.review_status(status))
     reviews = list(s.scalars(query).unique())
-    failing = failing_reviews(s, reviews, session_key(s))
-    if failing:  # an export is a record: refuse it rather than pass on altered reviews
-        raise IntegrityFailure([svc.integrity_message(review_id) for review_id in failing])
-    return reviews
+    by_id = {r.id: r for r in reviews}
+    # An export is a record: a final review whose ratings fail their seal (the integrity gate)
+    # or whose content fails its checksum is left out and listed, never passed on altered; the
+    # others are exported.
+    dropped: dict[int, LeftOut] = {}
+    for chunk in _chunks([r.id for r in reviews if r.status == ReviewStatus.FINAL]):
+        dropped.update(gate(s, chunk).left_out)
+    for review_id in failing_reviews(s, [r for r in reviews if r.id not in dropped], session_key(s)):
+        review = by_id[review_id]
+        message = checksum_warning(review_id, review.program.name, review.review_date)
+        dropped[review_id] = LeftOut(review_id, review.program_id, review.scale_id, message)
+    return [r for r in reviews if r.id not in dropped], tuple(dropped.values())
+
+
+def checksum_warning(review_id: int, program: str, review_date: dt.date) -> str:
+    """What an export says of a review left out because its content fails its checksum."""
+    return (
+        f"review {review_id} of {program}, {review_date.isoformat()}, is left out: its content does not "
+        "match the checksum taken when it was finalized (changed outside the application); run "
+        "`fidelity db check`"
+    )
 
 
 def _amended_by(s: Session, ids: Sequence[int]) -> dict[int, int]:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
-from sqlalchemy.orm import Session
 
 from services import access
 from services.access import Action, Actor
@@ -38,7 +37,16 @@ from storage.audit_chain import (
     walk_chain,
     write_anchor,
 )
-from storage.integrity import MISMATCH, MISSING, NO_KEY, NOT_KEYED, OK, digest_status, keyed_digest
+from storage.integrity import (
+    MISMATCH,
+    MISSING,
+    NO_KEY,
+    NOT_KEYED,
+    OK,
+    digest_status,
+    keyed_digest,
+    resealed,
+)
 from storage.migrate import HEAD_REVISION
 from storage.triggers import lifted_triggers, trigger_problems
 from storage.verify import REVIEWS, final_review_texts
@@ -48,6 +56,10 @@ __all__ = ["NO_KEY_WARNING", "IntegrityReport", "RekeyResult", "check_database",
 NO_KEY_WARNING = (
     "no FIDELITY_INTEGRITY_KEY: checksums are plain SHA-256 that anyone who can write the database "
     "can recompute"
+)
+SEAL_PROBLEM = (
+    "its ratings seal does not match its rows (changed outside the application, or never sealed under "
+    "this key): every read leaves it out"
 )
 REVIEW_PROBLEMS = {
     MISMATCH: "its content does not match its checksum (it was changed outside the application)",
@@ -110,6 +122,8 @@ def _check(conn: Connection, key: str | None) -> IntegrityReport:
         status = review.status(key)
         if status != OK:
             problems.append(f"review {review.review_id}: {REVIEW_PROBLEMS[status]}")
+    _sealed, unsealed = resealed(conn, key, key)  # the integrity gate's seal, as every read checks it
+    problems += [f"review {review_id}: {SEAL_PROBLEM}" for review_id in unsealed]
     chain = verify_chain(conn, key)
     problems += chain.messages()
     problems += anchor_problems(conn, key, chain)
@@ -169,7 +183,8 @@ def rekey(db: Database, previous_key: str | None, *, actor: Actor) -> RekeyResul
         lock_chain(conn)  # no audit row is appended while the chain is verified and rewritten
         problems = [f"schema or trigger: {p}" for p in trigger_problems(conn)]
         checksums, review_problems = _verified_reviews(conn, previous_key, new_key)
-        problems += review_problems + _chain_problems(conn, previous_key, new_key)
+        seals, seal_problems = _verified_seals(conn, previous_key, new_key)
+        problems += review_problems + seal_problems + _chain_problems(conn, previous_key, new_key)
         problems += _anchor_problems(conn, previous_key, new_key)
         if problems:
             heading = "nothing was re-keyed: these records do not verify under the previous or the new key"
@@ -182,7 +197,13 @@ def rekey(db: Database, previous_key: str | None, *, actor: Actor) -> RekeyResul
                     .values(content_checksum=bindparam("checksum")),
                     [{"review_id": i, "checksum": c} for i, c in checksums.items()],
                 )
-            seals = rekey_seals(s, previous_key, new_key)
+            if seals:
+                conn.execute(
+                    REVIEWS.update()
+                    .where(REVIEWS.c.id == bindparam("review_id"))
+                    .values(ratings_seal=bindparam("seal")),
+                    [{"review_id": i, "seal": seal} for i, seal in seals.items()],
+                )
         with lifted_triggers(conn, "audit_log"):
             audit_rows = relink_all(conn, new_key)
         write_anchor(conn, new_key, *read_head_row(conn))
@@ -190,18 +211,22 @@ def rekey(db: Database, previous_key: str | None, *, actor: Actor) -> RekeyResul
             "database",
             "integrity_key",
             "keyless" if previous_key is None else "previous key",
-            {"key": "new key", "reviews": len(checksums), "seals": seals, "audit_rows": audit_rows},
+            {"key": "new key", "reviews": len(checksums), "seals": len(seals), "audit_rows": audit_rows},
         )
-    return RekeyResult(len(checksums), seals, audit_rows)
+    return RekeyResult(len(checksums), len(seals), audit_rows)
 
 
-def rekey_seals(s: Session, previous_key: str | None, new_key: str) -> int:
-    """HOOK for the ratings seal (reviews.ratings_seal, the integrity gate's): verify each final
-    review's seal under `previous_key` (or `new_key`) and rewrite it under `new_key`, in this
-    transaction with the reviews trigger lifted; return how many. To be filled in when the
-    gate's storage.integrity seal functions are merged; until then there is nothing to re-key."""
-    del s, previous_key, new_key
-    return 0
+def _verified_seals(
+    conn: Connection, previous_key: str | None, new_key: str
+) -> tuple[dict[int, str], list[str]]:
+    """Each final review's ratings seal under `new_key`, and a problem per review whose stored
+    seal verifies under neither the previous key nor the new one (storage.integrity.resealed)."""
+    seals, failing = resealed(conn, previous_key, new_key)
+    if failing:
+        already, _still = resealed(conn, new_key, new_key)  # sealed since the new key was set
+        seals.update({i: already[i] for i in failing if i in already})
+    problems = [f"review {i}: {SEAL_PROBLEM}" for i in failing if i not in seals]
+    return seals, problems
 
 
 def _accepted(previous_key: str | None, new_key: str, content: str, stored: str | None) -> str:

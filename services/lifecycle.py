@@ -38,7 +38,7 @@ from services.rows import (
 )
 from services.scores import pending, score_rows
 from services.views import ReviewView, review_view
-from storage.integrity import failing_reviews, review_checksum, session_key
+from storage.integrity import SEAL_HEAD, failing_reviews, ratings_seal, review_checksum, session_key
 from storage.models import (
     ConsensusRating,
     Program,
@@ -197,10 +197,21 @@ def finalize_review(
         review.finalized_by = log.actor
         review.final_score = score.to_dict()
         review.content_checksum = review_checksum(s, review, session_key(s))
+        review.ratings_seal = review_seal(s, review)
         review.status = ReviewStatus.FINAL
     summary = {"mean": review.final_score["total"]["mean"], "band": review.final_score["band"]}
     log("review", "final_score", None, summary)
     s.flush()
+
+
+def review_seal(s: Session, review: Review) -> str:
+    """The ratings seal of `review` (storage.integrity.ratings_seal) from its consensus rows as
+    written, under the database's integrity key: what the integrity gate checks on every read."""
+    pairs = s.execute(
+        select(ConsensusRating.item_id, ConsensusRating.rating).where(ConsensusRating.review_id == review.id)
+    ).all()
+    values = {key: getattr(review, key) for key in SEAL_HEAD[:7]}
+    return ratings_seal(session_key(s), values, [(i, r) for i, r in pairs], review.final_score)
 
 
 def check_integrity(s: Session, review: Review) -> None:

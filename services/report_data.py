@@ -22,6 +22,7 @@ from services.access import Actor
 from services.analytics_data import finalized_ratings, scale_problems
 from services.database import Database
 from services.errors import FidelityError
+from services.integrity_gate import LEFT_OUT, left_out_of
 from services.review_file import ReviewFile
 from services.reviews import ReviewView
 
@@ -88,7 +89,8 @@ def from_stored_review(
     With `drift`, the program's earlier final reviews on the same scale (up to this review's
     date) give the drift series. `final_ratings` is `load_final_ratings(db)`, passed in when
     making many reports so the database is read once. The actor must be allowed to open the
-    review; the drift series holds only the final reviews their analytics scope covers.
+    review; the drift series holds only the final reviews their analytics scope covers, and
+    never one the integrity gate left out (the report names those under the chart).
     """
     review = svc.get_review(db, review_id, actor=actor)
     scale = db.registry.get(review.scale_id, review.scale_version)
@@ -107,12 +109,14 @@ def from_stored_review(
         for item_id, c in review.consensus.items()
     }
     series = None
+    drift_left_out: tuple[str, ...] = ()
     if drift:
         if final_ratings is None:  # this program's reviews of this scale: all the series needs
             final_ratings = load_final_ratings(
                 db, actor=actor, program_id=review.program.id, scale_id=review.scale_id
             )
         series = drift_series(db, review, final_ratings)
+        drift_left_out = tuple(left_out_of(final_ratings, review.program.id, review.scale_id))
     program = review.program
     return ReportData(
         scale=scale,
@@ -138,6 +142,7 @@ def from_stored_review(
         amended_by=review.amended_by,
         source=f"review {review.id} in the database",
         drift=series,
+        drift_left_out=drift_left_out,
     )
 
 
@@ -146,9 +151,11 @@ def load_final_ratings(
 ) -> pd.DataFrame:
     """Every final review's consensus ratings (scoring.analytics.RATING_COLUMNS), leaving out
     reviews replaced by a final amendment and reviews whose scale file is missing or changed;
-    only one program's, or one scale's, when given (the database narrows it down)."""
+    only one program's, or one scale's, when given (the database narrows it down). The reviews
+    the integrity gate left out are in the frame's attrs (services.integrity_gate.left_out)."""
     ratings = finalized_ratings(db, actor=actor, program_id=program_id, scale_id=scale_id)
     frame, _problems = scale_problems(ratings, db.registry)
+    frame.attrs[LEFT_OUT] = ratings.attrs.get(LEFT_OUT, ())  # the integrity gate's, for the report to name
     return frame
 
 

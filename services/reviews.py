@@ -36,6 +36,7 @@ from services.assignments import assign_reviewer, load_user, reviewer_user
 from services.audit import AuditLog, AuditRecord, audit_record, review_fields
 from services.database import Database
 from services.errors import ScaleChangedError, StaleWriteError, ValidationProblem
+from services.integrity_gate import gate
 from services.lifecycle import check_integrity
 from services.rows import (
     actor_name,
@@ -272,7 +273,9 @@ def list_reviews(
 
     One query of plain columns: a final review's total and band are read out of its stored
     score by the database (JSON paths), not by decoding 4 KB of JSON per review in Python (20,000
-    reviews took 7 s that way); only open reviews, a few, are scored from their ratings.
+    reviews took 7 s that way); only open reviews, a few, are scored from their ratings. The
+    integrity gate checks the listed final reviews in the same read: one that fails keeps its
+    place, with no score and its warning as `problem`.
     """
     score = Review.final_score
     newer = aliased(Review)
@@ -300,21 +303,25 @@ def list_reviews(
         .where(*_listed(actor, program_id, status))
         .order_by(Review.review_date.desc(), Review.id.desc())
     )
+    listed = select(Review.id).join(Review.program).where(*_listed(actor, program_id, status))
     if limit is not None or offset:  # the page's ids first, so only its scores are read out
-        page = (
-            select(Review.id)
-            .join(Review.program)
-            .where(*_listed(actor, program_id, status))
-            .order_by(Review.review_date.desc(), Review.id.desc())
-            .limit(limit)
-            .offset(offset or None)
+        listed = (
+            listed.order_by(Review.review_date.desc(), Review.id.desc()).limit(limit).offset(offset or None)
         )
-        query = query.where(Review.id.in_(page.scalar_subquery()))
+        query = query.where(Review.id.in_(listed.scalar_subquery()))
     with db.reading() as s:
         summaries = [ReviewSummary(**row._mapping) for row in s.execute(query)]
         open_ids = [r.id for r in summaries if r.items is None]  # no stored score: not final yet
         live = _open_scores(db, s, open_ids) if open_ids else {}
+        # The integrity gate: a final review whose ratings no longer match their seal stays
+        # listed, marked, with no score (never the edited one).
+        checked = gate(s, listed) if any(r.status == ReviewStatus.FINAL for r in summaries) else None
+    for review_id, dropped in (checked.left_out if checked else {}).items():
+        live[review_id] = {**UNSCORED, "problem": dropped.message}
     return [dataclasses.replace(r, **live[r.id]) if r.id in live else r for r in summaries]
+
+
+UNSCORED: dict[str, Any] = dict.fromkeys(("total_mean", "total_sum", "rated", "items", "band"))
 
 
 def _open_scores(db: Database, s: Session, open_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -25,10 +25,11 @@ import hashlib
 import hmac
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+import sqlalchemy as sa
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from storage.models import ConsensusRating, RaterRating, Review
@@ -180,3 +181,151 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     raise TypeError(f"cannot checksum a {type(value).__name__}")
+
+
+# ---- the ratings seal ------------------------------------------------------------------------
+# What every read of final reviews uses (the analytics' ratings, the Reviews list's total and
+# band), sealed per review when it becomes final and checked on every read by the services'
+# integrity gate (services.integrity_gate): cheap enough for that, unlike the full checksum.
+
+SEAL_VERSION = "ratings-seal-1"
+SEAL_HALF = 32  # hex digits of each half of a seal: 128 bits (a truncated HMAC, RFC 2104)
+RATING_SEPARATOR = "\x1f"  # between an item id and its rating (control characters: no item id holds one)
+PAIR_SEPARATOR = "\x1e"  # between two items
+SEAL_HEAD = (
+    "id", "program_id", "scale_id", "scale_version", "scale_hash", "review_date", "amendment_of",
+    "total_sum", "rated", "items", "mean", "band",
+)  # fmt: skip
+"""The review's values in the seal, in this order; the last five are the stored final score's."""
+
+
+def score_facts(final_score: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The stored final score's values the seal covers (what the Reviews list reads of it)."""
+    total = (final_score or {}).get("total") or {}
+    return {
+        "total_sum": total.get("sum"),
+        "rated": total.get("rated"),
+        "items": total.get("items"),
+        "mean": total.get("mean"),
+        "band": (final_score or {}).get("band"),
+    }
+
+
+def rating_pair(item_id: str, rating: int | None) -> str:
+    """One consensus row as the seal takes it (and as the gate's SQL writes it): item id, the
+    separator, the rating ("" when not rated)."""
+    return f"{item_id}{RATING_SEPARATOR}{'' if rating is None else int(rating)}"
+
+
+def seal_text(head: Sequence[Any], pairs: Iterable[str]) -> str:
+    """The canonical text a seal digests: `head` (SEAL_HEAD's first seven values, or all twelve
+    with the score's; plain: ints, text, a date or its ISO text, a float mean) as JSON, a
+    newline, then every consensus row's `rating_pair`, sorted (so by item id: ids are unique in a
+    review), joined by PAIR_SEPARATOR. The two lengths are told apart by the first value."""
+    (review_id, program_id, scale_id, version, digest, day, amendment_of, *score) = head
+    values = [
+        SEAL_VERSION if score else SEAL_VERSION + "/ratings",
+        int(review_id),
+        int(program_id),
+        str(scale_id),
+        str(version),
+        None if digest is None else str(digest),
+        day.isoformat() if isinstance(day, dt.date) else str(day),
+        _integer(amendment_of),
+    ]
+    if score:
+        total_sum, rated, items, mean, band = score
+        values += [
+            _integer(total_sum),
+            _integer(rated),
+            _integer(items),
+            None if mean is None else float(mean),  # an int mean in the JSON reads back as a float in SQL
+            None if band is None else str(band),
+        ]
+    head_text = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+    return head_text + "\n" + PAIR_SEPARATOR.join(sorted(pairs))
+
+
+def seal_parts(
+    key: str | None, head: Sequence[Any], pairs: Sequence[str], facts: Sequence[Any] | None
+) -> tuple[str, str | None]:
+    """The two halves of a seal: the ratings part (the review's values and ratings, all the
+    analytics read) and, given the score's values `facts`, the whole part (those too, which
+    the Reviews list reads). Each is the first 128 bits of its keyed digest (hex)."""
+    ratings = keyed_digest(key, seal_text(head, pairs)).split(":", 1)[1][:SEAL_HALF]
+    if facts is None:
+        return ratings, None
+    whole = keyed_digest(key, seal_text([*head, *facts], pairs)).split(":", 1)[1][:SEAL_HALF]
+    return ratings, whole
+
+
+def seal_prefix(key: str | None) -> str:
+    """A seal's first characters, which say how it was made: "hmac-sha256:" or "sha256:"."""
+    return PREFIX if key is None else KEYED_PREFIX
+
+
+def ratings_seal(
+    key: str | None,
+    review: Mapping[str, Any],
+    ratings: Iterable[tuple[str, int | None]],
+    final_score: Mapping[str, Any] | None,
+) -> str:
+    """The seal of a final review from plain values: `review` has SEAL_HEAD's first seven keys,
+    `ratings` is every consensus row's (item id, rating), `final_score` the stored score.
+    "<prefix><ratings part>.<whole part>" (seal_parts; 77 characters at most)."""
+    facts = score_facts(final_score)
+    head = [review[k] for k in SEAL_HEAD[:7]]
+    pairs = [rating_pair(i, r) for i, r in ratings]
+    part, whole = seal_parts(key, head, pairs, [facts[k] for k in SEAL_HEAD[7:]])
+    return f"{seal_prefix(key)}{part}.{whole}"
+
+
+def final_review_seals(conn: Connection, key: str | None) -> dict[int, str]:
+    """Every final review's seal under `key`, from its rows as they are now (two plain
+    queries, no ORM objects; lightweight tables, so a migration can use it)."""
+    return {review_id: seal for review_id, seal, _stored in _seals(conn, key)}
+
+
+def resealed(conn: Connection, old_key: str | None, new_key: str | None) -> tuple[dict[int, str], list[int]]:
+    """What re-sealing with a new key (`fidelity db rekey`) writes: each final review whose
+    stored seal verifies under `old_key`, with its seal under `new_key`; and the ids of those
+    that do not verify (left unsealed, so every read goes on leaving them out)."""
+    new = final_review_seals(conn, new_key)
+    good: dict[int, str] = {}
+    failing: list[int] = []
+    for review_id, seal, stored in _seals(conn, old_key):
+        if stored is not None and hmac.compare_digest(stored, seal):
+            good[review_id] = new[review_id]
+        else:
+            failing.append(review_id)
+    return good, failing
+
+
+def _seals(conn: Connection, key: str | None) -> Iterator[tuple[int, str, str | None]]:
+    """(review id, its seal under `key` from its rows now, the seal stored) of every final review."""
+    reviews = sa.table(
+        "reviews",
+        *(sa.column(name, sa.Integer()) for name in ("id", "program_id", "amendment_of")),
+        *(sa.column(name, sa.Text()) for name in ("scale_id", "scale_version", "scale_hash", "status")),
+        sa.column("review_date", sa.Date()),
+        sa.column("final_score", sa.JSON()),
+        sa.column("ratings_seal", sa.Text()),
+    )
+    consensus = sa.table(
+        "consensus_ratings",
+        sa.column("review_id", sa.Integer()),
+        sa.column("item_id", sa.Text()),
+        sa.column("rating", sa.Integer()),
+    )
+    final = reviews.c.status == "final"
+    pairs: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
+    query = sa.select(consensus).join(reviews, reviews.c.id == consensus.c.review_id).where(final)
+    for review_id, item_id, rating in conn.execute(query):
+        pairs[review_id].append((item_id, rating))
+    for row in conn.execute(sa.select(reviews).where(final)).mappings():
+        seal = ratings_seal(key, dict(row), pairs[row["id"]], row["final_score"])
+        yield row["id"], seal, row["ratings_seal"]
+
+
+def _integer(value: Any) -> int | None:
+    return None if value is None else int(value)

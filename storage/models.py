@@ -144,6 +144,9 @@ class Review(Base):
         # every final review, and a program's reviews of a scale in date order.
         Index("ix_reviews_status_finalized_at", "status", "finalized_at"),
         Index("ix_reviews_program_id_scale_id_review_date", "program_id", "scale_id", "review_date", "id"),
+        # The integrity gate reads each review's seal from here on SQLite (migration 0006): in the
+        # table it comes after the 4 KB final score, whose overflow pages reading it would load.
+        Index("ix_reviews_id_ratings_seal", "id", "ratings_seal"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -281,6 +281,9 @@ def render() -> None:
         st.info("No final reviews of this scale match the filters.", icon=":material/filter_alt_off:")
         st.stop()
     scale = db.registry.get(chosen[0], overview.versions[-1])
+    for problem in drawn.problems:  # left out of this comparison, if not said above
+        if problem not in choices.problems:
+            st.warning(problem, icon=":material/warning:")
 
     headline(overview, drawn)
     views = {

@@ -41,6 +41,7 @@ class Drawn:
     item_means_shown: pa.Table
     names: dict[int, str]
     program_ids: np.ndarray  # in rank order
+    problems: list[str]  # reviews left out of this comparison (the integrity gate, a changed scale file)
 
 
 @page_cache(spinner="Comparing the programs…", max_entries=32)
@@ -56,7 +57,7 @@ def overview_for(
     """The comparison and what the page draws of it, for one choice of filters: from each
     program's latest final review of the scale in the window, read in one query. Cached per
     process (shared, not copied on every rerun; the page only reads it)."""
-    ratings, _problems = final_ratings(
+    ratings, problems = final_ratings(
         url,
         version,
         _db,
@@ -97,6 +98,7 @@ def overview_for(
         item_means_shown=arrow(means),
         names=dict(zip(ids, programs["program"], strict=True)),
         program_ids=np.asarray(ids),
+        problems=problems,
     )
 
 

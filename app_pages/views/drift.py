@@ -336,6 +336,9 @@ def one_program(agency: AgencyDrift, db: Database, version: str) -> None:
     )
 
     detail = program_detail(db.url, version, program_id, scale_id, program, db)
+    for problem in detail.problems:  # this program's reviews left out (the agency's are shown above)
+        if problem not in agency.problems:
+            st.warning(problem, icon=":material/warning:")
     report = detail.report
     if report.previous_review_id is None:
         st.info("This program has one final review: drift needs two.", icon=":material/info:")

@@ -110,6 +110,7 @@ class ProgramDetail:
     low: PairTable
     every_fall: PairTable
     file_stem: str  # the downloads' names: "falls-<file_stem>.csv"
+    problems: list[str]  # reviews of the program left out (the integrity gate, a changed scale file)
 
 
 @page_cache(spinner="Loading the program's reviews…", max_entries=32)
@@ -117,7 +118,7 @@ def program_detail(
     url: str, version: str, program_id: int, scale_id: str, program: str, _db: Database
 ) -> ProgramDetail:
     """One program's drift on a scale: from its reviews of the scale only."""
-    ratings, _problems = final_ratings(url, version, _db, program_id=program_id, scale_id=scale_id)
+    ratings, problems = final_ratings(url, version, _db, program_id=program_id, scale_id=scale_id)
     registry = _db.registry
     series = program_series(ratings, registry, program_id, scale_id=scale_id)
     items = item_series(ratings, registry, program_id, scale_id=scale_id)
@@ -131,6 +132,7 @@ def program_detail(
         low=pair_view(report.consecutive_low),
         every_fall=pair_view(report.all_falls, dated=True),
         file_stem=slug(f"{program}-{scale_id}"),
+        problems=problems,
     )
 
 

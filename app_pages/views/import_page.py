@@ -20,6 +20,7 @@ from services.errors import FidelityError
 from services.exports import (
     WIDE_COLUMNS,
     item_ratings_table,
+    left_out,
     reviews_table,
     table_csv,
     tables_xlsx,
@@ -205,6 +206,8 @@ def _export_section() -> None:
     scale_id = None if chosen == ALL_SCALES else chosen
     try:
         reviews = reviews_table(db, actor=actor(), scale_id=scale_id)
+        for message in left_out(reviews):  # failing final reviews: named, not exported
+            st.warning(md(message), icon=":material/gpp_maybe:")
         if reviews.empty:
             st.info("No final reviews to export yet.", icon=":material/info:")
             return

@@ -396,7 +396,7 @@ def test_finalized_ratings_reads_final_reviews_and_the_latest_final_amendment(db
     assert frame.loc[(frame["review_id"] == amended.id) & (frame["item_id"] == "I1"), "rating"].iloc[0] == 2
 
 
-def test_finalized_ratings_is_one_query(demo_db: Database) -> None:
+def test_finalized_ratings_is_one_query_and_the_gates(demo_db: Database) -> None:
     statements: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -408,7 +408,9 @@ def test_finalized_ratings_is_one_query(demo_db: Database) -> None:
     finally:
         event.remove(demo_db.engine, "before_cursor_execute", record)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 1, statements
+    # One query for the ratings, and the integrity gate's over the same reviews (their seals).
+    assert len(selects) == 2, statements
+    assert "ratings_seal" not in selects[0] and "ratings_seal" in selects[1]
     assert frame["program_id"].nunique() == 12
 
 

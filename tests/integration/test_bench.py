@@ -22,6 +22,7 @@ from scales import ScaleRegistry
 from services.access import LOCAL_ADMIN
 from services.analytics_data import finalized_ratings, review_scores
 from services.database import Database
+from services.integrity_gate import gate
 from storage.integrity import failing_reviews
 from storage.models import Review
 
@@ -62,6 +63,7 @@ def test_generator_and_every_benchmark_at_a_tiny_size(
         with db.reading() as s:  # every generated final review carries the checksum the app verifies
             reviews = list(s.scalars(select(Review)))
             assert failing_reviews(s, reviews, None) == []
+            assert not gate(s, select(Review.id))  # and the ratings seal the integrity gate checks
         ctx = Context(target, db, registry, PROGRAMS, REVIEWS, SEED, rounds=2)
         lines: list[str] = []
         for name, benchmark in BENCHMARKS.items():

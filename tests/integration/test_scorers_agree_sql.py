@@ -3,7 +3,7 @@ ratings per subscale) and the vectorised scorer on the stored rows (finalized_ra
 scoring.analytics.review_totals) give what the pure scorer gives, on SQLite and PostgreSQL.
 
 Reviews are stored as bench/generate.py and a bulk import store them: rows inserted in one
-transaction, then made final (cheaper than the rating services, and the same rows: the
+transaction, then made final with their ratings seal (cheaper than the rating services, and the same rows: the
 scorers read only reviews and consensus_ratings). Each example is a new program, so the
 examples share one database. Three registries, one for each way the statement tells a
 rating's subscale: the bundled scales alone (by item id prefix, as in production), the bundled
@@ -31,6 +31,7 @@ from services import reviews as svc
 from services.access import local_admin
 from services.analytics_data import finalized_ratings, review_scores
 from services.database import Database
+from storage.integrity import ratings_seal
 from storage.models import ConsensusRating, Review
 from tests.unit.scorer_cases import (
     BUNDLED,
@@ -91,10 +92,20 @@ def store_final(db: Database, cases: Sequence[ReviewCase]) -> tuple[int, dict[in
                 for item_id, rating in case.rows()
             ]
             conn.execute(insert(ConsensusRating), rows)
+            sealed = {
+                "id": review_id,
+                "program_id": program.id,
+                "scale_id": case.scale.id,
+                "scale_version": case.scale.version,
+                "scale_hash": case.scale.content_hash,
+                "review_date": case.review_date,
+                "amendment_of": None,
+            }
+            seal = ratings_seal(db.integrity_key, sealed, case.rows(), None)  # as a bulk writer seals
             conn.execute(
                 update(Review)
                 .where(Review.id == review_id)
-                .values(status="final", finalized_at=now, finalized_by="x")
+                .values(status="final", finalized_at=now, finalized_by="x", ratings_seal=seal)
             )
             stored[review_id] = ReviewCase(review_id, case.scale, case.review_date, case.entries)
     return program.id, stored
@@ -112,7 +123,9 @@ def check_database(db: Database, cases: Sequence[ReviewCase]) -> None:
         one = review_scores(db, actor=ADMIN, program_id=program_id, scale_id=scale_id).frame
         assert sorted(one["review_id"]) == sorted(k for k, c in stored.items() if c.scale.id == scale_id)
         for row in one.to_dict("records"):
-            assert_agrees(row, stored[int(row["review_id"])], where=f"review_scores({scale_id}) on {db.dialect}")
+            assert_agrees(
+                row, stored[int(row["review_id"])], where=f"review_scores({scale_id}) on {db.dialect}"
+            )
     latest = review_scores(db, actor=ADMIN, program_id=program_id, latest=1).frame  # another statement
     newest: dict[str, int] = {}
     for review_id, case in sorted(stored.items(), key=lambda kv: (kv[1].review_date, kv[0])):
@@ -149,7 +162,9 @@ def test_the_database_scores_every_method_and_grouping_as_the_pure_scorer(
     registry: ScaleRegistry = variants_db.registry
     base = data.draw(st.sampled_from(BUNDLED.all()))
     chosen = data.draw(
-        st.lists(st.sampled_from(registry.versions(base.id)), min_size=1, max_size=3, unique_by=lambda s: s.version)
+        st.lists(
+            st.sampled_from(registry.versions(base.id)), min_size=1, max_size=3, unique_by=lambda s: s.version
+        )
     )
     others = data.draw(st.lists(st.sampled_from(registry.all()), max_size=1))  # another scale now and then
     check_database(variants_db, data.draw(reviews([*chosen, *others], most=5)))

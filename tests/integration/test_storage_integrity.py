@@ -1,4 +1,5 @@
-"""Final reviews carry a checksum of their content, verified whenever they are shown or exported.
+"""Final reviews carry a checksum of their content, verified whenever they are shown or exported
+(a table export leaves a failing review out and names it).
 
 Tampering needs the immutability triggers out of the way first (as someone editing the
 database by hand would have to do); the application must then refuse to pass the review on.
@@ -13,7 +14,7 @@ from services import reviews as svc
 from services.access import local_admin
 from services.database import Database
 from services.errors import IntegrityFailure
-from services.exports import item_ratings_table, review_export_json, reviews_table, wide_table
+from services.exports import item_ratings_table, left_out, review_export_json, reviews_table, wide_table
 from storage.db import make_engine
 from storage.integrity import PREFIX, content_checksum
 from storage.migrate import downgrade, upgrade_to_head
@@ -106,12 +107,16 @@ def test_a_final_review_changed_outside_the_application_is_not_shown_or_exported
         lambda: svc.get_review(db, final_review.id, actor=local_admin()),
         lambda: svc.review_json(db, final_review.id, actor=local_admin()),
         lambda: review_export_json(db, final_review.id, actor=local_admin()),
-        lambda: reviews_table(db, actor=local_admin()),
-        lambda: item_ratings_table(db, actor=local_admin()),
-        lambda: wide_table(db, actor=local_admin()),
     ):
         with pytest.raises(IntegrityFailure, match=message):
             show()
+    # A table export leaves the review out and names it (services.integrity_gate), exporting the rest.
+    for table in (reviews_table, item_ratings_table, wide_table):
+        frame = table(db, actor=local_admin())
+        assert frame.empty
+        [warning] = left_out(frame)
+        assert warning.startswith(f"review {final_review.id} of Riverside ACT Team, ")
+        assert "is left out" in warning and "`fidelity db check`" in warning
 
 
 def test_open_reviews_have_no_checksum_and_are_shown(db: Database, review: svc.ReviewView) -> None:
