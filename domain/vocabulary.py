@@ -16,7 +16,7 @@ SUMMARY_LENGTH = 8_000  # a review's summary
 EVIDENCE_LENGTH = 4_000  # an item's consensus evidence; a rater's note on an item
 RECOMMENDATION_LENGTH = 2_000  # an item's consensus recommendation
 REASON_LENGTH = 1_000  # why an item is not rated; why a final review is amended
-DATA_SOURCE_LENGTH = 100  # one data source of an item ("chart review", "team meeting")
+DATA_SOURCE_LENGTH = 200  # one data source of an item ("chart review", "team meeting")
 DATA_SOURCES_COUNT = 10  # data sources of one item
 
 # Review dates: from before DACTS was published (1998), so historical reviews fit, to a year

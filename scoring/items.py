@@ -67,8 +67,8 @@ def check_rating(item_id: str, value: object, scale_range: RatingRange) -> int |
         return None
     low, high = scale_range.min, scale_range.max
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        expected = f"a whole number from {low} to {high} (3, not 3.0)"
-        raise ItemRatingError(item_id, [f"item {item_id}: rating must be {expected}; got {value!r}"])
+        expected = f"a whole number from {low} to {high}"  # "got 3.0" says what is wrong with 3.0
+        raise ItemRatingError(item_id, [f"item {item_id}: rating must be {expected}, got {value!r}"])
     number = int(value)  # numpy's integers too
     if not low <= number <= high:
         shown = number if -(10**15) < number < 10**15 else f"{Decimal(number):.3g}"  # 10**5000 cannot print

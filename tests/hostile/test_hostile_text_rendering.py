@@ -328,8 +328,8 @@ def test_the_pdf_of_a_review_file_prints_markup_and_control_characters_safely(
     data = {
         **example_review(),
         "program": PROGRAM,
-        "provider": "Acme\x07\x1b[31m\u202eTeam",
-        "summary": TEXTS["M"],
+        "provider": PROVIDER,
+        "summary": TEXTS["M"] + "Acme\x07\x1b[31m\u202eTeam",
     }
     data["items"]["H2"]["note"] = TEXTS["N"]
     review = parse_review_data(data, registry, "review.yaml")
