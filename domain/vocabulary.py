@@ -10,13 +10,15 @@ PERSON_LENGTH = 100  # a rater's or actor's name (the audit log records it)
 
 # The longest free text each field takes (characters, after stripping), so that what a
 # review stores, and what its PDF report prints, stays bounded (README "Input limits").
-# Set well above what a reviewer writes: a page of evidence is about 3,000 characters.
-FINDINGS_LENGTH = 4_000  # a review's strengths, and its recommendations
-SUMMARY_LENGTH = 8_000  # a review's summary
-EVIDENCE_LENGTH = 4_000  # an item's consensus evidence; a rater's note on an item
-RECOMMENDATION_LENGTH = 2_000  # an item's consensus recommendation
-REASON_LENGTH = 1_000  # why an item is not rated; why a final review is amended
-DATA_SOURCE_LENGTH = 200  # one data source of an item ("chart review", "team meeting")
+# Above what a reviewer writes (a page of evidence is about 3,000 characters), and low enough
+# that the PDF of a review with every text at its limit takes under a CPU second
+# (bench/longest.py): fpdf2 lays out about 100,000 characters a second in table cells.
+FINDINGS_LENGTH = 3_000  # a review's strengths, and its recommendations
+SUMMARY_LENGTH = 6_000  # a review's summary
+EVIDENCE_LENGTH = 2_000  # an item's consensus evidence; a rater's note on an item
+RECOMMENDATION_LENGTH = 1_000  # an item's consensus recommendation
+REASON_LENGTH = 500  # why an item is not rated; why a final review is amended
+DATA_SOURCE_LENGTH = 100  # one data source of an item ("chart review", "team meeting")
 DATA_SOURCES_COUNT = 10  # data sources of one item
 
 # Review dates: from before DACTS was published (1998), so historical reviews fit, to a year

@@ -343,4 +343,3 @@ class ReportPDF(ItemSections):
         )
         if self.data.source:
             self.note(f"Report made from {self.data.source}.")
-
