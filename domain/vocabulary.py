@@ -10,9 +10,9 @@ PERSON_LENGTH = 100  # a rater's or actor's name (the audit log records it)
 
 # The longest free text each field takes (characters, after stripping), so that what a
 # review stores, and what its PDF report prints, stays bounded (README "Input limits").
-# Above what a reviewer writes (a page of evidence is about 3,000 characters), and low enough
+# Room for what a reviewer writes (2,000 characters are two thirds of a page), and low enough
 # that the PDF of a review with every text at its limit takes under a CPU second
-# (bench/longest.py): fpdf2 lays out about 100,000 characters a second in table cells.
+# (bench/longest.py measures it; the report's cost grows with the text it prints).
 FINDINGS_LENGTH = 3_000  # a review's strengths, and its recommendations
 SUMMARY_LENGTH = 6_000  # a review's summary
 EVIDENCE_LENGTH = 2_000  # an item's consensus evidence; a rater's note on an item
