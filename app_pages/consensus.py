@@ -11,6 +11,13 @@ import streamlit as st
 from app_pages.markup import md
 from app_pages.shared import actor, choose_review, database, identity_banner
 from app_pages.widgets import attempt, show_error, show_feedback, sync_widget
+from domain.vocabulary import (
+    EVIDENCE_LENGTH,
+    FINDINGS_LENGTH,
+    REASON_LENGTH,
+    RECOMMENDATION_LENGTH,
+    SUMMARY_LENGTH,
+)
 from scales import Item, Scale
 from services.database import Database
 from services.errors import FidelityError
@@ -212,14 +219,19 @@ def item_editor(page: Consensus, items: list[Item]) -> None:
         )
         if agreed is not None and agreed.inputs:
             st.caption("From the numbers: " + ", ".join(f"{k} = {v}" for k, v in agreed.inputs.items()))
-        for field, label_text in (("evidence", "Evidence"), ("recommendation", "Recommendation")):
+        for field, label_text, limit in (
+            ("evidence", "Evidence", EVIDENCE_LENGTH),
+            ("recommendation", "Recommendation", RECOMMENDATION_LENGTH),
+        ):
             field_key = key(page, item, field)
             sync_widget(field_key, (getattr(agreed, field) if agreed else None) or "")
-            st.text_area(label_text, key=field_key, on_change=save_text, args=(page, item, field))
+            st.text_area(
+                label_text, key=field_key, on_change=save_text, args=(page, item, field), max_chars=limit
+            )
         reason_key = key(page, item, "not_rated_reason")
         sync_widget(reason_key, (agreed.not_rated_reason if agreed else None) or "")
         reason_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
-        reason_col.text_input("Or: reason it cannot be rated", key=reason_key)
+        reason_col.text_input("Or: reason it cannot be rated", key=reason_key, max_chars=REASON_LENGTH)
         button_col.button(
             "Mark not rated", key=key(page, item, "mark"), on_click=save_not_rated, args=(page, item)
         )
@@ -245,10 +257,11 @@ def review_texts(page: Consensus) -> None:
             feedback_key=f"review|{review.id}|feedback",
         )  # fmt: skip
 
-    for field in ("strengths", "summary", "recommendations"):
+    limits = {"strengths": FINDINGS_LENGTH, "summary": SUMMARY_LENGTH, "recommendations": FINDINGS_LENGTH}
+    for field, limit in limits.items():
         field_key = f"review|{review.id}|{field}"
         sync_widget(field_key, getattr(review, field) or "")
-        st.text_area(field.capitalize(), key=field_key, on_change=save_texts, args=(field,))
+        st.text_area(field.capitalize(), key=field_key, on_change=save_texts, args=(field,), max_chars=limit)
     fields = {
         f"review|{review.id}|{field}": field.capitalize()
         for field in ("strengths", "summary", "recommendations")

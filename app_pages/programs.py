@@ -11,7 +11,7 @@ import streamlit as st
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, database, identity_banner
 from app_pages.widgets import show_error
-from domain.vocabulary import ProgramModel
+from domain.vocabulary import NAME_LENGTH, ProgramModel
 from services.access import Action
 from services.database import Database
 from services.errors import FidelityError
@@ -144,7 +144,9 @@ def _programs_table(programs: list[ProgramView]) -> pd.DataFrame:
 
 def _program_fields(keys: dict[str, str], providers: list[str]) -> None:
     """The fields shared by the add and edit forms."""
-    st.text_input("Program name", key=keys["name"], placeholder="e.g. Riverside ACT Team")
+    st.text_input(
+        "Program name", key=keys["name"], placeholder="e.g. Riverside ACT Team", max_chars=NAME_LENGTH
+    )
     left, right = st.columns(2)
     left.selectbox(
         "Provider",
@@ -157,10 +159,11 @@ def _program_fields(keys: dict[str, str], providers: list[str]) -> None:
         "…or a new provider",
         key=keys["new_provider"],
         placeholder="Type a provider not in the list",
+        max_chars=NAME_LENGTH,
         help="When filled in, this provider is added and used instead of the one picked on the left.",
     )
     left, right = st.columns(2)
-    left.text_input("Region", key=keys["region"], placeholder="e.g. North")
+    left.text_input("Region", key=keys["region"], placeholder="e.g. North", max_chars=NAME_LENGTH)
     right.radio(
         "Model",
         MODELS,

@@ -12,6 +12,7 @@ from app_pages.markup import md
 from app_pages.shared import actor, choose_review, database, identity_banner
 from app_pages.widgets import attempt, show_feedback, sync_widget
 from domain.saving import may_save_on_top
+from domain.vocabulary import EVIDENCE_LENGTH
 from scales import Item, Scale
 from scales.schema import ComputedInput
 from services.database import Database
@@ -279,6 +280,7 @@ def show_entry(page: Rate, item: Item, saved: RatingView | None) -> None:
         on_change=save_note,
         args=(page, item),
         placeholder="What you saw or heard that supports the rating",
+        max_chars=EVIDENCE_LENGTH,
     )
     sources_key = item_key(page, item, "sources")
     sync_widget(sources_key, in_db[sources_key])

@@ -13,6 +13,7 @@ from app_pages.markup import md
 from app_pages.shared import actor, allowed, choose_review, database, identity_banner
 from app_pages.views.results_score import item_table, metrics, missing_and_action_plan, score_charts
 from app_pages.widgets import show_error
+from domain.vocabulary import REASON_LENGTH
 from scales import Scale
 from services.access import Action, Role
 from services.errors import FidelityError
@@ -153,6 +154,7 @@ def _amend_section(review: ReviewView) -> None:
             "Reason for the amendment (required)",
             key=AMEND_REASON,
             placeholder="e.g. H1: the client count was taken from the wrong month",
+            max_chars=REASON_LENGTH,
         )
         if not st.button("Create the amendment", type="primary", icon=":material/edit:", key="results_amend"):
             return

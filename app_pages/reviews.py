@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, database, identity_banner, review_label
 from app_pages.widgets import page_start, show_error
+from domain.vocabulary import PERSON_LENGTH
 from scales import Scale
 from services.access import Action, Role
 from services.errors import FidelityError
@@ -137,11 +138,14 @@ def _start_section(programs: list[ProgramView], scales: list[Scale]) -> None:
         date_col.date_input("Review date", key=DATE, help="The first day of the site visit.")
         type_col.selectbox("Review type", REVIEW_TYPES, key=TYPE, format_func=str.capitalize)
         rater_1, rater_2 = st.columns(2)
-        rater_1.text_input("Rater 1", key=RATER_1, placeholder="Name of the first rater")
+        rater_1.text_input(
+            "Rater 1", key=RATER_1, placeholder="Name of the first rater", max_chars=PERSON_LENGTH
+        )
         rater_2.text_input(
             "Rater 2",
             key=RATER_2,
             placeholder="Name of the second rater",
+            max_chars=PERSON_LENGTH,
             help="Leave empty for a single rater.",
         )
         reviewers = _reviewers_field()

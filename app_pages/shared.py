@@ -69,7 +69,7 @@ def sign_in() -> Actor:
             _sign_in_page()
             st.stop()
         email = st.user.get("email")
-        verified = st.user.get("email_verified", True)  # Google sends it; Entra does not
+        verified = email_verified(st.user.get("email_verified"))
         found = actor_for_email(database(), email) if isinstance(email, str) and verified else None
         if found is None:
             _not_registered_page(email if isinstance(email, str) else None)
@@ -77,6 +77,13 @@ def sign_in() -> Actor:
         who = found
     st.session_state[ACTOR_KEY] = who
     return who
+
+
+def email_verified(claim: object) -> bool:
+    """Whether the identity provider says it verified the address: only the boolean true or
+    the text "true" (in any case) says so. "false" is a non-empty string, which Python takes
+    as true; a missing claim, 1 or "1" prove nothing, so they are refused too."""
+    return claim is True or (isinstance(claim, str) and claim.casefold() == "true")
 
 
 def actor() -> Actor:

@@ -9,6 +9,7 @@ import streamlit as st
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, auth_configured, database, identity_banner
 from app_pages.widgets import show_error
+from domain.vocabulary import PERSON_LENGTH
 from services.access import ROLE_TEXT, Action, Role
 from services.errors import FidelityError
 from services.reviews import ProgramView, ReviewStatus, ReviewSummary, list_programs, list_reviews
@@ -196,7 +197,7 @@ def _add_form(programs: list[ProgramView]) -> None:
     with st.form("users_add_form", border=True):
         left, right = st.columns(2)
         left.text_input("E-mail address", key=ADD["email"], placeholder="The address they sign in with")
-        right.text_input("Name", key=ADD["name"], placeholder="Optional")
+        right.text_input("Name", key=ADD["name"], placeholder="Optional", max_chars=PERSON_LENGTH)
         st.radio("Role", ROLES, key=ADD["role"], format_func=_role_text, horizontal=True)
         _program_picker(ADD["programs"], programs)
         st.form_submit_button("Add user", type="primary", icon=":material/person_add:", on_click=_add)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from bench.context import Context  # also what bench/run.py and the tests import from here
 from bench.measure import ROOT, Result, best_of, interleaved, ms
-from bench.process_cases import import_csv, pdf, start
+from bench.process_cases import import_csv, pdf, pdf_limits, start
 from scoring.analytics import review_totals
 from scoring.rounding import as_float
 from services.access import LOCAL_ADMIN
@@ -366,5 +366,6 @@ BENCHMARKS: dict[str, BenchFn] = {
     "pages": pages,
     "start": start,
     "pdf": pdf,
+    "pdf-limits": pdf_limits,
     "import": import_csv,
 }

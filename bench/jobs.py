@@ -239,6 +239,10 @@ def main(argv: Sequence[str]) -> int:
         result = import_job(url, arg)
     elif kind == "import-floor":
         result = import_floor_job(url, arg)
+    elif kind == "pdf-limits":  # no database: the longest review file allowed
+        from bench.longest import pdf_limits_job  # in the job (module docstring)
+
+        result = pdf_limits_job()
     else:
         raise SystemExit(f"unknown job {kind!r}")
     print(json.dumps(result))

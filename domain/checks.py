@@ -8,25 +8,41 @@ the importers and the tests use the same rules.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Sequence
 from enum import Enum
 from typing import Literal
 
 from domain.errors import ValidationProblem
-from domain.vocabulary import PERSON_LENGTH, ProgramModel, ReviewStatus, ReviewType
+from domain.vocabulary import (
+    DATA_SOURCE_LENGTH,
+    DATA_SOURCES_COUNT,
+    EARLIEST_REVIEW_DATE,
+    LATEST_REVIEW_DAYS_AHEAD,
+    PERSON_LENGTH,
+    ProgramModel,
+    ReviewStatus,
+    ReviewType,
+)
 
 __all__ = [
     "UNSET",
     "Unset",
     "check_active_dates",
+    "check_review_date",
     "check_review_dates",
     "data_sources",
+    "hidden_character",
+    "latest_review_date",
+    "optional_name",
     "optional_text",
     "program_model",
     "rater_names",
+    "required_name",
     "required_text",
     "review_status",
     "review_type",
+    "too_long",
 ]
 
 
@@ -59,14 +75,63 @@ def optional_text(value: object, what: str, limit: int | None = None) -> str | N
         raise ValidationProblem(f"{what} must be text, got {value!r}")
     text = value.strip()
     if limit is not None and len(text) > limit:
-        raise ValidationProblem(f"{what} is longer than {limit} characters")
+        raise ValidationProblem(too_long(what, limit))
     if "\x00" in text:  # PostgreSQL cannot store it (SQLite could, so refuse it on both)
         raise ValidationProblem(f"{what} contains a NUL character (\\0), which cannot be stored")
     return text or None
 
 
+def too_long(what: str, limit: int) -> str:
+    """The one message for a text over its limit: "evidence is longer than 4,000 characters"."""
+    return f"{what} is longer than {limit:,} characters"
+
+
+def required_name(value: object, what: str, limit: int) -> str:
+    """A name (see optional_name) that must be given."""
+    name = optional_name(value, what, limit)
+    if name is None:
+        raise ValidationProblem(f"{what} is required")
+    return name
+
+
+def optional_name(value: object, what: str, limit: int) -> str | None:
+    """A name (program, provider, region, rater, user) in Unicode NFC, so "é" typed either way
+    is one name; refused when it holds a control, bidi or zero-width character, with which one
+    name can be made to look like another ("ACT\u202eTeam") or a hidden one can differ."""
+    text = optional_text(value, what, limit)
+    if text is None:
+        return None
+    text = unicodedata.normalize("NFC", text)
+    hidden = hidden_character(text)
+    if hidden is not None:
+        raise ValidationProblem(
+            f"{what} contains an invisible or control character ({hidden}), which can make one name "
+            "look like another"
+        )
+    if len(text) > limit:  # NFC rarely lengthens a text, but it can
+        raise ValidationProblem(too_long(what, limit))
+    return text
+
+
+def hidden_character(text: str) -> str | None:
+    """The first character a name must not hold, as "U+202E RIGHT-TO-LEFT OVERRIDE"; None when
+    there is none. Refused: control characters (Cc: tabs, line breaks, escapes), format
+    characters (Cf: the bidi controls U+200E, U+200F, U+061C, U+202A-U+202E, U+2066-U+2069, the
+    zero-width U+200B-U+200D, U+2060, U+FEFF, the soft hyphen), line and paragraph separators,
+    surrogates and unassigned code points."""
+    for char in text:
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            name = unicodedata.name(char, "control character")
+            return f"U+{ord(char):04X} {name}"
+    return None
+
+
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp"})
+
+
 def data_sources(value: Sequence[str] | None) -> list[str] | None:
-    """An item's data sources (interviews, charts...) without blanks; one text counts as a list of one."""
+    """An item's data sources (interviews, charts...) without blanks; one text counts as a list
+    of one. At most DATA_SOURCES_COUNT, each at most DATA_SOURCE_LENGTH characters."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -76,6 +141,11 @@ def data_sources(value: Sequence[str] | None) -> list[str] | None:
     if any("\x00" in v for v in value):
         raise ValidationProblem("data sources contain a NUL character (\\0), which cannot be stored")
     cleaned = [v.strip() for v in value if v.strip()]
+    if len(cleaned) > DATA_SOURCES_COUNT:
+        raise ValidationProblem(f"at most {DATA_SOURCES_COUNT} data sources per item, got {len(cleaned)}")
+    for number, source in enumerate(cleaned, start=1):
+        if len(source) > DATA_SOURCE_LENGTH:
+            raise ValidationProblem(too_long(f"data source {number}", DATA_SOURCE_LENGTH))
     return cleaned or None
 
 
@@ -85,7 +155,7 @@ def rater_names(raters: Sequence[str]) -> list[str]:
         raters = [raters]
     names: list[str] = []
     for raw in raters:
-        name = required_text(raw, "rater name", PERSON_LENGTH)
+        name = required_name(raw, "rater name", PERSON_LENGTH)
         if name.casefold() in {n.casefold() for n in names}:
             raise ValidationProblem(f"rater {name} is listed twice")
         names.append(name)
@@ -133,9 +203,33 @@ def check_active_dates(active_from: dt.date | None, active_to: dt.date | None) -
         raise ValidationProblem(f"active_to ({active_to}) is before active_from ({active_from})")
 
 
-def check_review_dates(review_date: object, review_end_date: dt.date | None) -> None:
-    """A review's date must be a date (not a datetime), and its end date not before it."""
+def latest_review_date(today: dt.date | None = None) -> dt.date:
+    """The latest review date accepted: today plus LATEST_REVIEW_DAYS_AHEAD days."""
+    return (today or dt.date.today()) + dt.timedelta(days=LATEST_REVIEW_DAYS_AHEAD)
+
+
+def check_review_date(value: dt.date, what: str = "review date", today: dt.date | None = None) -> None:
+    """A review date from EARLIEST_REVIEW_DATE to latest_review_date(), both included."""
+    latest = latest_review_date(today)
+    if value < EARLIEST_REVIEW_DATE:
+        raise ValidationProblem(f"{what} {value} is before {EARLIEST_REVIEW_DATE}, the earliest accepted")
+    if value > latest:
+        raise ValidationProblem(
+            f"{what} {value} is more than {LATEST_REVIEW_DAYS_AHEAD} days ahead (the latest accepted: "
+            f"{latest})"
+        )
+
+
+def check_review_dates(
+    review_date: object, review_end_date: dt.date | None, *, today: dt.date | None = None
+) -> None:
+    """A review's date must be a date (not a datetime) in the accepted range (check_review_date),
+    and its end date, in that range too, not before it."""
     if not isinstance(review_date, dt.date) or isinstance(review_date, dt.datetime):
         raise ValidationProblem(f"review date must be a date, got {review_date!r}")
-    if review_end_date is not None and review_end_date < review_date:
-        raise ValidationProblem(f"review end date ({review_end_date}) is before its start ({review_date})")
+    check_review_date(review_date, today=today)
+    if review_end_date is not None:
+        check_review_date(review_end_date, "review end date", today)
+        if review_end_date < review_date:
+            message = f"review end date ({review_end_date}) is before its start ({review_date})"
+            raise ValidationProblem(message)

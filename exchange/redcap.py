@@ -35,6 +35,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from exchange.export import neutralise
 from scales import Scale, TotalMethod
 
 REDCAP_COLUMNS: tuple[str, ...] = (
@@ -91,7 +92,6 @@ SUBSCALE_TAG = "ebp-fidelity:subscale"
 TOTAL_TAG = "ebp-fidelity:total"
 RECORD_ID = "record_id"
 MAX_FIELD_NAME = 100
-
 
 
 class RedcapError(ValueError):
@@ -205,7 +205,9 @@ def scale_to_redcap(scale: Scale) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(REDCAP_COLUMNS), lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    # A title "=HYPERLINK(…)" or a subscale "@x" would run when the file is opened in a
+    # spreadsheet, as people do to edit a dictionary: every cell is written neutralised.
+    writer.writerows({key: neutralise(value) for key, value in row.items()} for row in rows)
     return buffer.getvalue()
 
 

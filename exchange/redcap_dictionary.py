@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from exchange.export import FORMULA_PREFIXES
 from exchange.redcap import (
     API_COLUMNS,
     FIELD_TYPES,
@@ -40,8 +41,6 @@ _FIELD_REF = re.compile(r"\[([a-z][a-z0-9_]*)\]")
 
 Rows = Sequence[tuple[int, dict[str, str]]]
 """(row number, row keyed by REDCAP_COLUMNS) for every field of a data dictionary."""
-
-
 
 
 def redcap_to_scale(csv_text: str, *, scale_id: str | None = None, version: str | None = None) -> Scale:
@@ -186,6 +185,11 @@ def _validated(data: dict[str, Any]) -> Scale:
     return scale
 
 
+def _restored(cell: str) -> str:
+    """A cell as written before scale_to_redcap neutralised it ("'=x" -> "=x")."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] and cell[1:2] in FORMULA_PREFIXES else cell
+
+
 def read_data_dictionary(csv_text: str) -> list[tuple[int, dict[str, str]]]:
     """(row number, row keyed by REDCAP_COLUMNS) for every field; the header is checked."""
     text = csv_text.lstrip("\ufeff")
@@ -210,7 +214,7 @@ def read_data_dictionary(csv_text: str) -> list[tuple[int, dict[str, str]]]:
             if not any(v.strip() for v in values):
                 continue
             values = values + [""] * (len(REDCAP_COLUMNS) - len(values))
-            row = dict(zip(REDCAP_COLUMNS, (v.strip() for v in values), strict=False))
+            row = dict(zip(REDCAP_COLUMNS, (_restored(v.strip()) for v in values), strict=False))
             name = row["Variable / Field Name"]
             if not _FIELD_NAME.match(name):
                 problems.append(f"row {number}: {name!r} is not a REDCap variable name")
@@ -274,9 +278,7 @@ def _subscale_id(section: str | None, subscales: Mapping[str, Any]) -> str:
     return candidate
 
 
-def _method(
-    rows: Rows, field_to_item: Mapping[str, str], problems: list[str]
-) -> str | None:
+def _method(rows: Rows, field_to_item: Mapping[str, str], problems: list[str]) -> str | None:
     """The total's method: the ebp-fidelity total annotation, else a calc over the items."""
     subscale_fields = set()
     for number, row in rows:

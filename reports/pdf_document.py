@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from fpdf import FPDF
-from fpdf.enums import Align, TableBordersLayout, VAlign, WrapMode, XPos, YPos
+from fpdf.enums import Align, TableBordersLayout, VAlign, XPos, YPos
 from fpdf.fonts import FontFace
 
 from reports.model import ReportData
@@ -21,7 +21,6 @@ from reports.pdf_style import (
     FAMILY,
     FONTS,
     INK,
-    ITEM_COLUMNS,
     MARGIN,
     MUTED,
     NAVY,
@@ -29,6 +28,9 @@ from reports.pdf_style import (
     fmt_when,
     plain,
 )
+
+CELL_CHARACTERS = 120  # the most of one text an item table cell shows (about 17 lines)
+CELL_LINE_BREAKS = 3  # ... and the most line breaks
 
 
 class ReportDocument(FPDF):
@@ -133,11 +135,62 @@ class ReportDocument(FPDF):
         self._body_font()
 
     def paragraph(self, text: str, *, size: float = BODY_PT, color: tuple[int, int, int] = INK) -> None:
+        """Text wrapped at words, left-aligned, between the margins, over as many pages as it needs.
+
+        Lines are broken here and each written with text(): fpdf2's multi_cell measures each line
+        again for every character added to it (4,000 characters took it half a CPU second), and
+        cell() costs three times what text() does. The page break is ours, as cell() would make it."""
         self.set_font(FAMILY, size=size)
         self.set_text_color(*color)
-        self.multi_cell(0, size * 0.48, plain(text), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        width = self.w - self.l_margin - self.r_margin
+        height = size * 0.48
+        for line in self.wrapped(plain(text), width):
+            if self.y + height > self.page_break_trigger and self.accept_page_break:
+                self.add_page()
+            if line:
+                self.text(self.l_margin, self.y + 0.5 * height + 0.3 * self.font_size, line)
+            self.y += height
+        self.x = self.l_margin
         self.ln(1.5)
         self._body_font()
+
+    def wrapped(self, text: str, width: float) -> list[str]:
+        """The text's lines at the current font: broken at spaces, a word wider than a line cut
+        between letters, line breaks kept. Each distinct word is measured once."""
+        widths: dict[str, float] = {}
+
+        def measure(word: str) -> float:
+            found = widths.get(word)
+            if found is None:
+                found = widths[word] = self.get_string_width(word)
+            return found
+
+        space = measure(" ")
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            line: list[str] = []
+            used = 0.0
+            for word in paragraph.split(" "):
+                size = measure(word)
+                if size > width:  # a word wider than the line: its letters fill lines of their own
+                    if line:
+                        lines.append(" ".join(line))
+                    piece, used = "", 0.0
+                    for letter in word:
+                        if piece and used + measure(letter) > width:
+                            lines.append(piece)
+                            piece, used = "", 0.0
+                        piece += letter
+                        used += measure(letter)
+                    line = [piece]
+                elif line and used + space + size > width:
+                    lines.append(" ".join(line))
+                    line, used = [word], size
+                else:
+                    used += size + (space if line else 0.0)
+                    line.append(word)
+            lines.append(" ".join(line))
+        return lines
 
     def note(self, text: str) -> None:
         self.paragraph(text, size=8.5, color=MUTED)
@@ -186,29 +239,20 @@ class ReportDocument(FPDF):
                 row.cell(plain(value))
         self.ln(3)
 
-    def _fit_row(
-        self, item_id: str, item_name: str, texts: list[str], max_height: float, line_h: float, padding: float
-    ) -> list[str]:
-        """Texts that fit one table row on a page: a text too long for that is cut, ending with a
-        pointer to the full text printed after the table."""
-        widths = ITEM_COLUMNS[1], ITEM_COLUMNS[3], ITEM_COLUMNS[4]
+    def _fit_row(self, item_id: str, item_name: str, texts: list[str]) -> list[str]:
+        """Texts short enough for one table row: a longer one is cut, ending with a pointer to the
+        full text printed after the table. The cut is by characters and line breaks, not measured:
+        measuring each cell's lines cost more than printing the whole text."""
         columns = ("Item", "Evidence", "Recommendation")
-        max_lines = max(3, int((max_height - 2 * padding) / line_h))
         fitted = []
-        for text, width, column in zip(texts, widths, columns, strict=True):
-            if len(text) < max_lines * 8 and text.count("\n") < max_lines // 2:
-                fitted.append(text)  # too short to fill max_lines: skip measuring it
+        for text, column in zip(texts, columns, strict=True):
+            if len(text) <= CELL_CHARACTERS and text.count("\n") <= CELL_LINE_BREAKS:
+                fitted.append(text)
                 continue
-            lines = self._lines(text, width - 2 * padding)
-            if len(lines) > max_lines:
-                self.long_notes.append((f"{item_id} {item_name}", column, text))
-                kept = " ".join(lines[: max_lines - 2]).rstrip()
-                text = f"{kept} …\n(continued under “Item notes in full”)"
-            fitted.append(text)
+            self.long_notes.append((f"{item_id} {item_name}", column, text))
+            # Half of it: the pointer takes room too, and a cell's characters are the table's cost.
+            kept = " ".join(text[: CELL_CHARACTERS // 2].split("\n")[:CELL_LINE_BREAKS])
+            if " " in kept[-30:]:  # end at a word, not inside one
+                kept = kept[: kept.rindex(" ")]
+            fitted.append(f"{kept.rstrip()} … (continued under “Item notes in full”)")
         return fitted
-
-    def _lines(self, text: str, width: float) -> list[str]:
-        if not text:
-            return []
-        result = self.multi_cell(width, 1, text, dry_run=True, output="LINES", wrapmode=WrapMode.WORD)
-        return list(result)  # type: ignore[arg-type]

@@ -20,6 +20,13 @@ from reports.pdf_style import (
     plain,
 )
 
+ADVICE_CHARACTERS = 80  # the most of a recommendation the action plan repeats
+REASON_CHARACTERS = 100  # the most of a not-rated reason the list of items not rated repeats
+
+
+def _shortened(text: str, characters: int) -> str:
+    return text if len(text) <= characters else f"{text[:characters].rstrip()} … (in full in the item table)"
+
 
 class ItemSections(ReportDocument):
     """The sections of the report that go item by item (reports/pdf.py puts them in order)."""
@@ -38,7 +45,6 @@ class ItemSections(ReportDocument):
         self.set_font(FAMILY, size=TABLE_PT)
         line_h = TABLE_PT * 0.45
         padding = 1.3
-        max_row = (self.h - self.t_margin - self.b_margin) * 0.5
         with self.table(
             col_widths=ITEM_COLUMNS,
             width=sum(ITEM_COLUMNS),
@@ -72,7 +78,7 @@ class ItemSections(ReportDocument):
                     if working:
                         name += f"\n{working}"
                     texts = [plain(name), self._evidence(item_id, rating), plain(detail.recommendation)]
-                    texts = self._fit_row(item_id, item.name, texts, max_row, line_h, padding)
+                    texts = self._fit_row(item_id, item.name, texts)
                     row = table.row()
                     row.cell(item_id)
                     row.cell(texts[0])
@@ -113,7 +119,10 @@ class ItemSections(ReportDocument):
         self.heading("Items not rated", level=2)
         explained = [i for i in missing if self.data.item(i).not_rated_reason or self.data.item(i).pending]
         others = [i for i in missing if i not in explained]
-        lines = [f"{i} {self._item_name(i)} — {self._why_unrated(i)}" for i in explained]
+        lines = [
+            f"{i} {self._item_name(i)} — {_shortened(self._why_unrated(i), REASON_CHARACTERS)}"
+            for i in explained
+        ]
         if len(others) > 6:  # a draft's long to-do list: one line
             lines.append(f"{len(others)} items: {self._generic_unrated()} {', '.join(others)}.")
         else:
@@ -153,8 +162,9 @@ class ItemSections(ReportDocument):
                         advice = (
                             plain(self.data.item(item_id).recommendation) or "No recommendation recorded."
                         )
-                        if len(advice) > 1500:
-                            advice = advice[:1500].rstrip() + " … (in full in the item table)"
+                        if len(advice) > ADVICE_CHARACTERS:
+                            cut = advice[:ADVICE_CHARACTERS].rstrip()
+                            advice = f"{cut} … (in full in the item table and its notes)"
                         row = table.row()
                         row.cell(f"{item_id} {self._item_name(item_id)}")
                         row.cell(str(rating), style=FontFace(emphasis="BOLD", fill_color=ACTION_FILL))

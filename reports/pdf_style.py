@@ -50,6 +50,8 @@ def plain(text: object) -> str:
     if text is None:
         return ""
     value = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    if value.replace("\n", "").isprintable():  # the usual case, checked in C: nothing to drop
+        return value.strip()
     return "".join(c for c in value if c == "\n" or unicodedata.category(c) not in ("Cc", "Cs", "Cn")).strip()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -57,28 +58,22 @@ class ItemScore:
 
 
 def check_rating(item_id: str, value: object, scale_range: RatingRange) -> int | None:
-    """A whole number in the scale's range, or None; anything else is refused."""
+    """A whole number in the scale's range, or None; anything else is refused.
+
+    Only an integer is a rating: 3.0, "3", 3e0 and True are refused, whatever they would
+    round to, so a rating is never a number that was typed (or computed) as something else.
+    """
     if value is None:
         return None
     low, high = scale_range.min, scale_range.max
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ItemRatingError(
-            item_id, [f"item {item_id}: rating must be a whole number from {low} to {high}, got {value!r}"]
-        )
-    if isinstance(value, float):
-        whole = math.isfinite(value) and value.is_integer()
-    elif isinstance(value, Decimal):  # NaN, infinity: int() would raise ValueError or OverflowError
-        whole = value.is_finite() and value == value.to_integral_value()
-    else:
-        whole = True
-    if not whole:
-        raise ItemRatingError(
-            item_id, [f"item {item_id}: rating must be a whole number from {low} to {high}, got {value}"]
-        )
-    if not low <= value <= high:  # before int(): int(Decimal("1e999999999")) does not finish
-        shown = value if -(10**15) < value < 10**15 else f"{Decimal(value):.3g}"  # 10**5000 cannot print
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        expected = f"a whole number from {low} to {high}"  # "got 3.0" says what is wrong with 3.0
+        raise ItemRatingError(item_id, [f"item {item_id}: rating must be {expected}, got {value!r}"])
+    number = int(value)  # numpy's integers too
+    if not low <= number <= high:
+        shown = number if -(10**15) < number < 10**15 else f"{Decimal(number):.3g}"  # 10**5000 cannot print
         raise ItemRatingError(item_id, [f"item {item_id}: rating {shown} is out of range {low}..{high}"])
-    return int(value)
+    return number
 
 
 def check_input(item_id: str, spec: ComputedInput, raw: object) -> Decimal:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from domain import checks
 from domain.checks import UNSET, Unset
+from domain.vocabulary import EVIDENCE_LENGTH, REASON_LENGTH, RECOMMENDATION_LENGTH
 from scales.schema import Item
 from services import access
 from services.access import Action, Actor
@@ -65,13 +66,13 @@ def save_consensus(
             if resolved.rating is not None and not_rated_reason is UNSET:
                 row.not_rated_reason = None
         if evidence is not UNSET:
-            row.evidence = checks.optional_text(evidence, "evidence")
+            row.evidence = checks.optional_text(evidence, "evidence", EVIDENCE_LENGTH)
         if recommendation is not UNSET:
-            row.recommendation = checks.optional_text(recommendation, "recommendation")
+            row.recommendation = checks.optional_text(recommendation, "recommendation", RECOMMENDATION_LENGTH)
         if data_sources is not UNSET:
             row.data_sources = checks.data_sources(data_sources)
         if not_rated_reason is not UNSET:
-            row.not_rated_reason = checks.optional_text(not_rated_reason, "not-rated reason")
+            row.not_rated_reason = checks.optional_text(not_rated_reason, "not-rated reason", REASON_LENGTH)
             if row.not_rated_reason is not None and row.rating is not None:
                 raise ValidationProblem(
                     f"item {item.id} has consensus rating {row.rating}; clear the rating to mark it not rated"
@@ -84,7 +85,7 @@ def mark_not_rated(
     db: Database, review_id: int, item_id: str, reason: str, *, expected_version: int, actor: Actor
 ) -> ConsensusView:
     """Record that the item is deliberately not rated, and why (clears its rating and inputs)."""
-    reason = checks.required_text(reason, "reason the item is not rated")
+    reason = checks.required_text(reason, "reason the item is not rated", REASON_LENGTH)
     return save_consensus(
         db,
         review_id,

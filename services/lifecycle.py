@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain import checks
-from domain.vocabulary import Role
+from domain.vocabulary import REASON_LENGTH, Role
 from scales import Scale
 from services import access
 from services.access import Action, Actor
@@ -90,7 +90,7 @@ def amend(db: Database, review_id: int, reason: str, *, actor: Actor) -> ReviewV
     """Reopen a final review as a new amendment: a copy to edit; the final one stays as it was.
     The reviewers assigned to the final review are assigned to the amendment."""
     who = actor_name(actor, Action.AMEND_REVIEW)
-    reason = checks.required_text(reason, "reason for the amendment")
+    reason = checks.required_text(reason, "reason for the amendment", REASON_LENGTH)
     with db.writing() as s:
         old = lock_review(s, review_id)
         access.require_review(s, actor, Action.AMEND_REVIEW, old)

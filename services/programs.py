@@ -7,6 +7,7 @@ and importing a review file for a program not yet known.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -56,14 +57,14 @@ def new_program(
     `log` (its program_id is set to the new program). `imported_from` (a file and row, say)
     is recorded with the created program's fields. The caller checks access and commits.
     """
-    name = checks.required_text(name, "program name", NAME_LENGTH)
+    name = checks.required_name(name, "program name", NAME_LENGTH)
     model = checks.program_model(model)
     checks.check_active_dates(active_from, active_to)
     refuse_duplicate_program(s, name)
     program = Program(
         name=name,
-        provider=provider_row(s, checks.optional_text(provider, "provider", NAME_LENGTH), log),
-        region=checks.optional_text(region, "region", NAME_LENGTH),
+        provider=provider_row(s, checks.optional_name(provider, "provider", NAME_LENGTH), log),
+        region=checks.optional_name(region, "region", NAME_LENGTH),
         model=model,
         active_from=active_from,
         active_to=active_to,
@@ -126,14 +127,14 @@ def update_program(
         log = AuditLog(s, who, program_id=program.id)
         before = program_fields(program)
         if name is not UNSET:
-            new_name = checks.required_text(name, "program name", NAME_LENGTH)
+            new_name = checks.required_name(name, "program name", NAME_LENGTH)
             if new_name != program.name:
-                refuse_duplicate_program(s, new_name)
+                refuse_duplicate_program(s, new_name, other_than=program.id)
             program.name = new_name
         if provider is not UNSET:
-            program.provider = provider_row(s, checks.optional_text(provider, "provider", NAME_LENGTH), log)
+            program.provider = provider_row(s, checks.optional_name(provider, "provider", NAME_LENGTH), log)
         if region is not UNSET:
-            program.region = checks.optional_text(region, "region", NAME_LENGTH)
+            program.region = checks.optional_name(region, "region", NAME_LENGTH)
         if model is not UNSET:
             program.model = checks.program_model(model)
         if active_from is not UNSET:
@@ -216,10 +217,13 @@ def list_providers(db: Database, *, actor: Actor) -> list[str]:
 # ---- rows ---------------------------------------------------------------------------------------
 
 
-def refuse_duplicate_program(s: Session, name: str) -> None:
-    """ValidationProblem when a program already has this name."""
-    if s.scalar(select(Program.id).where(Program.name == name)) is not None:
-        raise ValidationProblem(f"a program named {name!r} already exists")
+def refuse_duplicate_program(s: Session, name: str, *, other_than: int | None = None) -> None:
+    """ValidationProblem when another program already has this name, compared in Unicode NFC:
+    a name stored before names were normalised may be spelt in another form of the same text."""
+    key = unicodedata.normalize("NFC", name)
+    for program_id, stored in s.execute(select(Program.id, Program.name)):
+        if program_id != other_than and unicodedata.normalize("NFC", stored) == key:
+            raise ValidationProblem(f"a program named {stored!r} already exists")
 
 
 def provider_row(s: Session, name: str | None, log: AuditLog) -> Provider | None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from domain import checks
 from domain.checks import UNSET, Unset
+from domain.vocabulary import EVIDENCE_LENGTH
 from scoring import Agreement, ReviewScore, agreement
 from services import access
 from services.access import Action, Actor
@@ -82,7 +83,7 @@ def save_rating(
             resolved = resolve(item, scale, row, rating, inputs)
             row.rating, row.rating_source, row.inputs = resolved.rating, resolved.source, resolved.inputs
         if note is not UNSET:
-            row.note = checks.optional_text(note, "note")
+            row.note = checks.optional_text(note, "note", EVIDENCE_LENGTH)
         if data_sources is not UNSET:
             row.data_sources = checks.data_sources(data_sources)
         after = rating_fields(row)

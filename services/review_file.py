@@ -9,6 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domain import checks
+from domain.errors import ValidationProblem
+from domain.vocabulary import (
+    EVIDENCE_LENGTH,
+    FINDINGS_LENGTH,
+    NAME_LENGTH,
+    PERSON_LENGTH,
+    REASON_LENGTH,
+    RECOMMENDATION_LENGTH,
+    SUMMARY_LENGTH,
+)
 from scales import ScaleFileError, ScaleRegistry, UnknownScaleError
 from scales.loader import load_yaml_data
 from scales.schema import Scale
@@ -21,6 +32,13 @@ TOP_LEVEL_KEYS = {
 }  # fmt: skip
 ITEM_KEYS = {"rating", "inputs", "note", "evidence", "recommendation", "data_sources", "not_rated_reason"}
 TEXT_KEYS = ("note", "evidence", "recommendation", "not_rated_reason")
+# The longest text each key takes (domain/vocabulary.py); a name is checked as names are.
+TEXT_LIMITS = {
+    "strengths": FINDINGS_LENGTH, "summary": SUMMARY_LENGTH, "recommendations": FINDINGS_LENGTH,
+    "note": EVIDENCE_LENGTH, "evidence": EVIDENCE_LENGTH, "recommendation": RECOMMENDATION_LENGTH,
+    "not_rated_reason": REASON_LENGTH, "type": NAME_LENGTH,
+}  # fmt: skip
+NAME_KEYS = ("program", "provider", "region")
 NUL = "\x00"  # a YAML "\0" or JSON "\u0000" escape: PostgreSQL cannot store it in any text column
 NUL_MESSAGE = "contains a NUL character (\\0), which cannot be stored"
 
@@ -89,16 +107,10 @@ def parse_review_data(data: Any, registry: ScaleRegistry, where: str = "review")
     scale = _scale(data, registry, where, problems)
     review_date = _date(data.get("date"), "date", where, problems)
     end_date = _date(data.get("end_date"), "end_date", where, problems)
-    texts = {key: _text(data.get(key), key, where, problems) for key in (
-        "program", "provider", "region", "type", "strengths", "summary", "recommendations",
-    )}  # fmt: skip
-    raters = data.get("raters") or []
-    if not isinstance(raters, list) or not all(isinstance(r, str) for r in raters):
-        problems.append(f"{where}: raters must be a list of names")
-        raters = []
-    elif any(NUL in r for r in raters):
-        problems.append(f"{where}: raters: {NUL_MESSAGE}")
-        raters = []
+    if review_date is not None or end_date is not None:
+        _check(where, problems, checks.check_review_dates, review_date or end_date, end_date)
+    texts = _review_texts(data, where, problems)
+    raters = _raters(data, where, problems)
 
     entries: dict[str, ItemEntry] = {}
     notes: dict[str, ItemNotes] = {}
@@ -157,6 +169,41 @@ def _scale(data: Mapping[str, Any], registry: ScaleRegistry, where: str, problem
         return None
 
 
+def _review_texts(data: Mapping[str, Any], where: str, problems: list[str]) -> dict[str, str | None]:
+    """The review's names (checked as names are: NFC, no hidden characters) and texts."""
+    texts = {key: _text(data.get(key), key, where, problems) for key in (
+        "program", "provider", "region", "type", "strengths", "summary", "recommendations",
+    )}  # fmt: skip
+    for key in NAME_KEYS:
+        texts[key] = _check(where, problems, checks.optional_name, texts[key], key, NAME_LENGTH)
+    for key in ("type", "strengths", "summary", "recommendations"):
+        _check(where, problems, checks.optional_text, texts[key], key, TEXT_LIMITS[key])
+    return texts
+
+
+def _raters(data: Mapping[str, Any], where: str, problems: list[str]) -> list[str]:
+    raters = data.get("raters") or []
+    if not isinstance(raters, list) or not all(isinstance(r, str) for r in raters):
+        problems.append(f"{where}: raters must be a list of names")
+        return []
+    if any(NUL in r for r in raters):
+        problems.append(f"{where}: raters: {NUL_MESSAGE}")
+        return []
+    # A blank name is kept as it is: the import refuses it, scoring does not need it.
+    return [
+        _check(where, problems, checks.optional_name, r, "rater name", PERSON_LENGTH) or r for r in raters
+    ]
+
+
+def _check(where: str, problems: list[str], check: Any, *args: Any) -> Any:
+    """check(*args), its ValidationProblem added to `problems` (naming the file): None then."""
+    try:
+        return check(*args)
+    except ValidationProblem as exc:
+        problems.extend(f"{where}: {p}" for p in exc.problems)
+        return None
+
+
 def _date(value: Any, key: str, where: str, problems: list[str]) -> dt.date | None:
     if value is None:
         return None
@@ -200,6 +247,17 @@ def _entry(item_id: str, raw: Any, where: str, problems: list[str]) -> tuple[Ite
     if inputs is not None and not isinstance(inputs, Mapping):
         problems.append(f"{where}: item {item_id}: inputs must be a mapping of input name to number")
         inputs = None
+    entry = ItemEntry(
+        rating=raw.get("rating"),
+        inputs={str(k): v for k, v in inputs.items()} if inputs else None,
+    )
+    texts = _item_texts(item_id, raw, where, problems)
+    return entry, ItemNotes(data_sources=_item_sources(item_id, raw, where, problems), **texts)
+
+
+def _item_texts(
+    item_id: str, raw: Mapping[str, Any], where: str, problems: list[str]
+) -> dict[str, str | None]:
     texts: dict[str, str | None] = {}
     for key in TEXT_KEYS:
         value = raw.get(key)
@@ -209,7 +267,18 @@ def _entry(item_id: str, raw: Any, where: str, problems: list[str]) -> tuple[Ite
         elif value is not None and NUL in value:
             problems.append(f"{where}: item {item_id}: {key}: {NUL_MESSAGE}")
             value = None
+        elif value is not None and len(value.strip()) > TEXT_LIMITS[key]:
+            problems.append(f"{where}: item {item_id}: {checks.too_long(key, TEXT_LIMITS[key])}")
+            value = None
         texts[key] = value
+    both = [t.strip() for t in (texts["evidence"], texts["note"]) if t and t.strip()]
+    if len("\n\n".join(both)) > EVIDENCE_LENGTH:  # an import stores them as one evidence
+        message = checks.too_long("note and evidence together (stored as the evidence)", EVIDENCE_LENGTH)
+        problems.append(f"{where}: item {item_id}: {message}")
+    return texts
+
+
+def _item_sources(item_id: str, raw: Mapping[str, Any], where: str, problems: list[str]) -> list[str]:
     sources = raw.get("data_sources") or []
     if isinstance(sources, str):
         sources = [sources]
@@ -219,8 +288,8 @@ def _entry(item_id: str, raw: Any, where: str, problems: list[str]) -> tuple[Ite
     elif any(NUL in s for s in sources):
         problems.append(f"{where}: item {item_id}: data_sources: {NUL_MESSAGE}")
         sources = []
-    entry = ItemEntry(
-        rating=raw.get("rating"),
-        inputs={str(k): v for k, v in inputs.items()} if inputs else None,
-    )
-    return entry, ItemNotes(data_sources=list(sources), **texts)
+    else:
+        found = len(problems)
+        _check(f"{where}: item {item_id}", problems, checks.data_sources, sources)
+        sources = sources if len(problems) == found else []
+    return list(sources)

@@ -17,7 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import checks
-from domain.vocabulary import NAME_LENGTH, ProgramModel, ReviewType
+from domain.vocabulary import (
+    EVIDENCE_LENGTH,
+    FINDINGS_LENGTH,
+    NAME_LENGTH,
+    REASON_LENGTH,
+    RECOMMENDATION_LENGTH,
+    SUMMARY_LENGTH,
+    ProgramModel,
+    ReviewType,
+)
 from scales import Scale
 from scales.schema import Item
 from services.access import Action, Actor
@@ -57,7 +66,7 @@ def import_review_file(
     as not rated, with the file's `not_rated_reason` or a note that the file had none.
     """
     who = actor_name(actor, Action.IMPORT)
-    name = checks.required_text(program or review_file.program, "program name (--program)", NAME_LENGTH)
+    name = checks.required_name(program or review_file.program, "program name (--program)", NAME_LENGTH)
     if review_file.date is None:
         raise ValidationProblem("the review file has no date; a stored review needs one (date: 2026-03-14)")
     scale = review_file.scale
@@ -89,9 +98,11 @@ def import_review_file(
             review_date=review_file.date,
             review_end_date=review_file.end_date,
             review_type=kind,
-            strengths=checks.optional_text(review_file.strengths, "strengths"),
-            summary=checks.optional_text(review_file.summary, "summary"),
-            recommendations=checks.optional_text(review_file.recommendations, "recommendations"),
+            strengths=checks.optional_text(review_file.strengths, "strengths", FINDINGS_LENGTH),
+            summary=checks.optional_text(review_file.summary, "summary", SUMMARY_LENGTH),
+            recommendations=checks.optional_text(
+                review_file.recommendations, "recommendations", FINDINGS_LENGTH
+            ),
             raters=checks.rater_names(review_file.raters),
             items={item.id: _consensus_entry(review_file, scale, item) for item in scale.items},
             imported_from=source or "a review file",
@@ -124,14 +135,21 @@ def _consensus_entry(review_file: ReviewFile, scale: Scale, item: Item) -> Conse
     reason = None
     if resolved.rating is None:
         reason = (notes.not_rated_reason if notes is not None else None) or "not rated in the review file"
+    where = f"item {item.id}:"
+    try:
+        sources = checks.data_sources(notes.data_sources if notes else None)
+    except ValidationProblem as exc:
+        raise ValidationProblem([f"{where} {p}" for p in exc.problems]) from None
     return ConsensusEntry(
         rating=resolved.rating,
         rating_source=resolved.source,
         inputs=resolved.inputs,
-        evidence=evidence,
-        recommendation=checks.optional_text(notes.recommendation if notes else None, "recommendation"),
-        data_sources=checks.data_sources(notes.data_sources if notes else None),
-        not_rated_reason=reason,
+        evidence=checks.optional_text(evidence, f"{where} note and evidence together", EVIDENCE_LENGTH),
+        recommendation=checks.optional_text(
+            notes.recommendation if notes else None, f"{where} recommendation", RECOMMENDATION_LENGTH
+        ),
+        data_sources=sources,
+        not_rated_reason=checks.optional_text(reason, f"{where} not_rated_reason", REASON_LENGTH),
     )
 
 

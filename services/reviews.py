@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, aliased
 
 from domain import checks, vocabulary
 from domain.checks import UNSET, Unset
-from domain.vocabulary import Role
+from domain.vocabulary import FINDINGS_LENGTH, SUMMARY_LENGTH, Role
 from services import access, consensus, lifecycle, programs, rating, views
 from services.access import Action, Actor
 from services.assignments import assign_reviewer, load_user, reviewer_user
@@ -195,15 +195,16 @@ def update_review(
             review.review_date = review_date
         if review_end_date is not UNSET:
             review.review_end_date = review_end_date
-        checks.check_review_dates(review.review_date, review.review_end_date)
+        if review_date is not UNSET or review_end_date is not UNSET:  # a stored review's texts stay editable
+            checks.check_review_dates(review.review_date, review.review_end_date)
         if review_type is not UNSET:
             review.review_type = checks.review_type(review_type)
         if strengths is not UNSET:
-            review.strengths = checks.optional_text(strengths, "strengths")
+            review.strengths = checks.optional_text(strengths, "strengths", FINDINGS_LENGTH)
         if summary is not UNSET:
-            review.summary = checks.optional_text(summary, "summary")
+            review.summary = checks.optional_text(summary, "summary", SUMMARY_LENGTH)
         if recommendations is not UNSET:
-            review.recommendations = checks.optional_text(recommendations, "recommendations")
+            review.recommendations = checks.optional_text(recommendations, "recommendations", FINDINGS_LENGTH)
         after = review_fields(review)
         log = AuditLog(s, who, review_id=review.id)
         changed = [key for key in after if after[key] != before[key]]

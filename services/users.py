@@ -166,7 +166,7 @@ def add_user(
     who = actor_name(actor, Action.MANAGE_USERS)
     key = normalize_email(email)
     role = parse_role(role)
-    display = checks.optional_text(name, "name", PERSON_LENGTH)
+    display = checks.optional_name(name, "name", PERSON_LENGTH)
     _check_programs(role, program_ids)
     with db.writing() as s:
         if s.scalar(select(User.id).where(User.email == key)) is not None:

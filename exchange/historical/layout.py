@@ -5,6 +5,7 @@ how a cell and a heading are read. Shared by read and parse.
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 SOURCE_COLUMN = "(source)"
@@ -59,5 +60,5 @@ def has_value(value: Any) -> bool:
 
 
 def name_key(name: str) -> str:
-    """Program names that differ only in case or spacing name the same program."""
-    return " ".join(name.split()).casefold()
+    """Program names that differ only in case, spacing or Unicode form (NFC) name the same program."""
+    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()

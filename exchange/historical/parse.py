@@ -38,6 +38,7 @@ from scales import Scale, ScaleRegistry
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII digits: \d also takes "٣" (Arabic-Indic three)
 
 
 def validate_wide(frame: pd.DataFrame, registry: ScaleRegistry) -> list[RowProblem]:
@@ -175,17 +176,24 @@ def _program(cells: _Cells) -> str | None:
     program = _text(cells.get("program"))
     if program is None:
         cells.problem(cells.meta["program"], "the program name is missing")
-    elif len(program) > NAME_LENGTH:
-        cells.problem(cells.meta["program"], f"the program name is longer than {NAME_LENGTH} characters")
-    return program
+        return None
+    return _name(cells, "program", program, "the program name")
 
 
 def _named(cells: _Cells, key: str) -> str | None:
-    """The provider or the region (as given, even when too long: the problem says so)."""
+    """The provider or the region (as given, even when refused: the problem says so)."""
     value = _text(cells.get(key))
-    if value is not None and len(value) > NAME_LENGTH:
-        cells.problem(cells.meta[key], f"longer than {NAME_LENGTH} characters")
-    return value
+    return None if value is None else _name(cells, key, value, key)
+
+
+def _name(cells: _Cells, key: str, value: str, what: str) -> str:
+    """A name as the services take it (domain.checks.optional_name: NFC, no hidden characters,
+    not too long); as given, with the problem in its cell, when refused."""
+    try:
+        return checks.required_name(value, what, NAME_LENGTH)
+    except ValidationProblem as exc:
+        cells.problem(cells.meta[key], str(exc))
+        return value
 
 
 def _review_date(cells: _Cells) -> dt.date | None:
@@ -194,8 +202,10 @@ def _review_date(cells: _Cells) -> dt.date | None:
         cells.problem(cells.meta["date"], f"the review date is missing (write it as {DATE_FORMATS})")
         return None
     try:
-        return parse_date(raw)
-    except ValueError as exc:
+        day = parse_date(raw)
+        checks.check_review_date(day)  # the services' range: from 1990 to a year ahead
+        return day
+    except (ValueError, ValidationProblem) as exc:
         cells.problem(cells.meta["date"], str(exc))
         return None
 
@@ -219,10 +229,13 @@ def _raters(cells: _Cells) -> list[str]:
     for name in (n.strip() for n in raw.split(";")):
         if not name:
             continue
-        if len(name) > PERSON_LENGTH:
-            message = f"rater name {name[:20]!r}… is longer than {PERSON_LENGTH} letters"
-            cells.problem(cells.meta["raters"], message)
-        elif name.casefold() in {r.casefold() for r in raters}:
+        try:
+            shown = repr(name) if len(name) <= 30 else f"{name[:20]!r}…"
+            name = checks.required_name(name, f"rater name {shown}", PERSON_LENGTH)
+        except ValidationProblem as exc:
+            cells.problem(cells.meta["raters"], str(exc))
+            continue
+        if name.casefold() in {r.casefold() for r in raters}:
             cells.problem(cells.meta["raters"], f"rater {name} is listed twice")
         else:
             raters.append(name)
@@ -387,39 +400,39 @@ def parse_date(value: Any) -> dt.date:
 
 
 def parse_rating(value: Any, scale: Scale) -> int | None:
-    """A whole number in the scale's range; blank, NA, N/A or '-' mean not rated (None)."""
+    """A whole number in the scale's range; blank, NA, N/A or '-' mean not rated (None).
+
+    Text must be digits only ("3"; spaces around it are trimmed): "3.0", "3e0", "+3" are
+    refused, as a review file refuses 3.0. A number cell of a workbook is a rating when its value
+    is whole: Excel stores every number as a float, so the 3 a reviewer typed arrives as 3.0.
+    """
     low, high = scale.rating.min, scale.rating.max
     expected = f"a rating must be a whole number from {low} to {high}"
     if value is None:
         return None
     if isinstance(value, bool | dt.date | dt.datetime | dt.time):
         raise ValueError(f"{expected}, got {value!r}")
-    number = _rating_number(value, expected)
-    if number is None:
-        return None
-    if number != number.to_integral_value():
-        raise ValueError(f"{expected}, got {value}")
-    if not low <= number <= high:  # before int(): int(Decimal("1e999999999")) runs for ever
-        shown = int(number) if number.adjusted() < 20 else value
-        raise ValueError(f"rating {shown} is out of range {low}..{high}")
-    return int(number)
-
-
-def _rating_number(value: Any, expected: str) -> Decimal | None:
-    """The cell as an exact number (None: not rated); ValueError when it is no number."""
-    if isinstance(value, int):
-        return Decimal(value)
     if isinstance(value, float):
-        return None if math.isnan(value) else Decimal(repr(value))
-    text = str(value).strip()
-    if not text or text.casefold() in NOT_RATED_MARKERS:
-        return None
-    try:
-        number = Decimal(text)
-    except ArithmeticError:
-        raise ValueError(f"{expected} (or blank when not rated), got {text!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"{expected}, got {text!r}")
+        if math.isnan(value):
+            return None
+        if not value.is_integer():
+            raise ValueError(f"{expected}, got {value}")
+        value = int(value)
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip()
+        if not text or text.casefold() in NOT_RATED_MARKERS:
+            return None
+        if not _DIGITS.fullmatch(text):  # not int(): it takes "+3", " 3_0", "٣"
+            raise ValueError(f"{expected} in digits (3, not 3.0), or blank when not rated; got {text!r}")
+        if len(text) > 20:  # int() of 5,000 digits is refused by Python itself; out of range anyway
+            raise ValueError(f"rating {text[:20]}… is out of range {low}..{high}")
+        number = int(text)
+    if not low <= number <= high:
+        raise ValueError(
+            f"rating {number if number.bit_length() < 70 else value} is out of range {low}..{high}"
+        )
     return number
 
 

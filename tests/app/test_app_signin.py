@@ -179,12 +179,30 @@ def test_an_unregistered_or_deactivated_email_sees_no_data(agency: dict[str, Any
     assert OWN not in shown(at) and OTHER not in shown(at)
 
 
-def test_an_unverified_email_is_not_trusted(agency: dict[str, Any]) -> None:
+@pytest.mark.parametrize("claim", [False, "false", "False", "0", "1", 1, 0, "", "yes", None, "missing"])
+def test_an_unverified_email_is_not_trusted(agency: dict[str, Any], claim: object) -> None:
+    """Only the boolean true or the text "true" says the provider verified the address: the
+    string "false" (truthy in Python) was taken as verified; a missing claim proves nothing."""
     at = AppTest.from_file(APP, default_timeout=30)
     at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "email": ADMIN, "email_verified": False}
+    user: dict[str, object] = {"is_logged_in": True, "email": ADMIN}
+    if claim != "missing":
+        user["email_verified"] = claim
+    at.user = user
     at.run()
     assert [t.value for t in at.title] == ["Not registered"]
+    assert "Agency admin" not in identity(at)
+
+
+@pytest.mark.parametrize("claim", [True, "true", "True", "TRUE"])
+def test_a_verified_email_signs_in(agency: dict[str, Any], claim: object) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "email": ADMIN, "email_verified": claim}
+    at.run()
+    assert not at.exception
+    assert "Not registered" not in [t.value for t in at.title]
+    assert "Agency admin" in identity(at)
 
 
 def test_an_agency_admin_gets_every_page_and_signs_out(agency: dict[str, Any]) -> None:

@@ -179,7 +179,8 @@ def test_an_xlsx_workbook_and_a_second_file_are_checked_together(at: AppTest, db
             "2021.csv",
             2,
             "H2",
-            "a rating must be a whole number from 1 to 5 (or blank when not rated), got 'good'",
+            "a rating must be a whole number from 1 to 5 in digits (3, not 3.0), or blank when not rated; "
+            "got 'good'",
         ]
     ]
     assert counts(db) == (0, 0)

@@ -25,6 +25,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
 from exchange.export import table_csv, tables_xlsx
@@ -35,6 +36,7 @@ from services.database import Database
 from services.errors import ValidationProblem
 from services.exports import item_ratings_table, reviews_table, wide_table
 from services.historical_import import import_wide
+from storage.models import Program
 from tests.hostile.conftest import ADMIN, FAST, REPO, assert_refused, call, fidelity, snapshot
 
 DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{i}" for i in range(1, 11)]
@@ -60,6 +62,12 @@ hostile_cell = st.one_of(
         "baseline", "follow-up", "bogus", "ana; ana", "ana;" + "b" * 101, ";;;", "\"", "\r\n", "\ufeff",
     ]),
 )  # fmt: skip
+
+
+def stored_before_the_rule(db: Database, name: str, legacy: str) -> None:
+    """Rename a program as SQL would: a name stored before control characters were refused."""
+    with db.writing() as s:
+        s.execute(update(Program).where(Program.name == name).values(name=legacy))
 
 
 def csv_bytes(rows: list[list[Any]], header: list[str] = HEADER) -> bytes:
@@ -279,8 +287,8 @@ def test_a_nul_character_in_any_cell_is_refused_by_row_and_column(db: Database, 
     ("column", "expected"),
     [
         ("program", "the program name is longer than 200 characters"),
-        ("provider", "longer than 200 characters"),
-        ("region", "longer than 200 characters"),
+        ("provider", "provider is longer than 200 characters"),
+        ("region", "region is longer than 200 characters"),
     ],
 )
 def test_a_new_programs_name_too_long_to_store_is_refused_by_row_and_column(
@@ -337,7 +345,8 @@ def test_a_program_new_program_refuses_is_refused_by_its_row(
         (
             "bad.csv",
             csv_bytes([good_row(), [*good_row()[:6], "1e999999999", *good_row()[7:]]]),
-            "rating 1e999999999 is out of range",
+            "a rating must be a whole number from 1 to 5 in digits (3, not 3.0), or blank when not rated; "
+            "got '1e999999999'",
         ),
         ("bad.xlsx", broken_workbooks()["truncated sheet xml"], "bad.xlsx: not a readable XLSX workbook"),
         ("bad.xlsx", b"", "bad.xlsx: not a readable XLSX workbook"),
@@ -449,14 +458,16 @@ def test_an_exported_wide_file_imports_back_as_the_same_text(
 
 
 def test_control_characters_do_not_break_the_xlsx_export(db: Database) -> None:
-    """A worksheet cannot hold most control characters; openpyxl refused the whole workbook."""
-    call(svc.create_program, db, "Team \x1b[31mRed\x07", model="ACT")
+    """A worksheet cannot hold most control characters; openpyxl refused the whole workbook.
+    A name can no longer hold them, but one stored before that rule can; free text still can."""
+    call(svc.create_program, db, "Team Red", model="ACT")
     from services.review_file import parse_review_data
     from services.review_import import import_review_file
     from tests.hostile.conftest import example_review
 
-    data = {**example_review(), "program": "Team \x1b[31mRed\x07", "summary": "bell \x07 and \x0b tab"}
+    data = {**example_review(), "program": "Team Red", "summary": "bell \x07 and \x0b tab"}
     import_review_file(db, parse_review_data(data, db.registry, "r.yaml"), actor=ADMIN)
+    stored_before_the_rule(db, "Team Red", "Team \x1b[31mRed\x07")
     raw = tables_xlsx({"reviews": call(reviews_table, db), "wide": call(wide_table, db)})
     workbook = load_workbook(io.BytesIO(raw))
     assert workbook["reviews"]["C2"].value == "Team \ufffd[31mRed\ufffd"
@@ -533,9 +544,10 @@ def test_the_import_page_survives_control_characters_in_stored_names(
     page: AppTest, sqlite_db: Database
 ) -> None:
     """The page builds its XLSX export on every run: one bad name used to break the whole page."""
-    upload(page, ("history.csv", csv_bytes([good_row("Bell \x07 ACT")]), "text/csv"))
+    upload(page, ("history.csv", csv_bytes([good_row("Bell ACT")]), "text/csv"))
     next(b for b in page.button if b.label.startswith("Import 1 review")).click().run()
     assert not page.exception, [e.value for e in page.exception]
+    stored_before_the_rule(sqlite_db, "Bell ACT", "Bell \x07 ACT")  # names refuse it now
     page.run()
     assert not page.exception, [e.value for e in page.exception]
     assert "Reviews and item ratings (XLSX)" in [b.label for b in page.get("download_button")]

@@ -10,6 +10,7 @@ report, and the database is exactly as it was (row counts and audit log).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -299,7 +300,16 @@ def test_fidelity_review_import_refuses_a_bad_file_and_writes_nothing(
 
 
 def parsed(registry: ScaleRegistry, **changes: Any) -> ReviewFile:
-    return parse_review_data({**example_review(), **changes}, registry, WHERE)
+    """The example file, read, with `changes` made after reading: reading refuses most of them
+    itself, and the import must refuse them again (its callers need not have read a file)."""
+    review = parse_review_data(example_review(), registry, WHERE)
+    values = {
+        {"type": "review_type", "end_date": "end_date"}.get(key, key): (
+            dt.date.fromisoformat(value) if key.endswith("date") and isinstance(value, str) else value
+        )
+        for key, value in changes.items()
+    }
+    return dataclasses.replace(review, **values)
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,10 @@ PROVIDER = hostile("V")
 REGION = hostile("G")
 RATER_A, RATER_B = "zqA **Ana** <i>x</i> [a](https://e.example) zqA", "zqB `Ben` <b>y</b> # zqB"
 TEXTS = {tag: hostile(tag, 10_000) for tag in ("N", "E", "C", "S", "W", "M", "R", "U", "X", "Y")}
+# A data source takes at most 100 characters (domain/vocabulary.py): markup of each kind, shorter.
+TEXTS["W"] = (
+    "zqW **b** <b>t</b> <script>x</script> [l](https://e.x/W) ![i](https://e.x/i.png) :red[r] $x$ `c` zqW"
+)
 ALL = {"P": PROGRAM, "V": PROVIDER, "G": REGION, "A": RATER_A, "B": RATER_B, **TEXTS}
 MD = MarkdownIt("commonmark")
 MARKDOWN_ELEMENTS = (
@@ -328,8 +332,8 @@ def test_the_pdf_of_a_review_file_prints_markup_and_control_characters_safely(
     data = {
         **example_review(),
         "program": PROGRAM,
-        "provider": "Acme\x07\x1b[31m\u202eTeam",
-        "summary": TEXTS["M"],
+        "provider": PROVIDER,
+        "summary": TEXTS["M"] + "Acme\x07\x1b[31m\u202eTeam",
     }
     data["items"]["H2"]["note"] = TEXTS["N"]
     review = parse_review_data(data, registry, "review.yaml")

@@ -575,7 +575,7 @@ def test_lenient_but_exact_cells(db: Database, registry: ScaleRegistry) -> None:
     item headings, semicolon-separated raters, a type column, ; as the delimiter."""
     header = ["Program", "Review Date", "Scale", "Version", "Type", "Raters", *[i.lower() for i in DACTS]]
     ratings: list[Any] = ["4"] * 28
-    ratings[0], ratings[1], ratings[2] = "NA", "4.0", " 5 "
+    ratings[0], ratings[1], ratings[2] = "NA", "04", " 5 "  # "4.0" is refused (issue 17): digits only
     data = wide_csv(
         [["Riverside ACT", "3/14/24", "dacts", "1", "Self assessment", "Ann; Bo", *ratings]],
         header,
@@ -1080,4 +1080,3 @@ def test_cli_fhir_exports(db: Database, tmp_path: Path) -> None:
     assert validate_resource(response, questionnaire) == []
     code, _, stderr = fidelity("review", "export", "42", "--format", "fhir-response")
     assert code == 2 and stderr.strip() == "no review with id 42"
-

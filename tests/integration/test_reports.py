@@ -15,6 +15,7 @@ import yaml
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from bench.longest import MAX_PAGES, longest_review_data
 from cli.main import app
 from reports.model import ItemDetail, ReportData, safe_filename
 from reports.pdf import DRAFT_LABEL, DRIFT_HEADING, plain, render_report
@@ -29,7 +30,7 @@ from services.report_data import (
     load_final_ratings,
     stored_review_pdf,
 )
-from services.review_file import ReviewFile, parse_review_data, read_review_file
+from services.review_file import ReviewFile, ReviewFileError, parse_review_data, read_review_file
 from services.review_import import import_review_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -268,15 +269,35 @@ def test_charts_are_drawn_and_can_be_left_out(
 
 
 def test_an_over_long_note_is_cut_in_the_table_and_printed_in_full(registry: ScaleRegistry) -> None:
-    long_text = "The team meets on some days but not others. " * 250
+    long_text = "The team meets on some days but not others. " * 45  # 1,980 characters
     data = variant()
     data["items"]["H3"] = {"rating": 2, "evidence": long_text, "recommendation": "x" * 400}
     pdf = render_report(from_review_file(parse_review_data(data, registry)), charts=False)
     text = pdf_text(pdf)
     assert "Item notes in full" in text
     assert "(continued under “Item notes in full”)" in text
-    # the start of it in the table, then all 250 sentences (a page break may split one)
-    assert text.count("but not others.") >= 250 + 10
+    # the start of it in the table, then all 45 sentences (a page break may split one)
+    assert text.count("but not others.") >= 45
+
+
+def test_the_longest_review_the_input_rules_allow_makes_a_bounded_report(registry: ScaleRegistry) -> None:
+    """Every text of a DACTS review at its maximum length (bench/longest.py, which also measures
+    the CPU time): the file is accepted, and its report holds every text within MAX_PAGES pages."""
+    data = longest_review_data(registry.get("dacts", "1.0"))
+    review_file = parse_review_data(data, registry, "longest.yaml")
+    pdf = render_report(from_review_file(review_file))
+    assert page_count(pdf) <= MAX_PAGES
+    text = "".join(pdf_text(pdf).split())
+    # Every sentence of every long text is printed (review texts, and each item's evidence and
+    # recommendation in full after the table); a page break may split one sentence per page.
+    texts = [data[key] for key in ("strengths", "summary", "recommendations")]
+    texts += [entry[key] for entry in data["items"].values() for key in ("evidence", "recommendation")]
+    sentences = sum(t.count("twelve of fifteen clients") for t in texts)
+    assert sentences > 1_000
+    assert text.count("twelveoffifteenclients") >= sentences - page_count(pdf)
+    over = {**data, "summary": data["summary"] + "x"}  # one character more is refused
+    with pytest.raises(ReviewFileError):
+        parse_review_data(over, registry, "longest.yaml")
 
 
 def test_a_sum_scale_without_every_item_has_no_band(registry: ScaleRegistry) -> None:
