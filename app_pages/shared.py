@@ -69,7 +69,9 @@ def sign_in() -> Actor:
             _sign_in_page()
             st.stop()
         email = st.user.get("email")
-        verified = email_verified(st.user.get("email_verified"))
+        # Google sends email_verified; Entra ID sends no such claim, but its optional claim
+        # xms_edov says the email's domain owner verified it (README, sign-in).
+        verified = email_verified(st.user.get("email_verified")) or email_verified(st.user.get("xms_edov"))
         found = actor_for_email(database(), email) if isinstance(email, str) and verified else None
         if found is None:
             _not_registered_page(email if isinstance(email, str) else None)

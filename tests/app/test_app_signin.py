@@ -194,11 +194,30 @@ def test_an_unverified_email_is_not_trusted(agency: dict[str, Any], claim: objec
     assert "Agency admin" not in identity(at)
 
 
-@pytest.mark.parametrize("claim", [True, "true", "True", "TRUE"])
-def test_a_verified_email_signs_in(agency: dict[str, Any], claim: object) -> None:
+@pytest.mark.parametrize("claim", [False, "false", None, "missing"])
+def test_an_entra_email_whose_domain_is_not_verified_is_not_trusted(
+    agency: dict[str, Any], claim: object
+) -> None:
+    """Entra ID sends no email_verified; its xms_edov claim must say true, as email_verified must."""
     at = AppTest.from_file(APP, default_timeout=30)
     at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "email": ADMIN, "email_verified": claim}
+    user: dict[str, object] = {"is_logged_in": True, "email": ADMIN}
+    if claim != "missing":
+        user["xms_edov"] = claim
+    at.user = user
+    at.run()
+    assert [t.value for t in at.title] == ["Not registered"]
+
+
+VERIFIED_CLAIMS = [("email_verified", v) for v in (True, "true", "True", "TRUE")]
+VERIFIED_CLAIMS += [("xms_edov", True), ("xms_edov", "true")]
+
+
+@pytest.mark.parametrize(("name", "claim"), VERIFIED_CLAIMS)
+def test_a_verified_email_signs_in(agency: dict[str, Any], name: str, claim: object) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "email": ADMIN, name: claim}
     at.run()
     assert not at.exception
     assert "Not registered" not in [t.value for t in at.title]
