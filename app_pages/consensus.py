@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages.consensus_steps import finalize_blockers, mark_all_not_rated, show_waiting
 from app_pages.markup import md
 from app_pages.shared import actor, choose_review, database, identity_banner
 from app_pages.widgets import attempt, show_error, show_feedback, sync_widget
@@ -21,6 +22,7 @@ from services.reviews import (
     compare_raters,
     finalize,
     mark_not_rated,
+    rating_state,
     save_consensus,
     update_review,
 )
@@ -272,6 +274,14 @@ def render() -> None:
 
     db = database()
     scale: Scale = db.registry.get(review.scale_id, review.scale_version)
+    state = rating_state(db, review.id, actor=actor())
+    if not state.consensus_open:
+        show_waiting(db, review, state)
+        st.stop()
+    if state.opened_by:
+        st.caption(
+            f"Opened by {md(state.opened_by)} before every rater submitted: {md(state.open_reason or '')}"
+        )
     raters = review.raters[:2]
     page = Consensus(review, db, scale, raters)
     result = agreement_panel(page)
@@ -294,7 +304,10 @@ def render() -> None:
     st.markdown(
         f"**{settled} of {len(scale.items)}** items have a consensus rating or a reason they are not rated."
     )
-    if st.button("Finalize this review", type="primary", icon=":material/lock:"):
+    mark_all_not_rated(db, review, scale)
+    if st.button("Finalize this review", type="primary", icon=":material/lock:") and not finalize_blockers(
+        review, scale
+    ):
         try:
             finalize(db, review.id, actor=actor())
         except FidelityError as exc:

@@ -11,7 +11,15 @@ from streamlit.testing.v1 import AppTest
 
 from services.access import local_admin
 from services.database import Database, open_database
-from services.reviews import create_program, get_review, save_consensus, save_rating, start_review
+from services.reviews import (
+    create_program,
+    get_review,
+    open_consensus,
+    save_consensus,
+    save_rating,
+    start_review,
+    submit_ratings,
+)
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -114,6 +122,8 @@ def test_consensus_page_agrees_items_and_finalizes(db: Database) -> None:
         save_rating(
             db, review_id, "Ben", item_id, actor=local_admin("test"), rating=2 if item_id == "S3" else 4
         )
+    for rater in ("Ana", "Ben"):  # the consensus opens once both raters have submitted
+        submit_ratings(db, review_id, rater, actor=local_admin(rater))
     at = open_page("consensus", review_id)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Differ by 2 or more"] == "1" and metrics["Items both rated"] == "28 / 28"
@@ -129,17 +139,32 @@ def test_consensus_page_agrees_items_and_finalizes(db: Database) -> None:
     assert get_review(db, review_id, actor=local_admin()).status == "final"
 
 
-def test_finalize_lists_what_is_missing(db: Database) -> None:
+def test_finalize_lists_what_is_missing_in_one_message_and_the_batch_action_clears_it(db: Database) -> None:
     review_id = start(db)
+    open_consensus(db, review_id, "site visit cut short", actor=local_admin("lead"))
+    save_consensus(db, review_id, "H2", expected_version=0, actor=local_admin("lead"), rating=4)
     at = open_page("consensus", review_id)
     next(b for b in at.button if b.label == "Finalize this review").click().run()
     errors = [e.value for e in at.error]
-    assert any("cannot be finalized yet" in e for e in errors) and any("item H1" in e for e in errors)
+    assert len(errors) == 1, errors  # one message, not one per item
+    assert "cannot be finalized yet: 27 item(s)" in errors[0]
+    assert f"[H1 Small caseload](consensus?review={review_id}&item=H1)" in errors[0]  # a link per item
+    assert "item=H2" not in errors[0]
     assert get_review(db, review_id, actor=local_admin()).status != "final"
+
+    at.text_input(key=f"bulk-not-rated|{review_id}|reason").input("No records on site").run()
+    next(b for b in at.button if b.label == "Mark all 27 not rated").click().run()
+    assert not at.exception and not at.error
+    review = get_review(db, review_id, actor=local_admin())
+    assert review.consensus["H2"].rating == 4
+    assert {c.not_rated_reason for i, c in review.consensus.items() if i != "H2"} == {"No records on site"}
+    next(b for b in at.button if b.label == "Finalize this review").click().run()
+    assert get_review(db, review_id, actor=local_admin()).status == "final"
 
 
 def test_a_stale_consensus_edit_is_refused_with_a_message(db: Database) -> None:
     review_id = start(db)
+    open_consensus(db, review_id, "test of a stale edit", actor=local_admin("lead"))
     at = open_page("consensus", review_id)
     item = at.selectbox(key=f"consensus-item|{review_id}").value
     save_consensus(db, review_id, item, expected_version=0, actor=local_admin("Ben in another tab"), rating=5)
