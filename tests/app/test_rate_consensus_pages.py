@@ -186,3 +186,69 @@ def test_goi_rates_any_program_but_dacts_only_act(db: Database) -> None:
         start_review(
             db, iddt.id, "dacts", None, dt.date(2026, 1, 5), "baseline", ["Ana"], actor=local_admin("t")
         )
+
+
+# ---- independent rating, progress, overrides (issue 18) ------------------------------------------
+
+
+def test_a_rater_sees_only_their_own_ratings_until_both_submit(db: Database) -> None:
+    review_id = start(db)
+    save_rating(db, review_id, "Ben", "H2", actor=local_admin("Ben"), rating=1, note="Ben's secret note")
+    at = open_page("rate", review_id)  # the local admin, acting for Ana
+    assert any("You are the local admin (no sign-in)" in c.value for c in at.caption)
+    at.selectbox(key=f"rate-item|{review_id}|Ana").set_value("H2").run()
+    assert at.radio(key=f"rate|{review_id}|Ana|H2|rating").value is None
+    assert "Ben's secret note" not in str(at)
+    consensus = open_page("consensus", review_id)
+    assert any("opens when every rater has submitted" in i.value for i in consensus.info)
+    assert not consensus.metric and "Ben's secret note" not in str(consensus)
+
+    at.radio(key=f"rate|{review_id}|Ana|H2|rating").set_value(3).run()
+    assert "**27** item(s) left unrated" in " ".join(m.value for m in at.markdown)
+    next(b for b in at.button if b.label == "Submit Ana's ratings").click().run()
+    assert any("Ana submitted their ratings" in s.value for s in at.success)
+    assert not any(r.key == f"rate|{review_id}|Ana|H2|rating" for r in at.radio)  # locked
+    at.radio(key=f"rater-{review_id}").set_value("Ben").run()
+    next(b for b in at.button if b.label == "Submit Ben's ratings").click().run()
+    consensus = open_page("consensus", review_id)
+    assert not consensus.exception and {m.label for m in consensus.metric} >= {"Exact agreement"}
+    assert get_review(db, review_id, actor=local_admin()).ratings["Ana"]["H2"].updated_by == "Ana"
+
+
+def test_the_item_picker_marks_rated_items_and_next_unrated_skips_them(db: Database) -> None:
+    review_id = start(db)
+    for item_id in ("H2", "H3"):
+        save_rating(db, review_id, "Ana", item_id, actor=local_admin("Ana"), rating=4)
+    at = open_page("rate", review_id)
+    picker = at.selectbox(key=f"rate-item|{review_id}|Ana")
+    assert picker.options[:4] == [
+        "○ H1 Small caseload",
+        "✓ H2 Team approach",
+        "✓ H3 Program meeting",
+        "○ H4 Practicing team leader",
+    ]
+    picker.set_value("H1").run()
+    next(b for b in at.button if b.label == "Next unrated").click().run()
+    assert at.selectbox(key=f"rate-item|{review_id}|Ana").value == "H4"
+
+
+def test_a_computed_rating_shows_selected_and_an_override_needs_a_reason(db: Database) -> None:
+    review_id = start(db)
+    at = open_page("rate", review_id)
+    at.number_input(key=f"rate|{review_id}|Ana|H1|clients").set_value(96).run()
+    at.number_input(key=f"rate|{review_id}|Ana|H1|staff_fte").set_value(9.5).run()
+    rating = at.radio(key=f"rate|{review_id}|Ana|H1|rating")
+    assert rating.value == 5  # the computed rating is the selected one
+    rating.set_value(3).run()
+    assert any("is an override and needs a reason" in w.value for w in at.warning)
+    assert get_review(db, review_id, actor=local_admin()).ratings["Ana"]["H1"].rating == 5  # not saved yet
+    next(b for b in at.button if b.label == "Override with 3").click().run()
+    assert any("reason for overriding the computed rating" in e.value for e in at.error)
+    assert get_review(db, review_id, actor=local_admin()).ratings["Ana"]["H1"].rating == 5
+    at.text_input(key=f"rate|{review_id}|Ana|H1|rating|override-reason").input(
+        "FTE counts two vacancies"
+    ).run()
+    next(b for b in at.button if b.label == "Override with 3").click().run()
+    saved = get_review(db, review_id, actor=local_admin()).ratings["Ana"]["H1"]
+    assert (saved.rating, saved.override_reason) == (3, "FTE counts two vacancies")
+    assert any("override: FTE counts two vacancies" in m.value for m in at.markdown)
