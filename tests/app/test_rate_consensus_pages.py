@@ -252,3 +252,27 @@ def test_a_computed_rating_shows_selected_and_an_override_needs_a_reason(db: Dat
     saved = get_review(db, review_id, actor=local_admin()).ratings["Ana"]["H1"]
     assert (saved.rating, saved.override_reason) == (3, "FTE counts two vacancies")
     assert any("override: FTE counts two vacancies" in m.value for m in at.markdown)
+
+
+def test_results_label_an_overridden_rating_as_an_override(db: Database) -> None:
+    from services.reviews import finalize, mark_unrated_not_rated
+
+    review_id = start(db)
+    numbers = {"clients": 96, "staff_fte": 9.5}
+    c = save_consensus(db, review_id, "H1", expected_version=0, actor=local_admin("lead"), inputs=numbers)
+    save_consensus(
+        db,
+        review_id,
+        "H1",
+        expected_version=c.version,
+        actor=local_admin("lead"),
+        rating=3,
+        inputs=None,
+        override_reason="FTE counts two vacancies",
+    )
+    mark_unrated_not_rated(db, review_id, "not seen", actor=local_admin("lead"))
+    finalize(db, review_id, actor=local_admin("lead"))
+    at = open_page("results", review_id)
+    table = next(d.value for d in at.dataframe if "source" in d.value.columns)
+    h1 = table.set_index("id").loc["H1"]
+    assert (h1["rating"], h1["source"]) == (3, "override: FTE counts two vacancies")

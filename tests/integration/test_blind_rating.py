@@ -171,3 +171,34 @@ def test_every_unrated_item_is_marked_not_rated_in_one_action(db: Database, revi
     }
     assert audited == {f"consensus[{i}]" for i in marked}
     assert svc.finalize(db, review.id, actor=LOCAL_ADMIN).is_final
+
+
+def test_the_pdf_labels_an_overridden_rating_as_an_override(db: Database, review: svc.ReviewView) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from reports.pdf import render_report
+    from services.report_data import from_stored_review
+
+    c = svc.save_consensus(
+        db, review.id, "H1", inputs={"clients": 96, "staff_fte": 9.5}, expected_version=0, actor=LOCAL_ADMIN
+    )
+    svc.save_consensus(
+        db,
+        review.id,
+        "H1",
+        rating=3,
+        inputs=None,
+        override_reason="FTE counts two vacancies",
+        expected_version=c.version,
+        actor=LOCAL_ADMIN,
+    )
+    svc.mark_unrated_not_rated(db, review.id, "not seen", actor=LOCAL_ADMIN)
+    svc.finalize(db, review.id, actor=LOCAL_ADMIN)
+    data = from_stored_review(db, review.id, actor=LOCAL_ADMIN)
+    assert data.item("H1").override_reason == "FTE counts two vacancies"
+    reader = PdfReader(BytesIO(render_report(data, charts=False)))
+    text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+    # The rating is starred and its evidence says it overrides the computed rating, and why.
+    assert "H1 Small caseload 3* *Override of the computed rating: FTE counts two vacancies" in text
