@@ -9,7 +9,14 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.rate_steps import choose_rater, item_marks, next_unrated, show_override, show_submit
+from app_pages.rate_steps import (
+    choose_rater,
+    item_marks,
+    next_unrated,
+    picked_item,
+    show_override,
+    show_submit,
+)
 from app_pages.shared import actor, choose_review, database, identity_banner
 from app_pages.widgets import attempt, show_feedback, sync_widget
 from domain.saving import may_save_on_top
@@ -47,15 +54,14 @@ def current_item(page: Rate, items: list[Item], ratings: dict[str, RatingView]) 
     wanted = st.query_params.get("item")
     if key not in st.session_state:
         st.session_state[key] = wanted if wanted in ids else ids[0]
-
+    st.session_state[key] = picked_item(st.session_state[key], ids)
     marks = item_marks(items, ratings)
 
     def label(item_id: str) -> str:
-        # The key is the selectbox's identity (Streamlit >= 1.45), so the mark may change.
         return f"{marks[item_id]} {item_id} {scale.item(item_id).name}"
 
     def step(offset: int) -> None:
-        position = ids.index(st.session_state[key])
+        position = ids.index(picked_item(st.session_state[key], ids))
         st.session_state[key] = ids[(position + offset) % len(ids)]
 
     left, mid, right = st.columns([1, 6, 1], vertical_alignment="bottom")

@@ -55,7 +55,7 @@ def choose_rater(review: ReviewView, state: RatingState) -> tuple[str | None, Ac
     wanted = st.query_params.get("rater")
     if key not in st.session_state:
         st.session_state[key] = wanted if wanted in review.raters else review.raters[0]
-    rater = st.radio("Acting for", review.raters, horizontal=True, key=key, format_func=md)
+    rater = st.radio("Rating as", review.raters, horizontal=True, key=key, format_func=md)
     who = "the local admin (no sign-in)" if me.user_id is None else "an agency admin"
     st.caption(
         f"You are {who}: you enter the ratings of the rater chosen here, and they are saved under "
@@ -73,12 +73,21 @@ def item_marks(items: Sequence[Item], ratings: Mapping[str, RatingView]) -> dict
     }
 
 
+def picked_item(value: object, ids: list[str]) -> str:
+    """The item id the picker holds. Its labels carry the ✓/○ marks, and when a mark changes
+    Streamlit hands back the label the browser last sent ("○ H1 Small caseload"), not the id."""
+    if value in ids:
+        return str(value)
+    words = str(value).split(" ")
+    return words[1] if len(words) > 1 and words[1] in ids else ids[0]
+
+
 def next_unrated(key: str, ids: list[str], ratings: Mapping[str, RatingView]) -> None:
     """A "Next unrated" button: the first unrated item after the current one (wrapping)."""
     unrated = [i for i in ids if (r := ratings.get(i)) is None or r.rating is None]
 
     def go() -> None:
-        position = ids.index(st.session_state[key])
+        position = ids.index(picked_item(st.session_state[key], ids))
         after = [i for i in ids[position + 1 :] + ids[: position + 1] if i in unrated]
         st.session_state[key] = after[0]
 
