@@ -71,9 +71,10 @@ def finalize_blockers(review: ReviewView, scale: Scale) -> list[str]:
 def mark_all_not_rated(db: Database, review: ReviewView, scale: Scale) -> None:
     """One reason, one action: every item not agreed yet is marked not rated."""
     missing = unsettled(review, scale)
-    if not missing:
-        return
     feedback = f"bulk-not-rated|{review.id}"
+    if not missing:
+        show_feedback(feedback)  # what the last batch did
+        return
     with st.container(border=True):
         st.markdown(f"**{len(missing)}** item(s) are not agreed yet.")
         reason = st.text_input(
