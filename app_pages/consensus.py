@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages.consensus_steps import finalize_blockers, mark_all_not_rated, show_waiting
+from app_pages.consensus_steps import finalize_blockers, mark_all_not_rated, override_field, show_waiting
 from app_pages.markup import md
 from app_pages.shared import actor, choose_review, database, identity_banner
 from app_pages.widgets import attempt, show_error, show_feedback, sync_widget
@@ -64,6 +64,17 @@ def save(page: Consensus, item: Item, **fields: Any) -> None:
 
 
 def save_rating(page: Consensus, item: Item) -> None:
+    agreed = page.review.consensus.get(item.id)
+    reason = st.session_state.get(key(page, item, "override"))
+    if agreed is not None and agreed.source == "computed" and reason:  # replacing the numbers' rating
+        save(
+            page,
+            item,
+            rating=st.session_state[key(page, item, "rating")],
+            inputs=None,
+            override_reason=reason,
+        )
+        return
     save(page, item, rating=st.session_state[key(page, item, "rating")], inputs=None)
 
 
@@ -201,6 +212,7 @@ def item_editor(page: Consensus, items: list[Item]) -> None:
                 st.caption("Sources: " + md("; ".join(r.data_sources)))
 
     with st.container(border=True):
+        override_field(agreed, key(page, item, "override"))
         rating_key = key(page, item, "rating")
         sync_widget(rating_key, None if agreed is None else agreed.rating)
         ordered = sorted(item.anchors, reverse=True)

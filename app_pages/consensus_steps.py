@@ -14,7 +14,7 @@ from app_pages.widgets import attempt, show_feedback
 from scales import Scale
 from services.access import Role
 from services.database import Database
-from services.reviews import RatingState, ReviewView, mark_unrated_not_rated, open_consensus
+from services.reviews import ConsensusView, RatingState, ReviewView, mark_unrated_not_rated, open_consensus
 
 
 def show_waiting(db: Database, review: ReviewView, state: RatingState) -> None:
@@ -95,3 +95,11 @@ def mark_all_not_rated(db: Database, review: ReviewView, scale: Scale) -> None:
             icon=":material/playlist_remove:",
         )
         show_feedback(feedback)
+
+
+def override_field(agreed: ConsensusView | None, field_key: str) -> None:
+    """A computed consensus rating is replaced by another only with a reason (an override)."""
+    if agreed is not None and agreed.source == "computed":
+        st.text_input("Reason for an override (choosing another rating than the numbers give)", key=field_key)
+    elif agreed is not None and agreed.override_reason:
+        st.markdown(f"Override of the computed rating: {md(agreed.override_reason)}")

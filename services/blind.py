@@ -31,7 +31,15 @@ from services.access import Action, Actor
 from services.audit import AuditLog
 from services.database import Database
 from services.errors import AccessDenied, ValidationProblem
-from services.rows import actor_name, assigned_rater, clock, load_review, lock_review, require_editable
+from services.rows import (
+    actor_name,
+    assigned_rater,
+    clock,
+    load_review,
+    lock_review,
+    require_editable,
+    review_scale,
+)
 from storage.models import RaterRating, Review, ReviewRater, ReviewStatus
 
 __all__ = [
@@ -250,7 +258,7 @@ def _waiting(review: Review) -> list[str]:
 
 
 def _state(s: Session, db: Database, review: Review, actor: Actor) -> RatingState:
-    total = len(db.registry.get(review.scale_id, review.scale_version).items)
+    total = len(review_scale(db, review).items)
     rated: dict[str, int] = {}
     query = select(RaterRating.rater).where(
         RaterRating.review_id == review.id, RaterRating.rating.is_not(None)

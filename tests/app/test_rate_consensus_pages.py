@@ -276,3 +276,20 @@ def test_results_label_an_overridden_rating_as_an_override(db: Database) -> None
     table = next(d.value for d in at.dataframe if "source" in d.value.columns)
     h1 = table.set_index("id").loc["H1"]
     assert (h1["rating"], h1["source"]) == (3, "override: FTE counts two vacancies")
+
+
+def test_the_consensus_overrides_a_computed_rating_only_with_a_reason(db: Database) -> None:
+    review_id = start(db)
+    open_consensus(db, review_id, "test of an override", actor=local_admin("lead"))
+    numbers = {"clients": 96, "staff_fte": 9.5}
+    save_consensus(db, review_id, "H1", expected_version=0, actor=local_admin("lead"), inputs=numbers)
+    at = open_page("consensus", review_id)
+    at.selectbox(key=f"consensus-item|{review_id}").set_value("H1").run()
+    assert at.radio(key=f"consensus|{review_id}|H1|rating").value == 5
+    at.radio(key=f"consensus|{review_id}|H1|rating").set_value(3).run()
+    assert any("is an override and needs a reason" in e.value for e in at.error)
+    assert get_review(db, review_id, actor=local_admin()).consensus["H1"].rating == 5
+    at.text_input(key=f"consensus|{review_id}|H1|override").input("FTE counts two vacancies").run()
+    at.radio(key=f"consensus|{review_id}|H1|rating").set_value(2).run()
+    saved = get_review(db, review_id, actor=local_admin()).consensus["H1"]
+    assert (saved.rating, saved.override_reason) == (2, "FTE counts two vacancies")
