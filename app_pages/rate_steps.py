@@ -140,7 +140,7 @@ def show_submit(page: RatePage, unrated: int) -> bool:
         attempt(lambda: submit_ratings(db, review.id, rater, actor=acting), feedback_key=feedback)
 
     right.button(
-        f"Submit {rater}'s ratings",
+        f"Submit {md(rater)}'s ratings",
         type="primary",
         on_click=submit,
         icon=":material/send:",
