@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages.consensus_steps import finalize_blockers, mark_all_not_rated, override_field, show_waiting
 from app_pages.markup import md
 from app_pages.shared import actor, choose_review, database, identity_banner
 from app_pages.widgets import attempt, show_error, show_feedback, sync_widget
@@ -28,6 +29,7 @@ from services.reviews import (
     compare_raters,
     finalize,
     mark_not_rated,
+    rating_state,
     save_consensus,
     update_review,
 )
@@ -69,6 +71,17 @@ def save(page: Consensus, item: Item, **fields: Any) -> None:
 
 
 def save_rating(page: Consensus, item: Item) -> None:
+    agreed = page.review.consensus.get(item.id)
+    reason = st.session_state.get(key(page, item, "override"))
+    if agreed is not None and agreed.source == "computed" and reason:  # replacing the numbers' rating
+        save(
+            page,
+            item,
+            rating=st.session_state[key(page, item, "rating")],
+            inputs=None,
+            override_reason=reason,
+        )
+        return
     save(page, item, rating=st.session_state[key(page, item, "rating")], inputs=None)
 
 
@@ -206,6 +219,7 @@ def item_editor(page: Consensus, items: list[Item]) -> None:
                 st.caption("Sources: " + md("; ".join(r.data_sources)))
 
     with st.container(border=True):
+        override_field(agreed, key(page, item, "override"))
         rating_key = key(page, item, "rating")
         sync_widget(rating_key, None if agreed is None else agreed.rating)
         ordered = sorted(item.anchors, reverse=True)
@@ -285,6 +299,14 @@ def render() -> None:
 
     db = database()
     scale: Scale = db.registry.get(review.scale_id, review.scale_version)
+    state = rating_state(db, review.id, actor=actor())
+    if not state.consensus_open:
+        show_waiting(db, review, state)
+        st.stop()
+    if state.opened_by:
+        st.caption(
+            f"Opened by {md(state.opened_by)} before every rater submitted: {md(state.open_reason or '')}"
+        )
     raters = review.raters[:2]
     page = Consensus(review, db, scale, raters)
     result = agreement_panel(page)
@@ -307,7 +329,10 @@ def render() -> None:
     st.markdown(
         f"**{settled} of {len(scale.items)}** items have a consensus rating or a reason they are not rated."
     )
-    if st.button("Finalize this review", type="primary", icon=":material/lock:"):
+    mark_all_not_rated(db, review, scale)
+    if st.button("Finalize this review", type="primary", icon=":material/lock:") and not finalize_blockers(
+        review, scale
+    ):
         try:
             finalize(db, review.id, actor=actor())
         except FidelityError as exc:

@@ -32,6 +32,7 @@ class ItemDetail:
     note: str | None = None  # a review file's item note
     pending: str | None = None  # why saved inputs give no rating yet (a stored draft)
     data_sources: tuple[str, ...] = ()
+    override_reason: str | None = None  # a computed item's rating given by hand instead, and why
 
 
 @dataclass(frozen=True, eq=False)

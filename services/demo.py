@@ -23,7 +23,6 @@ every review summary says the data is synthetic. The same seed and day give the 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import random
 import time
@@ -36,7 +35,7 @@ from sqlalchemy import func, select
 from scales import Scale
 from services import access
 from services import reviews as svc
-from services.access import Action, Actor, local_admin
+from services.access import Action, Actor, acting_for, local_admin
 from services.database import Database
 from services.demo_agency import (
     CASELOAD,
@@ -293,17 +292,21 @@ class _Builder:
             db, program_id, scale.id, scale.version, when, "follow-up", raters, actor=actor
         )
         first, second = review.raters
+        for rater in (first, second):
+            # Each rater rates blind, as themselves (recorded under their name), then submits.
+            as_rater = acting_for(actor, rater)
+            for item in scale.items:
+                inputs = DRIFT_INPUTS.get(item.id, (None, None))[1]
+                note = DRIFT_EVIDENCE.get(item.id, (None, None))[1]
+                given: dict[str, Any] = {"inputs": inputs} if inputs else {"rating": DRIFT_AFTER[item.id]}
+                if rater == second and item.id in RATER_B_DIFFERS:
+                    given = {"rating": RATER_B_DIFFERS[item.id]}
+                svc.save_rating(db, review.id, rater, item.id, actor=as_rater, note=note, **given)
+            svc.submit_ratings(db, review.id, rater, actor=as_rater)
         for item in scale.items:
             rating = DRIFT_AFTER[item.id]
             inputs = DRIFT_INPUTS.get(item.id, (None, None))[1]
             note = DRIFT_EVIDENCE.get(item.id, (None, None))[1]
-            for rater in (first, second):
-                given: dict[str, Any] = {"inputs": inputs} if inputs else {"rating": rating}
-                if rater == second and item.id in RATER_B_DIFFERS:
-                    given = {"rating": RATER_B_DIFFERS[item.id]}
-                # Each rater's entries are recorded under their name, as the app records them.
-                as_rater = dataclasses.replace(actor, name=rater)
-                svc.save_rating(db, review.id, rater, item.id, actor=as_rater, note=note, **given)
             evidence = note or anchor_text(item, rating)
             fields: dict[str, Any] = {"inputs": inputs} if inputs else {"rating": rating}
             svc.save_consensus(

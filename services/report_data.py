@@ -105,6 +105,7 @@ def from_stored_review(
             not_rated_reason=c.not_rated_reason,
             pending=c.pending,
             data_sources=tuple(c.data_sources),
+            override_reason=c.override_reason,
         )
         for item_id, c in review.consensus.items()
     }

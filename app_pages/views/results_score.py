@@ -286,7 +286,11 @@ def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bo
                 "id": item_id,
                 "name": scale.item(item_id).name if scale.has_item(item_id) else "",
                 "rating": entry["rating"],
-                "source": _source_text(entry, scale, item_id, _why_unrated(review, item_id, live)),
+                "source": (
+                    f"override: {consensus.override_reason}"
+                    if consensus is not None and consensus.override_reason and entry["rating"] is not None
+                    else _source_text(entry, scale, item_id, _why_unrated(review, item_id, live))
+                ),
                 "evidence": (consensus.evidence if consensus else None) or "",
                 "recommendation": (consensus.recommendation if consensus else None) or "",
             }

@@ -135,6 +135,17 @@ def seed_the_rest(app_server: AppServer) -> None:
     finally:
         db.dispose()
 
+def both_submit(app_server: AppServer, page: Page) -> None:
+    """Each rater submits (the local admin acts for each in turn); the consensus then opens."""
+    for rater in ("Ana", "Ben"):
+        page.goto(f"{app_server.url}/rate?review=1&rater={rater}")
+        wait_for_app(page)
+        expect(page.get_by_text(re.compile(r"\b0\b item\(s\) left unrated"))).to_be_visible()
+        page.get_by_role("button", name=f"Submit {rater}'s ratings").click()
+        wait_for_app(page)
+        expect(page.get_by_text(f"{rater} submitted their ratings")).to_be_visible()
+
+
 def agree_and_finalize(app_server: AppServer, page: Page) -> None:
     """Consensus: accept the agreed ratings, then finalize."""
     page.goto(f"{app_server.url}/consensus?review=1")
@@ -162,5 +173,6 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     ben_rates(page)
     survive_a_server_kill(app_server, page)
     seed_the_rest(app_server)
+    both_submit(app_server, page)
     agree_and_finalize(app_server, page)
     read_the_results(page)
