@@ -10,6 +10,7 @@ import streamlit as st
 
 from app_pages.markup import md
 from app_pages.shared import actor, choose_review, database, identity_banner
+from app_pages.views.agreement import review_agreement_box
 from app_pages.widgets import attempt, show_error, show_feedback, sync_widget
 from scales import Item, Scale
 from services.database import Database
@@ -275,6 +276,7 @@ def render() -> None:
     raters = review.raters[:2]
     page = Consensus(review, db, scale, raters)
     result = agreement_panel(page)
+    review_agreement_box(db, review.id)
     items = item_order(page, result)
     overview_table(page, items)
     if len(raters) >= 2:

@@ -38,6 +38,7 @@ def navigation(viewer: Actor) -> dict[str, list[StreamlitPage]]:
         pages["Analytics"] = [
             page("app_pages/drift.py", "Drift", ":material/trending_down:", "drift"),
             page("app_pages/compare.py", "Compare", ":material/leaderboard:", "compare"),
+            page("app_pages/agreement.py", "Agreement", ":material/compare_arrows:", "agreement"),
         ]
     pages["Programs"] = [page("app_pages/programs.py", "Programs", ":material/groups:", "programs")]
     if can(viewer, Action.IMPORT):
