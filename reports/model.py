@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from scales.schema import Scale
 
 if TYPE_CHECKING:
+    from scoring.agreement_stats import ReviewAgreement
     from scoring.analytics import ProgramSeries
 
 FINAL = "final"
@@ -68,6 +69,7 @@ class ReportData:
     amended_by: int | None = None
     source: str | None = None  # e.g. "review file riverside.yaml"
     drift: ProgramSeries | None = None
+    agreement: ReviewAgreement | None = None  # between the two raters' own ratings, when there are two
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def __post_init__(self) -> None:

@@ -36,7 +36,7 @@ from reports.pdf_style import (
     plain,
     tint,
 )
-from reports.wording import METHOD_TEXT
+from reports.wording import METHOD_TEXT, agreement_text
 from scales.schema import TotalMethod
 
 __all__ = ["DRAFT_LABEL", "DRIFT_HEADING", "ReportPDF", "plain", "render_report"]
@@ -331,6 +331,8 @@ class ReportPDF(ItemSections):
             lines.append(
                 f"Items rated {scale.scoring.action_plan_at_or_below} or lower are listed in the action plan."
             )
+        if self.data.agreement is not None:
+            lines.append(agreement_text(self.data.agreement))
         for line in lines:
             self.paragraph(line, size=9)
         for extra in (scale.scoring.rounding_note, scale.scoring.missing_items_note):
@@ -343,4 +345,3 @@ class ReportPDF(ItemSections):
         )
         if self.data.source:
             self.note(f"Report made from {self.data.source}.")
-

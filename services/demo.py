@@ -219,7 +219,11 @@ class _Builder:
             unrated = {}
             if plan.name == "Demo ACT Team 4" and k == 2:
                 unrated = {"S7": "No substance-use treatment records were available on the visit days."}
-            if k >= last - 1 and not unrated and not (plan.name == "Demo ACT Team 1" and k == 2):
+            if (
+                k >= last - 1
+                and not (scripted or unrated)
+                and not (plan.name == "Demo ACT Team 1" and k == 2)
+            ):
                 # Each program's latest two reviews go through the two-rater workflow, so the
                 # raters' own ratings are there for the agency's agreement figures over time.
                 self._rated_review(program.id, plan, scale, when, ratings, raters, k)
