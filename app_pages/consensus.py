@@ -106,7 +106,11 @@ def accept_agreed(page: Consensus, items: list[Item]) -> None:
         except FidelityError as exc:
             st.session_state["consensus-bulk"] = ("error", exc.problems)
             return
-    st.session_state["consensus-bulk"] = ("done", f"Saved: {saved} agreed item(s) accepted")
+    message = (
+        f"Saved: {saved} agreed item(s) accepted" if saved else "No item left that both raters rated alike"
+    )
+    st.session_state["consensus-bulk"] = ("done", message)
+    st.toast(message, icon=":material/done_all:")  # seen wherever the reader is on the page
 
 
 def agreement_panel(page: Consensus) -> Agreement | None:
@@ -151,8 +155,7 @@ def overview_table(page: Consensus, items: list[Item]) -> None:
             None if agreed is None else (agreed.rating if agreed.rating is not None else "not rated")
         )
         rows.append(row)
-    frame = pd.DataFrame(rows)
-    frame["consensus"] = frame["consensus"].astype("string")
+    frame = pd.DataFrame(rows, dtype=object).fillna("").astype(str)  # an empty cell, not "None"
     st.dataframe(frame, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 420))
 
 

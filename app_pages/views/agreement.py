@@ -51,7 +51,7 @@ def percent(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 def items_table(data: AgencyAgreement, names: dict[str, str]) -> None:
     st.subheader("Items raters disagree on most")
     items = data.items.head(LOWEST).copy()
-    items.insert(1, "name", items["item_id"].map(names))
+    items.insert(2, "name", items["item_id"].map(names))
     items["mean_gap"] = items["mean_gap"].map(lambda v: f"{v:.2f}")
     shown = percent(items, "exact_pct", "within_one_pct").drop(columns="scale_id")
     shown.columns = ["Item", "Name", "Reviews", "Exact agreement", "Within one", "Mean difference"]
