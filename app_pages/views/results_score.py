@@ -51,6 +51,13 @@ def metrics(score: dict[str, Any], scale: Scale, live: bool) -> None:
     method = TotalMethod(score["method"])
     band_help = f"The bands read {METHOD_TEXT[method]}."
     band_col.metric("Band", score["band"] or "—", help=band_help, border=True)
+    unrated = total["items"] - total["rated"]
+    if score["band"] and unrated:
+        band_col.warning(
+            f"{unrated} of {total['items']} items are unrated: the band reads only the rated items "
+            "and may change once they are rated.",
+            icon=":material/warning:",
+        )
     if score.get("banded_value") is not None:
         band_col.caption(f"From {METHOD_TEXT[method]}: {score['banded_value']:g}")
     elif method is TotalMethod.SUM:
