@@ -143,7 +143,8 @@ def _bar_chart(
     x_axis = alt.X(
         f"{value}:Q",
         title=x_title,
-        scale=alt.Scale(domain=[low, high], nice=False),
+        # From one step below the lowest rating, so a rating of 1 draws a bar of its own length.
+        scale=alt.Scale(domain=[low - 1, high], nice=False),
         axis=alt.Axis(values=list(range(low, high + 1)), format="d"),
     )
     # No y title: under Streamlit's theme it overlaps long labels; the chart's title names the rows.
@@ -157,7 +158,7 @@ def _bar_chart(
     bars = (
         alt.Chart(data)
         .mark_bar()
-        .encode(y=y_axis, x=x_axis, x2=alt.X2(datum=low), color=color, tooltip=tooltip)
+        .encode(y=y_axis, x=x_axis, x2=alt.X2(datum=low - 1), color=color, tooltip=tooltip)
     )
     labels = (
         alt.Chart(data)
@@ -266,6 +267,9 @@ def _source_text(entry: dict[str, Any], scale: Scale, item_id: str, unrated: str
     return f"{source}: {working.value}{rounded}"
 
 
+EVIDENCE_ROW = 84  # px: about four lines of evidence in the items table
+
+
 def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> None:
     rows = []
     for item_id, entry in score["items"].items():
@@ -288,13 +292,14 @@ def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bo
         width="stretch",
         key="results_item_table",
         height="content",
+        row_height=EVIDENCE_ROW,  # rows taller than 4rem wrap their text: the evidence is read, not cut
         placeholder="",
         column_config={
             "id": st.column_config.TextColumn("id", width=55, pinned=True),
             "name": st.column_config.TextColumn("name", width=220),
             "rating": st.column_config.NumberColumn("rating", width=60, format="%d"),
             "source": st.column_config.TextColumn("source", width=260),
-            "evidence": st.column_config.TextColumn("consensus evidence", width="medium"),
+            "evidence": st.column_config.TextColumn("consensus evidence", width="large"),
             "recommendation": st.column_config.TextColumn("recommendation", width="medium"),
         },
     )
