@@ -142,7 +142,7 @@ def agree_and_finalize(app_server: AppServer, page: Page) -> None:
     expect(page.get_by_text("Exact agreement")).to_be_visible()
     page.get_by_role("button", name="Accept every rating both raters agree on").click()
     wait_for_app(page)
-    expect(page.get_by_text(re.compile(r"28 agreed item\(s\) accepted"))).to_be_visible()
+    expect(page.get_by_test_id("stToastText").get_by_text(re.compile(r"28 agreed item\(s\) accepted"))).to_be_visible()
     screenshot(page, "06-consensus")
     page.get_by_role("button", name="Finalize this review").click()
     page.wait_for_url(re.compile(r".*/results\?.*review=1"))
