@@ -83,7 +83,7 @@ class ReviewAgreement:
         if not c.compared:
             return "no item rated by both raters yet"
         return (
-            f"{c.compared} items rated by both · exact {c.exact_pct:.0f}% "
+            f"{c.compared} item{'' if c.compared == 1 else 's'} rated by both · exact {c.exact_pct:.0f}% "
             f"· within one {c.within_one_pct:.0f}% · weighted kappa {self.kappa.text()}"
         )
 

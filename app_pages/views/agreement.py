@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app_pages.markup import md
 from app_pages.shared import actor, database, identity_banner
 from app_pages.widgets import show_error
 from services.agreement import AgencyAgreement, agency_agreement, review_rater_agreement
@@ -34,7 +35,10 @@ def review_agreement_box(db: Database, review_id: int) -> None:
     if result is None:
         return
     with st.container(border=True, key="agreement-box"):
-        st.markdown(f"**Agreement between {result.rater_a} and {result.rater_b}:** {result.summary()}")
+        # The raters' names are text, never markup (md escapes them).
+        st.markdown(
+            f"**Agreement between {md(result.rater_a)} and {md(result.rater_b)}:** {result.summary()}"
+        )
         if result.kappa_quadratic.value is not None:
             st.caption(f"Quadratic-weighted kappa {result.kappa_quadratic.value:.2f}. {KAPPA_NOTE}")
         else:
