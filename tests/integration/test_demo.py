@@ -275,3 +275,5 @@ def test_demo_on_postgresql(postgres_url: str) -> None:
         assert ratings["review_id"].nunique() == summary.reviews
         report = drift(ratings, db.registry, program_id(db, DRIFTING_PROGRAM))
         assert list(report.falls["item_id"]) == list(DRIFT_FALLS)
+        agreement = agency_agreement(db, "dacts", actor=local_admin())  # the same figures on PostgreSQL
+        assert set(agreement.items["item_id"].head(3)) == set(HARD_TO_AGREE["dacts"])
