@@ -11,6 +11,7 @@ import streamlit as st
 from app_pages.consensus_steps import finalize_blockers, mark_all_not_rated, override_field, show_waiting
 from app_pages.markup import md
 from app_pages.shared import actor, choose_review, database, identity_banner
+from app_pages.views.agreement import review_agreement_box
 from app_pages.widgets import attempt, show_error, show_feedback, sync_widget
 from domain.vocabulary import (
     EVIDENCE_LENGTH,
@@ -125,7 +126,11 @@ def accept_agreed(page: Consensus, items: list[Item]) -> None:
         except FidelityError as exc:
             st.session_state["consensus-bulk"] = ("error", exc.problems)
             return
-    st.session_state["consensus-bulk"] = ("done", f"Saved: {saved} agreed item(s) accepted")
+    message = (
+        f"Saved: {saved} agreed item(s) accepted" if saved else "No item left that both raters rated alike"
+    )
+    st.session_state["consensus-bulk"] = ("done", message)
+    st.toast(message, icon=":material/done_all:")  # seen wherever the reader is on the page
 
 
 def agreement_panel(page: Consensus) -> Agreement | None:
@@ -170,8 +175,7 @@ def overview_table(page: Consensus, items: list[Item]) -> None:
             None if agreed is None else (agreed.rating if agreed.rating is not None else "not rated")
         )
         rows.append(row)
-    frame = pd.DataFrame(rows)
-    frame["consensus"] = frame["consensus"].astype("string")
+    frame = pd.DataFrame(rows, dtype=object).fillna("").astype(str)  # an empty cell, not "None"
     st.dataframe(frame, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 420))
 
 
@@ -310,6 +314,7 @@ def render() -> None:
     raters = review.raters[:2]
     page = Consensus(review, db, scale, raters)
     result = agreement_panel(page)
+    review_agreement_box(db, review.id)
     items = item_order(page, result)
     overview_table(page, items)
     if len(raters) >= 2:

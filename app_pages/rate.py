@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
@@ -180,24 +179,18 @@ def show_item_reference(item: Item) -> None:
     if item.decision_rules:
         with st.expander("Decision rules"):
             st.markdown(item.decision_rules)
-    st.dataframe(
-        pd.DataFrame(
-            [{"rating": r, "anchor": text} for r, text in sorted(item.anchors.items(), reverse=True)]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    # The anchors are the Rating choices' captions below: not repeated here in a table.
 
 
 def show_computed_inputs(page: Rate, item: Item, in_db: dict[str, Any], labels: dict[str, str]) -> bool:
     """Number inputs and the live working; True when the inputs give the rating."""
     assert item.compute is not None
     rule = item.compute
-    cols = st.columns(len(rule.inputs))
+    cols = st.columns(len(rule.inputs), vertical_alignment="bottom")  # boxes in line under any label
     for col, spec in zip(cols, rule.inputs, strict=True):
         key = item_key(page, item, spec.name)
         sync_widget(key, in_db[key])
-        labels[key] = f"{spec.label} ({spec.unit})"
+        labels[key] = spec.label if spec.unit.lower() in spec.label.lower() else f"{spec.label} ({spec.unit})"
         with col:
             st.number_input(
                 labels[key],
