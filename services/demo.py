@@ -332,13 +332,14 @@ class _Builder:
         recent = (self.today - when).days < 365
         for rater in review.raters:
             own = rater_ratings(scale, ratings, rater, recent, rng)
-            as_rater = dataclasses.replace(actor, name=rater)
+            as_rater = acting_for(actor, rater)  # each rater rates blind, as themselves, then submits
             for item in scale.items:
                 entry = data["items"][item.id]
                 given: dict[str, Any] = {"rating": own[item.id]}
                 if own[item.id] == ratings[item.id] and entry.get("inputs"):
                     given = {"inputs": entry["inputs"]}
                 svc.save_rating(db, review.id, rater, item.id, actor=as_rater, **given)
+            svc.submit_ratings(db, review.id, rater, actor=as_rater)
         for item in scale.items:
             entry = data["items"][item.id]
             fields: dict[str, Any] = (
