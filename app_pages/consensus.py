@@ -8,8 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages.consensus_steps import finalize_blockers, mark_all_not_rated, override_field, show_waiting
 from app_pages.markup import md
 from app_pages.shared import actor, choose_review, database, identity_banner
+from app_pages.views.agreement import review_agreement_box
 from app_pages.widgets import attempt, show_error, show_feedback, sync_widget
 from domain.vocabulary import (
     EVIDENCE_LENGTH,
@@ -28,6 +30,7 @@ from services.reviews import (
     compare_raters,
     finalize,
     mark_not_rated,
+    rating_state,
     save_consensus,
     update_review,
 )
@@ -69,6 +72,17 @@ def save(page: Consensus, item: Item, **fields: Any) -> None:
 
 
 def save_rating(page: Consensus, item: Item) -> None:
+    agreed = page.review.consensus.get(item.id)
+    reason = st.session_state.get(key(page, item, "override"))
+    if agreed is not None and agreed.source == "computed" and reason:  # replacing the numbers' rating
+        save(
+            page,
+            item,
+            rating=st.session_state[key(page, item, "rating")],
+            inputs=None,
+            override_reason=reason,
+        )
+        return
     save(page, item, rating=st.session_state[key(page, item, "rating")], inputs=None)
 
 
@@ -112,7 +126,11 @@ def accept_agreed(page: Consensus, items: list[Item]) -> None:
         except FidelityError as exc:
             st.session_state["consensus-bulk"] = ("error", exc.problems)
             return
-    st.session_state["consensus-bulk"] = ("done", f"Saved: {saved} agreed item(s) accepted")
+    message = (
+        f"Saved: {saved} agreed item(s) accepted" if saved else "No item left that both raters rated alike"
+    )
+    st.session_state["consensus-bulk"] = ("done", message)
+    st.toast(message, icon=":material/done_all:")  # seen wherever the reader is on the page
 
 
 def agreement_panel(page: Consensus) -> Agreement | None:
@@ -157,8 +175,7 @@ def overview_table(page: Consensus, items: list[Item]) -> None:
             None if agreed is None else (agreed.rating if agreed.rating is not None else "not rated")
         )
         rows.append(row)
-    frame = pd.DataFrame(rows)
-    frame["consensus"] = frame["consensus"].astype("string")
+    frame = pd.DataFrame(rows, dtype=object).fillna("").astype(str)  # an empty cell, not "None"
     st.dataframe(frame, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 420))
 
 
@@ -206,6 +223,7 @@ def item_editor(page: Consensus, items: list[Item]) -> None:
                 st.caption("Sources: " + md("; ".join(r.data_sources)))
 
     with st.container(border=True):
+        override_field(agreed, key(page, item, "override"))
         rating_key = key(page, item, "rating")
         sync_widget(rating_key, None if agreed is None else agreed.rating)
         ordered = sorted(item.anchors, reverse=True)
@@ -285,9 +303,18 @@ def render() -> None:
 
     db = database()
     scale: Scale = db.registry.get(review.scale_id, review.scale_version)
+    state = rating_state(db, review.id, actor=actor())
+    if not state.consensus_open:
+        show_waiting(db, review, state)
+        st.stop()
+    if state.opened_by:
+        st.caption(
+            f"Opened by {md(state.opened_by)} before every rater submitted: {md(state.open_reason or '')}"
+        )
     raters = review.raters[:2]
     page = Consensus(review, db, scale, raters)
     result = agreement_panel(page)
+    review_agreement_box(db, review.id)
     items = item_order(page, result)
     overview_table(page, items)
     if len(raters) >= 2:
@@ -307,7 +334,10 @@ def render() -> None:
     st.markdown(
         f"**{settled} of {len(scale.items)}** items have a consensus rating or a reason they are not rated."
     )
-    if st.button("Finalize this review", type="primary", icon=":material/lock:"):
+    mark_all_not_rated(db, review, scale)
+    if st.button("Finalize this review", type="primary", icon=":material/lock:") and not finalize_blockers(
+        review, scale
+    ):
         try:
             finalize(db, review.id, actor=actor())
         except FidelityError as exc:

@@ -8,12 +8,17 @@ once per process (see README, Performance).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from app_pages.shared import sign_in
 from services.access import Action, Actor, can
+
+# A bundled picture: a Material icon or an emoji as the page icon is fetched from the internet
+# by the browser, and the app must work with no network.
+ICON = Path(__file__).with_name("icon.png")
 
 
 def page(
@@ -38,6 +43,7 @@ def navigation(viewer: Actor) -> dict[str, list[StreamlitPage]]:
         pages["Analytics"] = [
             page("app_pages/drift.py", "Drift", ":material/trending_down:", "drift"),
             page("app_pages/compare.py", "Compare", ":material/leaderboard:", "compare"),
+            page("app_pages/agreement.py", "Agreement", ":material/compare_arrows:", "agreement"),
         ]
     pages["Programs"] = [page("app_pages/programs.py", "Programs", ":material/groups:", "programs")]
     if can(viewer, Action.IMPORT):
@@ -56,7 +62,7 @@ def navigation(viewer: Actor) -> dict[str, list[StreamlitPage]]:
 
 def run() -> None:
     """One run of the app: the page setup, the sign-in, then the page chosen."""
-    st.set_page_config(page_title="ebp-fidelity", page_icon=":material/fact_check:", layout="wide")
+    st.set_page_config(page_title="ebp-fidelity", page_icon=str(ICON), layout="wide")
     viewer = sign_in()  # the sign-in page, or "not registered", stops the run here
     # Built once per session and role: a session's runs take turns, so its page objects are never
     # shared by two runs at once (st.navigation marks the one it runs).

@@ -220,16 +220,37 @@ def _programs_list(db: Database, everything: list[ProgramView], providers: list[
         show_error(exc)
         shown = []
     if shown:
-        st.dataframe(_programs_table(shown), hide_index=True, width="stretch", key="programs_table")
-        st.caption(f"{len(shown)} of {len(everything)} program(s).")
+        shown = sorted(shown, key=lambda p: (p.created_at, p.id), reverse=True)  # one just added is in sight
+        event = st.dataframe(
+            _programs_table(shown),
+            hide_index=True,
+            width="stretch",
+            key="programs_table",
+            on_select="rerun",
+            selection_mode="single-row",
+        )
+        st.caption(f"{len(shown)} of {len(everything)} program(s), newest first.")
         if allowed(Action.START_REVIEW):
-            st.page_link(
-                "app_pages/reviews.py", label="Start a review of one of them", icon=":material/arrow_forward:"
-            )
+            _start_link(shown, event.selection.rows)
     else:
         st.info(
             "No programs match these filters — clear the search or pick “All”.", icon=":material/search_off:"
         )
+
+
+def _start_link(shown: list[ProgramView], rows: list[int]) -> None:
+    """A link to start a review of the program selected in the table (or the only one shown),
+    which the Reviews page preselects."""
+    picked = shown[rows[0]] if rows and rows[0] < len(shown) else (shown[0] if len(shown) == 1 else None)
+    if picked is None:
+        st.caption("Select a program's row to start a review of it.")
+        return
+    st.page_link(
+        "app_pages/reviews.py",
+        label=md(f"Start a review of {picked.name}"),  # names may hold Markdown characters
+        icon=":material/arrow_forward:",
+        query_params={"program": str(picked.id)},
+    )
 
 
 def _add_form(providers: list[str]) -> None:

@@ -5,40 +5,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
+from app_pages.rate_steps import (
+    choose_rater,
+    item_marks,
+    next_unrated,
+    picked_item,
+    show_override,
+    show_submit,
+)
 from app_pages.shared import actor, choose_review, database, identity_banner
 from app_pages.widgets import attempt, show_feedback, sync_widget
 from domain.saving import may_save_on_top
 from domain.vocabulary import EVIDENCE_LENGTH
 from scales import Item, Scale
 from scales.schema import ComputedInput
+from services.access import Actor
 from services.database import Database
 from services.errors import StaleWriteError
 from services.rating_rules import ItemRatingError, compute
-from services.reviews import RatingView, ReviewView, get_review, save_rating
+from services.reviews import RatingState, RatingView, ReviewView, get_review, rating_state, save_rating
 
 
 @dataclass(frozen=True)
 class Rate:
-    """The review being rated, where it is stored, its scale and the rater this window rates as."""
+    """The review being rated, where it is stored, its scale, the rater this window rates as
+    and the person acting (the signed-in rater, or the admin acting for the rater)."""
 
     review: ReviewView
     db: Database
     scale: Scale
     rater: str
-
-
-def choose_rater(review: ReviewView) -> str:
-    key = f"rater-{review.id}"
-    wanted = st.query_params.get("rater")
-    if key not in st.session_state:
-        st.session_state[key] = wanted if wanted in review.raters else review.raters[0]
-    rater = st.radio("Rating as", review.raters, horizontal=True, key=key, format_func=md)
-    st.query_params["rater"] = rater
-    return rater
+    acting: Actor
+    state: RatingState
 
 
 def item_key(page: Rate, item: Item, field: str) -> str:
@@ -53,19 +54,21 @@ def current_item(page: Rate, items: list[Item], ratings: dict[str, RatingView]) 
     wanted = st.query_params.get("item")
     if key not in st.session_state:
         st.session_state[key] = wanted if wanted in ids else ids[0]
+    st.session_state[key] = picked_item(st.session_state[key], ids)
+    marks = item_marks(items, ratings)
 
     def label(item_id: str) -> str:
-        # Stable labels: a label that changes once the item is rated loses the selection.
-        return f"{item_id} {scale.item(item_id).name}"
+        return f"{marks[item_id]} {item_id} {scale.item(item_id).name}"
 
     def step(offset: int) -> None:
-        position = ids.index(st.session_state[key])
+        position = ids.index(picked_item(st.session_state[key], ids))
         st.session_state[key] = ids[(position + offset) % len(ids)]
 
     left, mid, right = st.columns([1, 6, 1], vertical_alignment="bottom")
     left.button("◀ Previous", on_click=step, args=(-1,), width="stretch", key=f"prev|{review.id}|{rater}")
     chosen = mid.selectbox("Jump to item", ids, format_func=label, key=key)
     right.button("Next ▶", on_click=step, args=(1,), width="stretch", key=f"next|{review.id}|{rater}")
+    next_unrated(key, ids, ratings)
     st.query_params["item"] = chosen
     return scale.item(chosen)
 
@@ -94,7 +97,8 @@ def widget_values(page: Rate, item: Item, saved: RatingView | None) -> dict[str,
         saved_inputs = (saved.inputs if saved else None) or {}
         for spec in item.compute.inputs:
             values[item_key(page, item, spec.name)] = number_value(spec, saved_inputs.get(spec.name))
-    values[item_key(page, item, "rating")] = saved.rating if saved and saved.source == "rated" else None
+    # A computed rating shows as the selected one; choosing another is an override (with a reason).
+    values[item_key(page, item, "rating")] = saved.rating if saved and saved.source else None
     values[item_key(page, item, "note")] = (saved.note if saved else None) or ""
     values[item_key(page, item, "sources")] = list(saved.data_sources) if saved else []
     return values
@@ -111,21 +115,21 @@ def save(page: Rate, item: Item, **fields: Any) -> None:
     other). When another window saved the item since, the save still goes through if that
     window changed other parts of it than these (both entries are kept); if it changed the
     same part, the save is refused as stale and the rerun shows the other window's entry."""
-    review, db, rater = page.review, page.db, page.rater
+    review, db, rater, acting = page.review, page.db, page.rater, page.acting
     base_key = item_key(page, item, "base")
     base = st.session_state.get(base_key, _NOT_SHOWN)
     shown: RatingView | None = review.ratings.get(rater, {}).get(item.id) if base is _NOT_SHOWN else base
 
     def put(expected_version: int) -> RatingView:
         return save_rating(
-            db, review.id, rater, item.id, actor=actor(), expected_version=expected_version, **fields
+            db, review.id, rater, item.id, actor=acting, expected_version=expected_version, **fields
         )
 
     def write() -> RatingView:
         try:
             return put(0 if shown is None else shown.version)  # 0: nothing saved yet
         except StaleWriteError:
-            latest = get_review(db, review.id, actor=actor()).ratings.get(rater, {}).get(item.id)
+            latest = get_review(db, review.id, actor=acting).ratings.get(rater, {}).get(item.id)
             if not may_save_on_top(shown, latest, fields):
                 raise
             assert latest is not None
@@ -147,6 +151,9 @@ def save_inputs(page: Rate, item: Item) -> None:
 
 def save_direct_rating(page: Rate, item: Item) -> None:
     rating = st.session_state[item_key(page, item, "rating")]
+    saved = st.session_state.get(item_key(page, item, "base"))
+    if isinstance(saved, RatingView) and saved.source == "computed":
+        return  # another rating than the computed one is an override: saved with its reason (show_override)
     if item.compute is not None and not item.compute.decides:
         save(page, item, rating=rating, inputs=None)
     else:
@@ -172,24 +179,18 @@ def show_item_reference(item: Item) -> None:
     if item.decision_rules:
         with st.expander("Decision rules"):
             st.markdown(item.decision_rules)
-    st.dataframe(
-        pd.DataFrame(
-            [{"rating": r, "anchor": text} for r, text in sorted(item.anchors.items(), reverse=True)]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    # The anchors are the Rating choices' captions below: not repeated here in a table.
 
 
 def show_computed_inputs(page: Rate, item: Item, in_db: dict[str, Any], labels: dict[str, str]) -> bool:
     """Number inputs and the live working; True when the inputs give the rating."""
     assert item.compute is not None
     rule = item.compute
-    cols = st.columns(len(rule.inputs))
+    cols = st.columns(len(rule.inputs), vertical_alignment="bottom")  # boxes in line under any label
     for col, spec in zip(cols, rule.inputs, strict=True):
         key = item_key(page, item, spec.name)
         sync_widget(key, in_db[key])
-        labels[key] = f"{spec.label} ({spec.unit})"
+        labels[key] = spec.label if spec.unit.lower() in spec.label.lower() else f"{spec.label} ({spec.unit})"
         with col:
             st.number_input(
                 labels[key],
@@ -262,9 +263,12 @@ def show_entry(page: Rate, item: Item, saved: RatingView | None) -> None:
             show_rating_radio(page, item, in_db, labels, label="…or give the rating directly")
         else:
             show_rating_radio(page, item, in_db, labels, label="Rating")
+        show_override(page, item, saved, item_key(page, item, "rating"), save)
     else:
         show_rating_radio(page, item, in_db, labels, label="Rating")
-    if saved is not None and saved.rating is not None:
+    if saved is not None and saved.override_reason:
+        st.markdown(f"Saved rating: **{saved.rating}** (override: {md(saved.override_reason)})")
+    elif saved is not None and saved.rating is not None:
         st.markdown(f"Saved rating: **{saved.rating}** ({saved.source})")
     elif saved and saved.pending:
         st.markdown(f"Not rated yet: {saved.pending}.")
@@ -310,18 +314,29 @@ def render() -> None:
 
     db = database()
     scale: Scale = db.registry.get(review.scale_id, review.scale_version)
-    rater = choose_rater(review)
-    page = Rate(review, db, scale, rater)
+    state = rating_state(db, review.id, actor=actor())
+    rater, acting = choose_rater(review, state)
+    if rater is None:
+        st.stop()
+    review = get_review(db, review.id, actor=acting)  # only what this rater may see
+    page = Rate(review, db, scale, rater, acting, state)
     ratings = review.ratings.get(rater, {})
     show_progress(page, ratings)
     item = current_item(page, scale.items, ratings)
     saved = ratings.get(item.id)
+    locked = show_submit(page, len(scale.items) - sum(1 for r in ratings.values() if r.rating is not None))
 
     reference, entry = st.columns([3, 2], gap="large")
     with reference:
         show_item_reference(item)
     with entry, st.container(border=True):
-        show_entry(page, item, saved)
+        if locked:
+            rating = "not rated" if saved is None or saved.rating is None else saved.rating
+            st.markdown(f"Submitted rating: **{rating}**")
+            if saved is not None and saved.note:
+                st.markdown(f"> {md(saved.note)}")
+        else:
+            show_entry(page, item, saved)
         if saved is not None:
             st.caption(f"Last saved by {md(saved.updated_by)} at {saved.updated_at:%Y-%m-%d %H:%M} UTC")
 

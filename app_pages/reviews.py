@@ -204,6 +204,13 @@ def _amendment_text(r: ReviewSummary) -> str:
     return "; ".join(parts)
 
 
+def _band_text(r: ReviewSummary) -> str:
+    """The band, with a warning when items are unrated: the band reads only the rated ones."""
+    if not r.band or r.rated is None or r.items is None or r.rated >= r.items:
+        return r.band or ""
+    return f"{r.band} (⚠ {r.items - r.rated} of {r.items} items unrated)"
+
+
 def _reviews_table(reviews: list[ReviewSummary]) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -217,7 +224,7 @@ def _reviews_table(reviews: list[ReviewSummary]) -> pd.DataFrame:
                 "total mean": r.total_mean,
                 "total sum": r.total_sum,
                 "rated": None if r.rated is None else f"{r.rated}/{r.items}",
-                "band": r.band or "",
+                "band": _band_text(r),
                 "amendment": _amendment_text(r),
                 "problem": r.problem or "",
             }

@@ -14,7 +14,7 @@ import streamlit as st
 
 from app_pages.markup import md
 from app_pages.widgets import show_error
-from scales import ScaleRegistry
+from scales import ScaleRegistry, TotalMethod, UnknownScaleError
 from services.access import LOCAL_ADMIN, Action, Actor, can, program_filter
 from services.database import Database, open_database
 from services.errors import FidelityError
@@ -159,11 +159,23 @@ def allowed(action: Action) -> bool:
 def review_label(r: ReviewSummary) -> str:
     score = ""
     if r.total_mean is not None:
-        score = f" · mean {r.total_mean:.2f}" + (f" · {r.band}" if r.band else "")
+        # The figure the band reads: IDDT's bands read the sum, DACTS's the mean.
+        figure = f"sum {r.total_sum}" if _banded_by_sum(r) else f"mean {r.total_mean:.2f}"
+        score = f" · {figure}" + (f" · {r.band}" if r.band else "")
+        if r.band and r.rated is not None and r.items and r.rated < r.items:
+            score += f" (⚠ {r.items - r.rated} of {r.items} items unrated)"
     amend = f" (amendment {r.amendment_number})" if r.amendment_number else ""
     return (
         f"#{r.id} {r.program} · {r.scale_id} {r.scale_version} · {r.review_date}{amend} · {r.status}{score}"
     )
+
+
+def _banded_by_sum(r: ReviewSummary) -> bool:
+    try:
+        scale = scale_registry().get(r.scale_id, r.scale_version)
+    except UnknownScaleError:  # its scale file is gone: the list says so in its own column
+        return False
+    return scale.scoring.method is TotalMethod.SUM
 
 
 def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Review") -> ReviewView | None:

@@ -93,7 +93,11 @@ def format_score(result: ReviewScore, reg: ScaleRegistry) -> str:
         working = ""
         if s.computation is not None:
             c = s.computation
-            working = f"  {c.value.normalize():f} -> {c.rounded} {c.unit}"
+            # As the Results page and the PDF word it: the value to 4 places, then the value
+            # read against the anchors at the item's precision when rounding changed it.
+            value = f"{c.value:.4f}".rstrip("0").rstrip(".")
+            rounded = f"{c.rounded:.{c.precision}f}"
+            working = f"  {value} {c.unit}" if c.value == c.rounded else f"  {value} -> {rounded} {c.unit}"
         lines.append(f"{item.id:<5} {item.name[:48]:<48} {rating:>2}  {s.source}{working}")
     lines.append("")
     for sub in result.subscales.values():

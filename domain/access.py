@@ -31,6 +31,7 @@ __all__ = [
     "Role",
     "Scope",
     "a_role",
+    "acting_for",
     "can",
     "check_actor",
     "local_admin",
@@ -56,6 +57,9 @@ class Actor:
     email: str | None = None
     display_name: str | None = None
     program_ids: frozenset[int] = frozenset()
+    # The rater an agency admin acts for (the app without sign-in: chosen on the Rate page); a
+    # signed-in reviewer always acts as the rater named like them (services.blind).
+    rater: str | None = None
 
     @property
     def role_text(self) -> str:
@@ -81,6 +85,11 @@ LOCAL_ADMIN: Final = Actor(name="local admin", role=Role.AGENCY_ADMIN)
 def local_admin(name: str | None = None) -> Actor:
     """The local admin, recorded in the audit log under `name` (the CLI uses the login name)."""
     return LOCAL_ADMIN if not name else dataclasses.replace(LOCAL_ADMIN, name=name)
+
+
+def acting_for(actor: Actor, rater: str | None) -> Actor:
+    """The actor acting for `rater` (None: for no rater), e.g. the local admin entering Ana's ratings."""
+    return dataclasses.replace(actor, rater=rater)
 
 
 ROLE_TEXT: Final[Mapping[Role, str]] = MappingProxyType(

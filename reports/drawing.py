@@ -182,8 +182,13 @@ def drift_chart(pdf: FPDF, family: str, series: ProgramSeries, scale: Scale) -> 
         pdf.add_page()
     top = pdf.get_y() + 1
     days = sorted({d for pts in points.values() for d, _v in pts})
+    # The bands' names stand right of the plot, where no line can be drawn over them.
+    with pdf.local_context():
+        pdf.set_font(family, size=SMALL_PT)
+        names_w = max((pdf.get_string_width(text) for _v, text in thresholds), default=0.0)
+    right = min(names_w + 2, width * 0.3) if names_w else 1
     plot = _Plot(
-        left + 15, left + width - 1, top, top + PLOT_H,
+        left + 15, left + width - right, top, top + PLOT_H,
         days[0] if days else None, days[-1] if days else None, domain,
     )  # fmt: skip
     styles = {name: _style(i, name == series.total_measure) for i, name in enumerate(names)}
@@ -266,7 +271,9 @@ def _thresholds(pdf: FPDF, family: str, plot: _Plot, thresholds: list[tuple[floa
         pdf.set_dash_pattern(dash=1.5, gap=1.2)
         pdf.line(plot.x0, plot.ypos(value), plot.x1, plot.ypos(value))
         pdf.set_dash_pattern()
-        pdf.text(plot.x1 - 0.6 - pdf.get_string_width(text), plot.ypos(value) + 2.8, text)
+        pdf.text(
+            plot.x1 + 1.5, plot.ypos(value) + 1.0, _fit(pdf, text, pdf.l_margin + pdf.epw - plot.x1 - 1.5)
+        )
 
 
 def _drift_lines(
@@ -297,7 +304,7 @@ def _legend(pdf: FPDF, family: str, plot: _Plot, styles: dict[str, Style], colum
     """The legend under the plot: each series' line, dash and point shape, then its name."""
     pdf.set_font(family, size=LABEL_PT - 0.5)
     pdf.set_text_color(*INK)
-    column_w = (plot.x1 - plot.x0) / columns
+    column_w = (pdf.l_margin + pdf.epw - plot.x0) / columns  # under the bands' names too
     for i, (name, (color, dash, shape, line_w)) in enumerate(styles.items()):
         lx = plot.x0 + (i % columns) * column_w
         ly = plot.y1 + 13 + (i // columns) * LEGEND_ROW
@@ -343,18 +350,18 @@ def _x_axis(
     pdf: FPDF, x0: float, x1: float, y: float, ticks: Sequence[tuple[float, str]], title: str
 ) -> None:
     """A horizontal axis at y: its line, ticks, labels (a label that would overlap the one
-    before is left out) and title. Uses the current font."""
+    after it is left out) and title. Uses the current font."""
     pdf.set_draw_color(*AXIS)
     pdf.set_line_width(0.2)
     pdf.line(x0, y, x1, y)
     pdf.set_text_color(*INK)
-    drawn_to = -math.inf
-    for x, text in ticks:
+    drawn_from = math.inf
+    for x, text in reversed(ticks):  # from the right: the newest label is always drawn
         pdf.line(x, y, x, y + 1.3)
         half = pdf.get_string_width(text) / 2
-        if x - half > drawn_to + 1.5:
+        if x + half < drawn_from - 1.5:
             pdf.text(x - half, y + 4.6, text)
-            drawn_to = x + half
+            drawn_from = x - half
     pdf.text((x0 + x1) / 2 - pdf.get_string_width(title) / 2, y + 9.2, title)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from scales.schema import Scale
 
 if TYPE_CHECKING:
+    from scoring.agreement_stats import ReviewAgreement
     from scoring.analytics import ProgramSeries
 
 FINAL = "final"
@@ -32,6 +33,7 @@ class ItemDetail:
     note: str | None = None  # a review file's item note
     pending: str | None = None  # why saved inputs give no rating yet (a stored draft)
     data_sources: tuple[str, ...] = ()
+    override_reason: str | None = None  # a computed item's rating given by hand instead, and why
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +71,7 @@ class ReportData:
     source: str | None = None  # e.g. "review file riverside.yaml"
     drift: ProgramSeries | None = None
     drift_left_out: tuple[str, ...] = ()  # the integrity gate's warnings of reviews left out of `drift`
+    agreement: ReviewAgreement | None = None  # between the two raters' own ratings, when there are two
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def __post_init__(self) -> None:

@@ -36,7 +36,7 @@ from reports.pdf_style import (
     plain,
     tint,
 )
-from reports.wording import METHOD_TEXT
+from reports.wording import METHOD_TEXT, agreement_text
 from scales.schema import TotalMethod
 
 __all__ = ["DRAFT_LABEL", "DRIFT_HEADING", "ReportPDF", "plain", "render_report"]
@@ -343,6 +343,8 @@ class ReportPDF(ItemSections):
                 "Not verified against a published source (see the scale file's provenance): "
                 f"{', '.join(scale.unverified_items)}."
             )
+        if self.data.agreement is not None:
+            lines.append(agreement_text(self.data.agreement))
         for line in lines:
             self.paragraph(line, size=9)
         for extra in (scale.scoring.rounding_note, scale.scoring.missing_items_note):

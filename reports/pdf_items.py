@@ -83,8 +83,9 @@ class ItemSections(ReportDocument):
                     row.cell(item_id)
                     row.cell(texts[0])
                     low = threshold is not None and rating is not None and rating <= threshold
+                    overridden = rating is not None and detail.override_reason
                     row.cell(
-                        NOT_RATED if rating is None else str(rating),
+                        NOT_RATED if rating is None else f"{rating}*" if overridden else str(rating),
                         style=FontFace(emphasis="BOLD", size_pt=10, fill_color=ACTION_FILL if low else None),
                     )
                     row.cell(texts[1])
@@ -95,6 +96,8 @@ class ItemSections(ReportDocument):
     def _evidence(self, item_id: str, rating: int | None) -> str:
         detail = self.data.item(item_id)
         parts = [plain(detail.evidence), plain(detail.note)]
+        if rating is not None and detail.override_reason:
+            parts.insert(0, f"*Override of the computed rating: {plain(detail.override_reason)}")
         if rating is None:
             parts.insert(0, self._why_unrated(item_id))
         if detail.data_sources:

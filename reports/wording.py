@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from scales.schema import Scale, TotalMethod
+
+if TYPE_CHECKING:  # the type only: its module loads scikit-learn
+    from scoring.agreement_stats import ReviewAgreement
 
 METHOD_TEXT: Final = {
     TotalMethod.MEAN_OF_ITEMS: "the mean of the rated items",
@@ -37,3 +40,18 @@ def computed_working(entry: Mapping[str, Any], scale: Scale, item_id: str) -> Wo
     compute = scale.item(item_id).compute if scale.has_item(item_id) else None
     places = compute.precision if compute is not None else 2
     return Working(text, f"{rounded:.{places}f}")
+
+
+def agreement_text(result: ReviewAgreement) -> str:
+    """The method note's sentence on inter-rater agreement, with the kappa's weights stated."""
+    c = result.counts
+    if not c.compared:
+        return f"Inter-rater agreement: {result.rater_a} and {result.rater_b} rated no item in common."
+    quadratic = result.kappa_quadratic
+    extra = f"; with quadratic weights {quadratic.value:.2f}" if quadratic.value is not None else ""
+    return (
+        f"Inter-rater agreement before consensus ({result.rater_a} and {result.rater_b}, each rating "
+        f"independently): {c.exact} of {c.compared} items rated alike ({c.exact_pct:.0f}% exact agreement), "
+        f"{c.within_one_pct:.0f}% within one point; Cohen's weighted kappa {result.kappa.text()}{extra}, "
+        "computed with scikit-learn's cohen_kappa_score over the items both raters rated."
+    )

@@ -183,7 +183,13 @@ def review_fields(r: Review) -> dict[str, Any]:
 
 def rating_fields(row: RaterRating) -> dict[str, Any]:
     """One rater's rating of an item, as recorded."""
-    return {"rating": row.rating, "inputs": row.inputs, "note": row.note, "data_sources": row.data_sources}
+    return {
+        "rating": row.rating,
+        "inputs": row.inputs,
+        "override_reason": row.override_reason,
+        "note": row.note,
+        "data_sources": row.data_sources,
+    }
 
 
 def consensus_fields(row: ConsensusRating) -> dict[str, Any]:
@@ -195,4 +201,5 @@ def consensus_fields(row: ConsensusRating) -> dict[str, Any]:
         "recommendation": row.recommendation,
         "data_sources": row.data_sources,
         "not_rated_reason": row.not_rated_reason,
+        "override_reason": row.override_reason,
     }

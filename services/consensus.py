@@ -27,7 +27,7 @@ from services.scores import resolve
 from services.views import ConsensusView, consensus_view
 from storage.models import ConsensusRating, Review, ReviewStatus
 
-__all__ = ["consensus_row", "mark_not_rated", "save_consensus"]
+__all__ = ["consensus_row", "mark_not_rated", "mark_unrated_not_rated", "save_consensus"]
 
 
 def save_consensus(
@@ -43,12 +43,14 @@ def save_consensus(
     recommendation: str | Unset | None = UNSET,
     data_sources: Sequence[str] | Unset | None = UNSET,
     not_rated_reason: str | Unset | None = UNSET,
+    override_reason: str | Unset | None = UNSET,
 ) -> ConsensusView:
     """Save the consensus on one item, refusing a stale write.
 
     `expected_version` is the item's ConsensusView.version when the caller loaded it (0 if
     it had none). If someone has saved the item since, StaleWriteError says who and when,
-    and nothing is written. Giving a rating clears a not-rated reason.
+    and nothing is written. Giving a rating clears a not-rated reason. A rating of a computed
+    item that differs from what its numbers give needs `override_reason`.
     """
     who = actor_name(actor, Action.EDIT_REVIEW)
     with db.writing() as s:
@@ -60,9 +62,10 @@ def save_consensus(
         log = AuditLog(s, who, review_id=review.id)
         row = consensus_row(s, review, item, expected_version, log)
         before = consensus_fields(row)
-        if rating is not UNSET or inputs is not UNSET:
-            resolved = resolve(item, scale, row, rating, inputs)
+        if rating is not UNSET or inputs is not UNSET or override_reason is not UNSET:
+            resolved = resolve(item, scale, row, rating, inputs, override_reason)
             row.rating, row.rating_source, row.inputs = resolved.rating, resolved.source, resolved.inputs
+            row.override_reason = resolved.override_reason
             if resolved.rating is not None and not_rated_reason is UNSET:
                 row.not_rated_reason = None
         if evidence is not UNSET:
@@ -96,6 +99,35 @@ def mark_not_rated(
         inputs=None,
         not_rated_reason=reason,
     )
+
+
+def mark_unrated_not_rated(db: Database, review_id: int, reason: str, *, actor: Actor) -> list[str]:
+    """Mark every item that has neither a consensus rating nor a not-rated reason "not rated",
+    with one reason, in one transaction (each item audited); the ids marked, in scale order."""
+    who = actor_name(actor, Action.EDIT_REVIEW)
+    reason = checks.required_text(reason, "reason the items are not rated")
+    with db.writing() as s:
+        review = lock_review(s, review_id)
+        access.require_review(s, actor, Action.EDIT_REVIEW, review)
+        require_editable(review)
+        scale = review_scale(db, review)
+        rows = {
+            row.item_id: row
+            for row in s.scalars(select(ConsensusRating).where(ConsensusRating.review_id == review.id))
+        }
+        log = AuditLog(s, who, review_id=review.id)
+        marked = []
+        for item in scale.items:
+            found = rows.get(item.id)
+            if found is not None and (found.rating is not None or found.not_rated_reason):
+                continue
+            row = consensus_row(s, review, item, 0 if found is None else found.version, log)
+            before = consensus_fields(row)
+            row.rating = row.rating_source = row.inputs = row.override_reason = None
+            row.not_rated_reason = reason
+            _finish_change(s, review, row, before, item, log)
+            marked.append(item.id)
+        return marked
 
 
 def consensus_row(

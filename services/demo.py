@@ -23,7 +23,6 @@ every review summary says the data is synthetic. The same seed and day give the 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import random
 import time
@@ -36,7 +35,7 @@ from sqlalchemy import func, select
 from scales import Scale
 from services import access
 from services import reviews as svc
-from services.access import Action, Actor, local_admin
+from services.access import Action, Actor, acting_for, local_admin
 from services.database import Database
 from services.demo_agency import (
     CASELOAD,
@@ -57,7 +56,7 @@ from services.demo_agency import (
     REVIEWERS,
     ProgramPlan,
 )
-from services.demo_ratings import anchor_text, computed_inputs, synthetic_ratings
+from services.demo_ratings import anchor_text, computed_inputs, rater_ratings, synthetic_ratings
 from services.errors import FidelityError
 from services.review_file import parse_review_data
 from services.review_import import import_review_file
@@ -219,6 +218,15 @@ class _Builder:
             unrated = {}
             if plan.name == "Demo ACT Team 4" and k == 2:
                 unrated = {"S7": "No substance-use treatment records were available on the visit days."}
+            if (
+                k >= last - 1
+                and not (scripted or unrated)
+                and not (plan.name == "Demo ACT Team 1" and k == 2)
+            ):
+                # Each program's latest two reviews go through the two-rater workflow, so the
+                # raters' own ratings are there for the agency's agreement figures over time.
+                self._rated_review(program.id, plan, scale, when, ratings, raters, k)
+                continue
             review_id = self._import(plan, scale, when, ratings, raters, k, unrated, scripted=scripted)
             if plan.name == "Demo ACT Team 1" and k == 2:
                 self._amend(review_id, scale, ratings)
@@ -253,6 +261,31 @@ class _Builder:
         *,
         scripted: bool = False,
     ) -> int:
+        data = self._review_data(plan, scale, when, ratings, raters, k, unrated, scripted=scripted)
+        review_file = parse_review_data(data, self.db.registry, where=f"demo {plan.name} {when}")
+        result = import_review_file(
+            self.db,
+            review_file,
+            actor=self.actor,
+            program=plan.name,
+            source=f"fidelity demo (seed {self.seed})",
+        )
+        self._count(scale.id, when)
+        return result.review.id
+
+    def _review_data(
+        self,
+        plan: ProgramPlan,
+        scale: Scale,
+        when: dt.date,
+        ratings: Mapping[str, int],
+        raters: Sequence[str],
+        k: int,
+        unrated: Mapping[str, str],
+        *,
+        scripted: bool = False,
+    ) -> dict[str, Any]:
+        """The review in the review-file shape: each item's rating (or inputs) and evidence."""
         items: dict[str, dict[str, Any]] = {}
         for item in scale.items:
             if item.id in unrated:
@@ -275,16 +308,49 @@ class _Builder:
             "summary": f"Synthetic demo review ({plan.story} program), made by `fidelity demo` "
             f"with seed {self.seed}. Not real data.",
         }
-        review_file = parse_review_data(data, self.db.registry, where=f"demo {plan.name} {when}")
-        result = import_review_file(
-            self.db,
-            review_file,
-            actor=self.actor,
-            program=plan.name,
-            source=f"fidelity demo (seed {self.seed})",
+        return data
+
+    def _rated_review(
+        self,
+        program_id: int,
+        plan: ProgramPlan,
+        scale: Scale,
+        when: dt.date,
+        ratings: Mapping[str, int],
+        raters: Sequence[str],
+        k: int,
+    ) -> None:
+        """A review through the two-rater workflow: each rater's own ratings (which differ
+        from the consensus now and then), then the consensus the import would have stored."""
+        db, actor = self.db, self.actor
+        data = self._review_data(plan, scale, when, ratings, raters, k, {})
+        review = svc.start_review(
+            db, program_id, scale.id, scale.version, when, data["type"], raters, actor=actor
         )
+        # A generator of its own: the rest of the demo draws the same numbers as before.
+        rng = random.Random(f"{self.seed}-{plan.name}-raters")
+        recent = (self.today - when).days < 365
+        for rater in review.raters:
+            own = rater_ratings(scale, ratings, rater, recent, rng)
+            as_rater = acting_for(actor, rater)  # each rater rates blind, as themselves, then submits
+            for item in scale.items:
+                entry = data["items"][item.id]
+                given: dict[str, Any] = {"rating": own[item.id]}
+                if own[item.id] == ratings[item.id] and entry.get("inputs"):
+                    given = {"inputs": entry["inputs"]}
+                svc.save_rating(db, review.id, rater, item.id, actor=as_rater, **given)
+            svc.submit_ratings(db, review.id, rater, actor=as_rater)
+        for item in scale.items:
+            entry = data["items"][item.id]
+            fields: dict[str, Any] = (
+                {"inputs": entry["inputs"]} if entry.get("inputs") else {"rating": ratings[item.id]}
+            )
+            svc.save_consensus(
+                db, review.id, item.id, expected_version=0, actor=actor, evidence=entry["evidence"], **fields
+            )
+        svc.update_review(db, review.id, actor=actor, summary=data["summary"])
+        svc.finalize(db, review.id, actor=actor)
         self._count(scale.id, when)
-        return result.review.id
 
     def _two_rater_review(self, program_id: int, scale: Scale, when: dt.date, raters: Sequence[str]) -> None:
         """The drifting program's latest review, through the whole workflow the app uses."""
@@ -293,17 +359,21 @@ class _Builder:
             db, program_id, scale.id, scale.version, when, "follow-up", raters, actor=actor
         )
         first, second = review.raters
+        for rater in (first, second):
+            # Each rater rates blind, as themselves (recorded under their name), then submits.
+            as_rater = acting_for(actor, rater)
+            for item in scale.items:
+                inputs = DRIFT_INPUTS.get(item.id, (None, None))[1]
+                note = DRIFT_EVIDENCE.get(item.id, (None, None))[1]
+                given: dict[str, Any] = {"inputs": inputs} if inputs else {"rating": DRIFT_AFTER[item.id]}
+                if rater == second and item.id in RATER_B_DIFFERS:
+                    given = {"rating": RATER_B_DIFFERS[item.id]}
+                svc.save_rating(db, review.id, rater, item.id, actor=as_rater, note=note, **given)
+            svc.submit_ratings(db, review.id, rater, actor=as_rater)
         for item in scale.items:
             rating = DRIFT_AFTER[item.id]
             inputs = DRIFT_INPUTS.get(item.id, (None, None))[1]
             note = DRIFT_EVIDENCE.get(item.id, (None, None))[1]
-            for rater in (first, second):
-                given: dict[str, Any] = {"inputs": inputs} if inputs else {"rating": rating}
-                if rater == second and item.id in RATER_B_DIFFERS:
-                    given = {"rating": RATER_B_DIFFERS[item.id]}
-                # Each rater's entries are recorded under their name, as the app records them.
-                as_rater = dataclasses.replace(actor, name=rater)
-                svc.save_rating(db, review.id, rater, item.id, actor=as_rater, note=note, **given)
             evidence = note or anchor_text(item, rating)
             fields: dict[str, Any] = {"inputs": inputs} if inputs else {"rating": rating}
             svc.save_consensus(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from typing import Final
 
 from scales import Scale
 from scales.schema import Item
@@ -81,3 +82,31 @@ def computed_inputs(
     if inputs is not None and rate_item(item, ItemEntry(inputs=inputs), scale.rating).rating != rating:
         return None, anchor_text(item, rating)  # never happens with the tables above; stay correct anyway
     return inputs, evidence
+
+
+# Items whose anchors ask the most judgment, where the demo's raters disagree most often (the
+# agency's Agreement view should name them); elsewhere raters differ now and then.
+HARD_TO_AGREE: Final[Mapping[str, tuple[str, ...]]] = {
+    "dacts": ("H8", "O7", "S6"),
+    "iddt": ("I5", "I9", "I12"),
+}
+LENIENT_RATER: Final = "C. Ramírez (demo)"  # drifts above the consensus in the latest reviews
+
+
+def rater_ratings(
+    scale: Scale, consensus: Mapping[str, int], rater: str, recent: bool, rng: random.Random
+) -> dict[str, int]:
+    """One rater's own ratings of a review whose consensus is `consensus`: one step off it on
+    the hard-to-agree items more often than not, now and then elsewhere, and a step above it
+    more often for the lenient rater in the latest reviews."""
+    low, high = scale.rating.min, scale.rating.max
+    hard = HARD_TO_AGREE.get(scale.id, ())
+    ratings = {}
+    for item_id, rating in consensus.items():
+        chance = 0.35 if item_id in hard else 0.03
+        step = rng.choice((-1, 1))
+        if rater == LENIENT_RATER and recent and rng.random() < 0.25:
+            chance, step = 1.0, 1
+        moved = rating + step if rng.random() < chance else rating
+        ratings[item_id] = moved if low <= moved <= high else rating - step  # off the scale: the other way
+    return ratings

@@ -13,7 +13,7 @@ from domain import checks
 from domain.checks import UNSET, Unset
 from domain.vocabulary import EVIDENCE_LENGTH
 from scoring import Agreement, ReviewScore, agreement
-from services import access
+from services import access, blind
 from services.access import Action, Actor
 from services.audit import AuditLog, rating_fields
 from services.database import Database
@@ -49,6 +49,7 @@ def save_rating(
     note: str | Unset | None = UNSET,
     data_sources: Sequence[str] | Unset | None = UNSET,
     expected_version: int | None = None,
+    override_reason: str | Unset | None = UNSET,
 ) -> RatingView:
     """Save what one rater says about one item; fields left UNSET keep their saved value.
 
@@ -57,8 +58,10 @@ def save_rating(
     disagrees with the inputs is refused (ValidationProblem) and nothing is written.
     Each rater has their own row, so raters never overwrite each other; pass
     `expected_version` to also guard against the same rater saving from two windows.
+    Who may rate as whom, and the lock once a rater submitted: services.blind. A rating of a
+    computed item that differs from what its numbers give needs `override_reason`.
     """
-    who = actor_name(actor, Action.EDIT_REVIEW)
+    actor_name(actor, Action.EDIT_REVIEW)
     with db.writing() as s:
         review = lock_review(s, review_id)
         access.require_review(s, actor, Action.EDIT_REVIEW, review)
@@ -66,6 +69,7 @@ def save_rating(
         scale = review_scale(db, review)
         item = scale_item(scale, item_id)
         rater = assigned_rater(review, rater)
+        who = blind.require_may_rate(review, actor, rater)
         row = s.scalars(
             select(RaterRating).where(
                 RaterRating.review_id == review.id, RaterRating.rater == rater, RaterRating.item_id == item.id
@@ -79,9 +83,10 @@ def save_rating(
             row = RaterRating(review_id=review.id, rater=rater, item_id=item.id, updated_by=who)
             s.add(row)
         before = rating_fields(row)
-        if rating is not UNSET or inputs is not UNSET:
-            resolved = resolve(item, scale, row, rating, inputs)
+        if rating is not UNSET or inputs is not UNSET or override_reason is not UNSET:
+            resolved = resolve(item, scale, row, rating, inputs, override_reason)
             row.rating, row.rating_source, row.inputs = resolved.rating, resolved.source, resolved.inputs
+            row.override_reason = resolved.override_reason
         if note is not UNSET:
             row.note = checks.optional_text(note, "note", EVIDENCE_LENGTH)
         if data_sources is not UNSET:
@@ -107,26 +112,31 @@ def live_score(db: Database, review_id: int, rater: str | None = None, *, actor:
         if rater is None:
             rows: Iterable[ConsensusRating | RaterRating] = consensus_rows(s, review.id)
         else:
-            rows = rater_rows(s, review.id, assigned_rater(review, rater))
+            name = assigned_rater(review, rater)
+            blind.require_visible(review, actor, name)
+            rows = rater_rows(s, review.id, name)
         return score_rows(scale, rows)
 
 
 def rater_scores(db: Database, review_id: int, *, actor: Actor) -> dict[str, ReviewScore]:
-    """Each rater's own score of the review, by rater."""
+    """Each rater's own score of the review, by rater (once the consensus is open)."""
     access.require(actor, Action.READ_REVIEW)
     with db.reading() as s:
         review = load_review(s, review_id)
         access.require_review(s, actor, Action.READ_REVIEW, review)
+        blind.require_consensus_open(review)
         scale = review_scale(db, review)
         return {r.rater: score_rows(scale, rater_rows(s, review.id, r.rater)) for r in review.raters}
 
 
 def compare_raters(db: Database, review_id: int, rater_a: str, rater_b: str, *, actor: Actor) -> Agreement:
-    """Agreement between two raters: exact and within-one figures, and every item they differ on."""
+    """Agreement between two raters: exact and within-one figures, and every item they differ on
+    (once the consensus is open: services.blind)."""
     access.require(actor, Action.READ_REVIEW)
     with db.reading() as s:
         review = load_review(s, review_id)
         access.require_review(s, actor, Action.READ_REVIEW, review)
+        blind.require_consensus_open(review)
         scale = review_scale(db, review)
         a, b = assigned_rater(review, rater_a), assigned_rater(review, rater_b)
         ratings_a = {row.item_id: row.rating for row in rater_rows(s, review.id, a)}

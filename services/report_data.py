@@ -16,9 +16,11 @@ from reports.model import safe_filename as safe_filename  # the pages and the CL
 from reports.wording import METHOD_TEXT as METHOD_TEXT  # the Results page words the total as the PDF does
 from reports.wording import Working as Working
 from reports.wording import computed_working as computed_working
+from scoring.agreement_stats import ReviewAgreement
 from scoring.analytics import RATING_COLUMNS, ProgramSeries, program_series
 from services import reviews as svc
 from services.access import Actor
+from services.agreement import review_rater_agreement
 from services.analytics_data import finalized_ratings, scale_problems
 from services.database import Database
 from services.errors import FidelityError
@@ -105,6 +107,7 @@ def from_stored_review(
             not_rated_reason=c.not_rated_reason,
             pending=c.pending,
             data_sources=tuple(c.data_sources),
+            override_reason=c.override_reason,
         )
         for item_id, c in review.consensus.items()
     }
@@ -143,7 +146,15 @@ def from_stored_review(
         source=f"review {review.id} in the database",
         drift=series,
         drift_left_out=drift_left_out,
+        agreement=_agreement(db, review.id, actor=actor),
     )
+
+
+def _agreement(db: Database, review_id: int, *, actor: Actor) -> ReviewAgreement | None:
+    """The raters' agreement for the method note; None when they rated nothing in common (an
+    imported review names its raters but holds only the consensus)."""
+    result = review_rater_agreement(db, review_id, actor=actor)
+    return result if result is not None and result.counts.compared else None
 
 
 def load_final_ratings(

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, aliased
 from domain import checks, vocabulary
 from domain.checks import UNSET, Unset
 from domain.vocabulary import FINDINGS_LENGTH, SUMMARY_LENGTH, Role
-from services import access, consensus, lifecycle, programs, rating, views
+from services import access, blind, consensus, lifecycle, programs, rating, views
 from services.access import Action, Actor
 from services.assignments import assign_reviewer, load_user, reviewer_user
 from services.audit import AuditLog, AuditRecord, audit_record, review_fields
@@ -61,6 +61,7 @@ __all__ = [
     "AuditRecord",
     "ConsensusView",
     "ProgramView",
+    "RatingState",
     "RatingView",
     "ReviewStatus",
     "ReviewSummary",
@@ -81,13 +82,18 @@ __all__ = [
     "list_reviews",
     "live_score",
     "mark_not_rated",
+    "mark_unrated_not_rated",
+    "open_consensus",
     "program_audit_trail",
     "rater_scores",
+    "rating_state",
+    "reopen_ratings",
     "review_json",
     "save_consensus",
     "save_rating",
     "set_review_text",
     "start_review",
+    "submit_ratings",
     "update_program",
     "update_review",
 ]
@@ -149,7 +155,7 @@ def add_rater(db: Database, review_id: int, rater: str, *, actor: Actor) -> Revi
         if name.casefold() in {r.rater.casefold() for r in review.raters}:
             raise ValidationProblem(f"{name} is already a rater on review {review.id}")
         add_rater_row(s, review, name, AuditLog(s, who, review_id=review.id))
-        return review_view(s, review, scale)
+        return review_view(s, review, scale, blind.visible_raters(review, actor))
 
 
 def get_review(db: Database, review_id: int, *, actor: Actor) -> ReviewView:
@@ -162,7 +168,7 @@ def get_review(db: Database, review_id: int, *, actor: Actor) -> ReviewView:
         review = load_review(s, review_id)
         access.require_review(s, actor, Action.READ_REVIEW, review)
         check_integrity(s, review)
-        return review_view(s, review, review_scale(db, review))
+        return review_view(s, review, review_scale(db, review), blind.visible_raters(review, actor))
 
 
 def update_review(
@@ -213,7 +219,7 @@ def update_review(
         if changed:
             review.updated_at = log.at
             s.flush()
-        return review_view(s, review, scale)
+        return review_view(s, review, scale, blind.visible_raters(review, actor))
 
 
 def set_review_text(
@@ -366,7 +372,10 @@ def audit_trail(
             ids.append(previous)
             previous = s.scalar(select(Review.amendment_of).where(Review.id == previous))
         rows = s.scalars(select(AuditEntry).where(AuditEntry.review_id.in_(ids)).order_by(AuditEntry.id))
-        return [audit_record(row) for row in rows]
+        hidden = {r.rater for r in review.raters} - blind.visible_raters(review, actor)
+        # What a rater entered stays out of the others' sight until the consensus opens.
+        secret = tuple(f"[rater={name}]" for name in hidden)
+        return [audit_record(row) for row in rows if not (secret and row.entity.endswith(secret))]
 
 
 def program_audit_trail(db: Database, program_id: int, *, actor: Actor) -> list[AuditRecord]:
@@ -392,7 +401,7 @@ def review_json(db: Database, review_id: int, *, actor: Actor) -> dict[str, Any]
         access.require_review(s, actor, Action.READ_REVIEW, review)
         check_integrity(s, review)
         scale = review_scale(db, review)
-        view = review_view(s, review, scale)
+        view = review_view(s, review, scale, blind.visible_raters(review, actor))
         result = score_rows(scale, consensus_rows(s, review.id)).to_dict()
     for item_id, entry in result["items"].items():
         c = view.consensus.get(item_id)
@@ -446,6 +455,12 @@ rater_scores = rating.rater_scores
 compare_raters = rating.compare_raters
 save_consensus = consensus.save_consensus
 mark_not_rated = consensus.mark_not_rated
+mark_unrated_not_rated = consensus.mark_unrated_not_rated
+RatingState = blind.RatingState
+rating_state = blind.rating_state
+submit_ratings = blind.submit_ratings
+reopen_ratings = blind.reopen_ratings
+open_consensus = blind.open_consensus
 finalize = lifecycle.finalize
 amend = lifecycle.amend
 integrity_message = lifecycle.integrity_message

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from domain import checks
 from domain.checks import UNSET, Unset
 from scales import Scale
 from scales.schema import Item
@@ -40,6 +41,7 @@ class Resolved:
     rating: int | None
     source: str | None
     inputs: dict[str, Any] | None
+    override_reason: str | None = None  # a computed item rated by hand instead, and why
 
 
 def resolve(
@@ -48,9 +50,27 @@ def resolve(
     row: RaterRating | ConsensusRating | None,
     rating: object,
     inputs: Mapping[str, object] | Unset | None,
+    override_reason: object = UNSET,
 ) -> Resolved:
     """The stored rating after a change to the given rating and/or the inputs (`row`: the saved
-    row they change, None for a new one); ValidationProblem when they are refused."""
+    row they change, None for a new one); ValidationProblem when they are refused.
+
+    Replacing the rating a computed item's numbers gave by another one is an override: it needs
+    `override_reason`, and the rating is then kept as given (the numbers are dropped from the
+    row; the audit log keeps them)."""
+    reason = _override(item, row, rating, inputs, override_reason)
+    if reason is not None:
+        try:
+            chosen = check_rating(
+                item.id, rating if rating is not UNSET else given_rating_of(row), scale.rating
+            )
+        except ItemRatingError as exc:
+            raise ValidationProblem(exc.problems) from None
+        if chosen is None:
+            raise ValidationProblem(
+                f"item {item.id}: an override needs the rating that replaces the computed one"
+            )
+        return Resolved(chosen, RatingSource.RATED, None, reason)
     # Left unset, a given rating stays; a computed one is worked out again from the inputs.
     saved_rating = None if row is None else given_rating(row)
     saved_inputs = None if row is None else row.inputs
@@ -67,6 +87,45 @@ def resolve(
         raise ValidationProblem(exc.problems) from None
     source = None if score.rating is None else score.source
     return Resolved(score.rating, source, cleaned)
+
+
+def _override(
+    item: Item,
+    row: RaterRating | ConsensusRating | None,
+    rating: object,
+    inputs: Mapping[str, object] | Unset | None,
+    override_reason: object,
+) -> str | None:
+    """The override reason the change leaves (None: not an override); ValidationProblem when a
+    computed rating is replaced without one."""
+    if not isinstance(inputs, Unset) and inputs:
+        return None  # new numbers rate the item again
+    if override_reason is UNSET:
+        kept = None if row is None else row.override_reason
+        if kept is not None and rating is not None:
+            return kept
+        if (
+            row is not None
+            and row.rating_source == RatingSource.COMPUTED
+            and inputs is None
+            and rating not in (UNSET, None)
+            and rating != row.rating
+        ):
+            raise ValidationProblem(
+                f"item {item.id}: its numbers give rating {row.rating}; giving {rating} instead is an "
+                "override and needs a reason"
+            )
+        return None
+    if override_reason is not None and item.compute is None:
+        raise ValidationProblem(f"item {item.id}: is not a computed item, so it has no rating to override")
+    if override_reason is None or rating is None:
+        return None
+    return checks.required_text(override_reason, "reason for overriding the computed rating")
+
+
+def given_rating_of(row: RaterRating | ConsensusRating | None) -> int | None:
+    """The row's stored rating (None for no row)."""
+    return None if row is None else row.rating
 
 
 def clean_inputs(item: Item, inputs: Mapping[str, object] | None) -> dict[str, Any] | None:

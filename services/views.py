@@ -59,6 +59,7 @@ class RatingView:
     version: int
     updated_at: dt.datetime
     updated_by: str
+    override_reason: str | None = None  # a computed item rated by hand instead, and why
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class ConsensusView:
     version: int  # pass it back as expected_version when saving this item
     updated_at: dt.datetime
     updated_by: str
+    override_reason: str | None = None  # a computed item rated by hand instead, and why
 
     @property
     def settled(self) -> bool:
@@ -178,6 +180,7 @@ def rating_view(row: RaterRating, item: Item) -> RatingView:
         version=row.version,
         updated_at=row.updated_at,
         updated_by=row.updated_by,
+        override_reason=row.override_reason,
     )
 
 
@@ -197,15 +200,18 @@ def consensus_view(row: ConsensusRating, item: Item) -> ConsensusView:
         version=row.version,
         updated_at=row.updated_at,
         updated_by=row.updated_by,
+        override_reason=row.override_reason,
     )
 
 
-def review_view(s: Session, review: Review, scale: Scale) -> ReviewView:
-    """The whole review as callers get it: every rater's ratings and the consensus, in the
-    scale's item order, read in `s`."""
+def review_view(s: Session, review: Review, scale: Scale, visible: set[str] | None = None) -> ReviewView:
+    """The whole review as callers get it: every rater's ratings (only `visible` raters' when
+    given: services.blind) and the consensus, in the scale's item order, read in `s`."""
     raters = [r.rater for r in review.raters]
     ratings: dict[str, dict[str, RatingView]] = {name: {} for name in raters}
     for row in rater_rows(s, review.id):
+        if visible is not None and row.rater not in visible:
+            continue
         ratings.setdefault(row.rater, {})[row.item_id] = rating_view(row, scale.item(row.item_id))
     order = {item_id: i for i, item_id in enumerate(scale.item_ids)}
     for name in ratings:

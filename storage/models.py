@@ -179,6 +179,10 @@ class Review(Base):
     content_checksum: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     # A final review's keyed digest of what the analytics read (storage.integrity): checked on every read.
     ratings_seal: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    # An agency admin opened the consensus before every rater had submitted (migration 0007).
+    consensus_opened_at: Mapped[dt.datetime | None]
+    consensus_opened_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    consensus_open_reason: Mapped[str | None] = mapped_column(Text)
 
     program: Mapped[Program] = relationship(back_populates="reviews")
     raters: Mapped[list[ReviewRater]] = relationship(
@@ -202,6 +206,9 @@ class ReviewRater(Base):
     rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     added_at: Mapped[dt.datetime]
     added_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    # The rater submitted their ratings: locked, and the others' shown once all have (0007).
+    submitted_at: Mapped[dt.datetime | None]
+    submitted_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
 
     review: Mapped[Review] = relationship(back_populates="raters")
 
@@ -226,6 +233,7 @@ class RaterRating(Base):
     inputs: Mapped[dict[str, Any] | None]
     note: Mapped[str | None] = mapped_column(Text)
     data_sources: Mapped[list[str] | None]
+    override_reason: Mapped[str | None] = mapped_column(Text)  # a computed item rated by hand (0007)
     updated_at: Mapped[dt.datetime]
     updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     version: Mapped[int] = mapped_column(Integer)
@@ -254,6 +262,7 @@ class ConsensusRating(Base):
     recommendation: Mapped[str | None] = mapped_column(Text)
     data_sources: Mapped[list[str] | None]
     not_rated_reason: Mapped[str | None] = mapped_column(Text)
+    override_reason: Mapped[str | None] = mapped_column(Text)  # a computed item rated by hand (0007)
     updated_at: Mapped[dt.datetime]
     updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     version: Mapped[int] = mapped_column(Integer)

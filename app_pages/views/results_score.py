@@ -51,6 +51,13 @@ def metrics(score: dict[str, Any], scale: Scale, live: bool) -> None:
     method = TotalMethod(score["method"])
     band_help = f"The bands read {METHOD_TEXT[method]}."
     band_col.metric("Band", score["band"] or "—", help=band_help, border=True)
+    unrated = total["items"] - total["rated"]
+    if score["band"] and unrated:
+        band_col.warning(
+            f"{unrated} of {total['items']} items are unrated: the band reads only the rated items "
+            "and may change once they are rated.",
+            icon=":material/warning:",
+        )
     if score.get("banded_value") is not None:
         band_col.caption(f"From {METHOD_TEXT[method]}: {score['banded_value']:g}")
     elif method is TotalMethod.SUM:
@@ -154,7 +161,8 @@ def _bar_chart(
     x_axis = alt.X(
         f"{value}:Q",
         title=x_title,
-        scale=alt.Scale(domain=[low, high], nice=False),
+        # From one step below the lowest rating, so a rating of 1 draws a bar of its own length.
+        scale=alt.Scale(domain=[low - 1, high], nice=False),
         axis=alt.Axis(values=list(range(low, high + 1)), format="d"),
     )
     # No y title: under Streamlit's theme it overlaps long labels; the chart's title names the rows.
@@ -168,7 +176,7 @@ def _bar_chart(
     bars = (
         alt.Chart(data)
         .mark_bar()
-        .encode(y=y_axis, x=x_axis, x2=alt.X2(datum=low), color=color, tooltip=tooltip)
+        .encode(y=y_axis, x=x_axis, x2=alt.X2(datum=low - 1), color=color, tooltip=tooltip)
     )
     labels = (
         alt.Chart(data)
@@ -277,6 +285,9 @@ def _source_text(entry: dict[str, Any], scale: Scale, item_id: str, unrated: str
     return f"{source}: {working.value}{rounded}"
 
 
+EVIDENCE_ROW = 84  # px: about four lines of evidence in the items table
+
+
 def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> None:
     rows = []
     for item_id, entry in score["items"].items():
@@ -286,7 +297,11 @@ def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bo
                 "id": item_id,
                 "name": scale.item(item_id).name if scale.has_item(item_id) else "",
                 "rating": entry["rating"],
-                "source": _source_text(entry, scale, item_id, _why_unrated(review, item_id, live)),
+                "source": (
+                    f"override: {consensus.override_reason}"
+                    if consensus is not None and consensus.override_reason and entry["rating"] is not None
+                    else _source_text(entry, scale, item_id, _why_unrated(review, item_id, live))
+                ),
                 "evidence": (consensus.evidence if consensus else None) or "",
                 "recommendation": (consensus.recommendation if consensus else None) or "",
             }
@@ -299,13 +314,14 @@ def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bo
         width="stretch",
         key="results_item_table",
         height="content",
+        row_height=EVIDENCE_ROW,  # rows taller than 4rem wrap their text: the evidence is read, not cut
         placeholder="",
         column_config={
             "id": st.column_config.TextColumn("id", width=55, pinned=True),
             "name": st.column_config.TextColumn("name", width=220),
             "rating": st.column_config.NumberColumn("rating", width=60, format="%d"),
             "source": st.column_config.TextColumn("source", width=260),
-            "evidence": st.column_config.TextColumn("consensus evidence", width="medium"),
+            "evidence": st.column_config.TextColumn("consensus evidence", width="large"),
             "recommendation": st.column_config.TextColumn("recommendation", width="medium"),
         },
     )

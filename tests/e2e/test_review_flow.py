@@ -58,9 +58,9 @@ def start_a_review(app_server: AppServer, page: Page) -> None:
 def ana_rates(page: Page) -> None:
     """Ana rates H1 from numbers (a computed item), H2 from a percentage, and H3 by judgement."""
     expect(rating_group(page, "Rating as").get_by_text("Ana", exact=True)).to_be_visible()
-    enter_number(page, "Active clients (clients)", "96")
+    enter_number(page, "Active clients", "96")
     wait_for_app(page)
-    enter_number(page, "Clinical staff FTE (psychiatrist and program assistant excluded) (FTE)", "9.5")
+    enter_number(page, "Clinical staff FTE (psychiatrist and program assistant excluded)", "9.5")
     expect(
         page.get_by_text(re.compile(r"10\.1053 clients per FTE → rounded to 10 → rating 5"))
     ).to_be_visible()
@@ -88,9 +88,9 @@ def ben_rates(page: Page) -> None:
     wait_for_app(page)
     page.get_by_role("button", name="◀ Previous").click()
     wait_for_app(page)
-    enter_number(page, "Active clients (clients)", "96")
+    enter_number(page, "Active clients", "96")
     wait_for_app(page)
-    enter_number(page, "Clinical staff FTE (psychiatrist and program assistant excluded) (FTE)", "9.5")
+    enter_number(page, "Clinical staff FTE (psychiatrist and program assistant excluded)", "9.5")
     expect(page.get_by_text(re.compile(r"→ rating 5"))).to_be_visible()
 
 def survive_a_server_kill(app_server: AppServer, page: Page) -> None:
@@ -99,9 +99,9 @@ def survive_a_server_kill(app_server: AppServer, page: Page) -> None:
     app_server.start()
     page.reload()
     wait_for_app(page)
-    expect(page.get_by_label("Active clients (clients)")).to_have_value("96")
+    expect(page.get_by_label("Active clients")).to_have_value("96")
     expect(
-        page.get_by_label("Clinical staff FTE (psychiatrist and program assistant excluded) (FTE)")
+        page.get_by_label("Clinical staff FTE (psychiatrist and program assistant excluded)")
     ).to_have_value(re.compile(r"^9\.50?$"))
     expect(page.get_by_text("Saved rating: 5 (computed)")).to_be_visible()
     next_item(page)
@@ -135,6 +135,17 @@ def seed_the_rest(app_server: AppServer) -> None:
     finally:
         db.dispose()
 
+def both_submit(app_server: AppServer, page: Page) -> None:
+    """Each rater submits (the local admin acts for each in turn); the consensus then opens."""
+    for rater in ("Ana", "Ben"):
+        page.goto(f"{app_server.url}/rate?review=1&rater={rater}")
+        wait_for_app(page)
+        expect(page.get_by_text(re.compile(r"\b0\b item\(s\) left unrated"))).to_be_visible()
+        page.get_by_role("button", name=f"Submit {rater}'s ratings").click()
+        wait_for_app(page)
+        expect(page.get_by_text(f"{rater} submitted their ratings")).to_be_visible()
+
+
 def agree_and_finalize(app_server: AppServer, page: Page) -> None:
     """Consensus: accept the agreed ratings, then finalize."""
     page.goto(f"{app_server.url}/consensus?review=1")
@@ -142,7 +153,7 @@ def agree_and_finalize(app_server: AppServer, page: Page) -> None:
     expect(page.get_by_text("Exact agreement")).to_be_visible()
     page.get_by_role("button", name="Accept every rating both raters agree on").click()
     wait_for_app(page)
-    expect(page.get_by_text(re.compile(r"28 agreed item\(s\) accepted"))).to_be_visible()
+    expect(page.get_by_test_id("stToastText").get_by_text(re.compile(r"28 agreed item\(s\) accepted"))).to_be_visible()
     screenshot(page, "06-consensus")
     page.get_by_role("button", name="Finalize this review").click()
     page.wait_for_url(re.compile(r".*/results\?.*review=1"))
@@ -162,5 +173,6 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     ben_rates(page)
     survive_a_server_kill(app_server, page)
     seed_the_rest(app_server)
+    both_submit(app_server, page)
     agree_and_finalize(app_server, page)
     read_the_results(page)

@@ -64,9 +64,19 @@ class World:
             review_file = parse_review_data(data, self.db.registry)
             review = import_review_file(self.db, review_file, program=target.name, actor=LOCAL_ADMIN).review
         else:
+            # The reviewer rates as themselves (the rater named by their e-mail address); the
+            # consensus is open, so what the roles may read is what this table is about.
             review = svc.start_review(
-                self.db, target.id, "goi", "1.0", when, "follow-up", ["ana", "ben"], actor=LOCAL_ADMIN
+                self.db,
+                target.id,
+                "goi",
+                "1.0",
+                when,
+                "follow-up",
+                ["ana", "ben", REVIEWER],
+                actor=LOCAL_ADMIN,
             )
+            svc.open_consensus(self.db, review.id, "the access table reads every rater", actor=LOCAL_ADMIN)
             for item_id in GOI:
                 svc.save_consensus(
                     self.db, review.id, item_id, rating=4, expected_version=0, actor=LOCAL_ADMIN
@@ -261,7 +271,7 @@ ACTIONS: dict[str, Run] = {
     "drift and compare data": lists_review(analysed),
     # working on a review
     "add a rater": on_review(lambda w, a, r: svc.add_rater(w.db, r.id, "cat", actor=a)),
-    "rate an item": on_review(lambda w, a, r: svc.save_rating(w.db, r.id, "ana", "G1", rating=3, actor=a)),
+    "rate an item": on_review(lambda w, a, r: svc.save_rating(w.db, r.id, REVIEWER, "G1", rating=3, actor=a)),
     "agree an item": on_review(
         lambda w, a, r: svc.save_consensus(
             w.db, r.id, "G2", rating=5, expected_version=r.consensus_version("G2"), actor=a

@@ -163,9 +163,10 @@ def test_every_writing_service_only_appends_to_the_log(db: Database, watched: li
         db, program.id, "goi", None, dt.date(2026, 3, 14), "baseline", ["ana", "ben"], actor=reviewer
     )
     step()
-    svc.add_rater(db, review.id, "cat", actor=reviewer)
+    svc.add_rater(db, review.id, "rev@agency.org", actor=reviewer)  # a reviewer rates as themselves
     svc.save_rating(db, review.id, "ana", "G1", rating=4, note="seen", actor=local_admin("ana"))
-    svc.save_rating(db, review.id, "ana", "G1", rating=5, actor=reviewer)  # a change, not an edit of the log
+    svc.save_rating(db, review.id, "rev@agency.org", "G1", rating=4, actor=reviewer)
+    svc.save_rating(db, review.id, "rev@agency.org", "G1", rating=5, actor=reviewer)  # a change, not an edit
     step()
     for item_id in GOI:
         svc.save_consensus(db, review.id, item_id, rating=4, expected_version=0, actor=reviewer)

@@ -15,6 +15,7 @@ from cli.main import app
 from scoring.analytics import agency_overview, drift, review_totals
 from services import reviews as svc
 from services.access import local_admin
+from services.agreement import agency_agreement
 from services.analytics_data import finalized_ratings
 from services.database import Database, open_database
 from services.demo import (
@@ -28,6 +29,7 @@ from services.demo import (
     DemoSummary,
     build_demo,
 )
+from services.demo_ratings import HARD_TO_AGREE, LENIENT_RATER
 from storage.models import AuditEntry, RaterRating, Review
 from storage.testing import postgres_schema
 
@@ -201,7 +203,21 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(tmp_path:
 def test_build_takes_a_few_seconds(built) -> None:
     _, summary = built
     print(f"build_demo: {summary.reviews} reviews in {summary.seconds:.2f} s")
-    assert summary.seconds < 30  # about 3 s on SQLite here; generous for a slow CI disk
+    # About 10 s on SQLite here: each program's latest two reviews go through the two-rater
+    # workflow (one transaction per rating), for the agreement figures; generous for a slow disk.
+    assert summary.seconds < 90
+
+
+def test_the_agency_agreement_view_names_the_items_raters_disagree_on_most(built) -> None:
+    db, _ = built
+    view = agency_agreement(db, "dacts", actor=local_admin())
+    assert view.reviews >= 12  # each ACT program's latest two reviews, rated by two raters
+    assert set(view.items["item_id"].head(3)) == set(HARD_TO_AGREE["dacts"])
+    assert view.items["exact_pct"].iloc[2] < view.items["exact_pct"].iloc[3]  # no tie at third place
+    assert len(view.pairs) >= 3 and view.pairs["kappa"].notna().all()
+    # The lenient rater's ratings sit above the consensus in the latest year only.
+    lenient = view.raters[view.raters["rater"] == LENIENT_RATER].set_index("year")["mean_difference"]
+    assert lenient.iloc[-1] > 0 and lenient.iloc[-1] > lenient.iloc[0]
 
 
 def test_refuses_a_database_with_programs_unless_forced(tmp_path: Path) -> None:
@@ -259,3 +275,5 @@ def test_demo_on_postgresql(postgres_url: str) -> None:
         assert ratings["review_id"].nunique() == summary.reviews
         report = drift(ratings, db.registry, program_id(db, DRIFTING_PROGRAM))
         assert list(report.falls["item_id"]) == list(DRIFT_FALLS)
+        agreement = agency_agreement(db, "dacts", actor=local_admin())  # the same figures on PostgreSQL
+        assert set(agreement.items["item_id"].head(3)) == set(HARD_TO_AGREE["dacts"])

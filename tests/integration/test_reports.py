@@ -553,3 +553,19 @@ def test_installed_command_exits_2_without_traceback_and_score_does_not_load_pdf
         [sys.executable, "-c", check], capture_output=True, text=True, cwd=REPO, check=True
     )
     assert loaded.stdout.strip() == "[]"
+
+
+def test_drift_chart_band_names_stand_clear_of_the_plot(db: Database, seeded: dict[str, int]) -> None:
+    """The bands' names are drawn right of the plot (no line can cross them) and whole."""
+    pdf = render_report(from_stored_review(db, seeded["current"], actor=local_admin()))
+    placed: dict[str, float] = {}
+
+    def visit(text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        if text.strip():
+            placed.setdefault(text.strip(), tm[4] * cm[0] + cm[4])
+
+    for page in PdfReader(BytesIO(pdf)).pages:
+        page.extract_text(visitor_text=visit)
+    assert "Full implementation from 4" in placed and "Fair implementation from 3" in placed
+    newest = placed["Mar 2026"]  # the last review's date, centred under the plot's right end
+    assert placed["Full implementation from 4"] > newest and placed["Fair implementation from 3"] > newest

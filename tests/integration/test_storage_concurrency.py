@@ -163,6 +163,7 @@ def test_two_raters_saving_at_once_both_keep_their_ratings(
     view = svc.get_review(db, review.id, actor=local_admin())
     assert {i: r.rating for i, r in view.ratings["ana"].items()} == dict.fromkeys(items, 4)
     assert {i: r.rating for i, r in view.ratings["ben"].items()} == dict.fromkeys(items, 3)
+    svc.open_consensus(db, review.id, "comparing the raced ratings", actor=local_admin())
     assert svc.compare_raters(db, review.id, "ana", "ben", actor=local_admin()).within_one == len(items)
     report = check_database(db, actor=local_admin())  # the audit chain did not fork
     assert report.ok, report.problems

@@ -52,6 +52,8 @@ def test_whole_review_from_two_raters_to_amendment(db: Database, review: svc.Rev
 
     rate_all(db, review.id, "ana", ANA)
     rate_all(db, review.id, "ben", BEN)
+    for rater in ("ana", "ben"):  # the ratings are compared once both raters have submitted
+        svc.submit_ratings(db, review.id, rater, actor=local_admin(rater))
 
     found = svc.compare_raters(db, review.id, "ana", "ben", actor=local_admin())
     assert (found.compared, found.exact, found.within_one) == (28, 24, 26)

@@ -11,7 +11,7 @@ from services import reviews as svc
 from services import users
 from services.access import LOCAL_ADMIN, Role
 from services.database import Database
-from services.errors import NotFound, ValidationProblem
+from services.errors import AccessDenied, NotFound, ValidationProblem
 
 
 def test_a_registered_user_signs_in_by_email_whatever_its_case(
@@ -139,7 +139,11 @@ def test_reviewers_are_assigned_to_reviews(db: Database, review: svc.ReviewView)
         users.assign_reviewer(db, 999, "rev@agency.org", actor=LOCAL_ADMIN)
     reviewer = users.actor_for_email(db, "rev@agency.org")
     assert reviewer is not None
-    svc.save_rating(db, review.id, "ana", "H2", rating=4, actor=reviewer)
+    # A reviewer rates only as themselves: the rater named by their e-mail address.
+    with pytest.raises(AccessDenied, match="you are not a rater on review"):
+        svc.save_rating(db, review.id, "ana", "H2", rating=4, actor=reviewer)
+    svc.add_rater(db, review.id, "rev@agency.org", actor=LOCAL_ADMIN)
+    svc.save_rating(db, review.id, "rev@agency.org", "H2", rating=4, actor=reviewer)
     assert users.unassign_reviewer(db, review.id, "rev@agency.org", actor=LOCAL_ADMIN) == []
     with pytest.raises(ValidationProblem, match="is not assigned to review"):
         users.unassign_reviewer(db, review.id, "rev@agency.org", actor=LOCAL_ADMIN)
@@ -147,7 +151,7 @@ def test_reviewers_are_assigned_to_reviews(db: Database, review: svc.ReviewView)
     assert ("reviewer_assigned", None, "rev@agency.org") in history
     assert ("reviewer_unassigned", "rev@agency.org", None) in history
     # What the reviewer entered stays, under their e-mail address.
-    rating = svc.get_review(db, review.id, actor=LOCAL_ADMIN).ratings["ana"]["H2"]
+    rating = svc.get_review(db, review.id, actor=LOCAL_ADMIN).ratings["rev@agency.org"]["H2"]
     assert (rating.rating, rating.updated_by) == (4, "rev@agency.org")
 
 

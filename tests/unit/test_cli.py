@@ -161,3 +161,14 @@ def test_scales_from_an_extra_folder(tmp_path: Path, monkeypatch: pytest.MonkeyP
         env={**__import__("os").environ, "FIDELITY_SCALES_DIRS": str(tmp_path)},
     )  # fmt: skip
     assert proc.returncode == 0 and "goi-local" in proc.stdout
+
+
+def test_score_text_prints_computed_values_rounded_as_the_item_reads_them() -> None:
+    out = runner.invoke(app, ["score", str(EXAMPLE)]).stdout
+    h1 = next(line for line in out.splitlines() if line.startswith("H1 "))
+    assert h1.endswith("computed  10.1053 -> 10 clients per FTE")  # 96 clients / 9.5 FTE, precision 0
+    h7 = next(line for line in out.splitlines() if line.startswith("H7 "))
+    assert h7.endswith("computed  1.0417 -> 1.04 FTE per 100 clients")  # precision 2
+    h5 = next(line for line in out.splitlines() if line.startswith("H5 "))
+    assert h5.endswith("computed  25 % turnover in 2 years")  # nothing to round
+    assert "10.10526315789473684210526316" not in out
