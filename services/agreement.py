@@ -21,7 +21,7 @@ from scoring.agreement_stats import (
     rater_drift,
     review_agreement,
 )
-from services import access
+from services import access, blind
 from services.access import Action, Actor
 from services.analytics_query import current_final
 from services.database import Database
@@ -37,6 +37,7 @@ def review_rater_agreement(db: Database, review_id: int, *, actor: Actor) -> Rev
     with db.reading() as s:
         review = load_review(s, review_id)
         access.require_review(s, actor, Action.READ_REVIEW, review)
+        blind.require_consensus_open(review)  # raters rate blind: no comparison before that
         raters = [r.rater for r in review.raters]
         if len(raters) != 2:
             return None

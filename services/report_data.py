@@ -23,7 +23,7 @@ from services.access import Actor
 from services.agreement import review_rater_agreement
 from services.analytics_data import finalized_ratings, scale_problems
 from services.database import Database
-from services.errors import FidelityError
+from services.errors import AccessDenied, FidelityError
 from services.integrity_gate import LEFT_OUT, left_out_of
 from services.review_file import ReviewFile
 from services.reviews import ReviewView
@@ -153,7 +153,10 @@ def from_stored_review(
 def _agreement(db: Database, review_id: int, *, actor: Actor) -> ReviewAgreement | None:
     """The raters' agreement for the method note; None when they rated nothing in common (an
     imported review names its raters but holds only the consensus)."""
-    result = review_rater_agreement(db, review_id, actor=actor)
+    try:
+        result = review_rater_agreement(db, review_id, actor=actor)
+    except AccessDenied:  # a draft whose raters have not all submitted: no comparison yet
+        return None
     return result if result is not None and result.counts.compared else None
 
 

@@ -98,6 +98,9 @@ CONSENSUS_FIELDS = (
     "not_rated_reason",
 )  # fmt: skip
 RATER_FIELDS = ("rater", "item_id", "rating", "rating_source", "inputs", "note", "data_sources")
+SET_ONLY_FIELDS = ("override_reason",)
+"""Rating fields added after checksums were first stored: in a row's content only when set, so a
+checksum stored before them stays valid (CONSENSUS_FIELDS and RATER_FIELDS read them too)."""
 
 
 def content_checksum(
@@ -123,11 +126,11 @@ def content_text(
         "review": {key: review.get(key) for key in REVIEW_FIELDS},
         "raters": sorted(raters),
         "consensus": sorted(
-            ({key: row.get(key) for key in CONSENSUS_FIELDS} for row in consensus),
+            (_row_content(row, CONSENSUS_FIELDS) for row in consensus),
             key=lambda row: str(row["item_id"]),
         ),
         "rater_ratings": sorted(
-            ({key: row.get(key) for key in RATER_FIELDS} for row in rater_ratings),
+            (_row_content(row, RATER_FIELDS) for row in rater_ratings),
             key=lambda row: (str(row["rater"]), str(row["item_id"])),
         ),
     }
@@ -161,9 +164,13 @@ def contents(s: Session, reviews: Sequence[Review], chunk: int = 500) -> dict[in
         consensus: dict[int, list[dict[str, Any]]] = defaultdict(list)
         rater_ratings: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in s.scalars(select(ConsensusRating).where(ConsensusRating.review_id.in_(part))):
-            consensus[row.review_id].append({key: getattr(row, key) for key in CONSENSUS_FIELDS})
+            consensus[row.review_id].append(
+                {key: getattr(row, key) for key in (*CONSENSUS_FIELDS, *SET_ONLY_FIELDS)}
+            )
         for rrow in s.scalars(select(RaterRating).where(RaterRating.review_id.in_(part))):
-            rater_ratings[rrow.review_id].append({key: getattr(rrow, key) for key in RATER_FIELDS})
+            rater_ratings[rrow.review_id].append(
+                {key: getattr(rrow, key) for key in (*RATER_FIELDS, *SET_ONLY_FIELDS)}
+            )
         for review_id, review in part.items():
             found[review_id] = content_text(
                 {key: getattr(review, key) for key in REVIEW_FIELDS},
@@ -172,6 +179,12 @@ def contents(s: Session, reviews: Sequence[Review], chunk: int = 500) -> dict[in
                 rater_ratings[review_id],
             )
     return found
+
+
+def _row_content(row: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    content = {key: row.get(key) for key in fields}
+    content.update({key: row[key] for key in SET_ONLY_FIELDS if row.get(key) is not None})
+    return content
 
 
 def _plain(value: Any) -> Any:

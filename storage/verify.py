@@ -16,6 +16,7 @@ from storage.integrity import (
     CONSENSUS_FIELDS,
     RATER_FIELDS,
     REVIEW_FIELDS,
+    SET_ONLY_FIELDS,
     content_text,
     digest_status,
 )
@@ -61,15 +62,15 @@ def final_review_texts(conn: Connection, chunk: int = 500) -> Iterator[ReviewDig
         raters = _grouped(conn, select(RATERS.c.review_id, RATERS.c.rater).where(RATERS.c.review_id.in_(ids)))
         consensus = _grouped(
             conn,
-            select(CONSENSUS.c.review_id, *(CONSENSUS.c[n] for n in CONSENSUS_FIELDS)).where(
-                CONSENSUS.c.review_id.in_(ids)
-            ),
+            select(
+                CONSENSUS.c.review_id, *(CONSENSUS.c[n] for n in (*CONSENSUS_FIELDS, *SET_ONLY_FIELDS))
+            ).where(CONSENSUS.c.review_id.in_(ids)),
         )
         ratings = _grouped(
             conn,
-            select(RATER_RATINGS.c.review_id, *(RATER_RATINGS.c[n] for n in RATER_FIELDS)).where(
-                RATER_RATINGS.c.review_id.in_(ids)
-            ),
+            select(
+                RATER_RATINGS.c.review_id, *(RATER_RATINGS.c[n] for n in (*RATER_FIELDS, *SET_ONLY_FIELDS))
+            ).where(RATER_RATINGS.c.review_id.in_(ids)),
         )
         for row in reviews:
             review_id = row["id"]
