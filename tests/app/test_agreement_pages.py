@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services.access import local_admin
+from services.access import acting_for, local_admin
 from services.database import Database, open_database
 from services.demo import build_demo
 from services.demo_ratings import HARD_TO_AGREE
-from services.reviews import create_program, save_rating, start_review
+from services.reviews import create_program, save_rating, start_review, submit_ratings
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TODAY = dt.date(2026, 6, 1)
@@ -55,6 +55,11 @@ def rated(db: Database, ben: dict[str, int], items: int = 28) -> int:
     for item_id in db.registry.get("dacts", "1.0").item_ids[:items]:
         save_rating(db, review.id, "Ana", item_id, actor=local_admin("test"), rating=4)
         save_rating(db, review.id, "Ben", item_id, actor=local_admin("test"), rating=ben.get(item_id, 4))
+    for rater in (
+        "Ana",
+        "Ben",
+    ):  # raters rate blind: the consensus (and its agreement) opens after both submit
+        submit_ratings(db, review.id, rater, actor=acting_for(local_admin("test"), rater))
     return review.id
 
 

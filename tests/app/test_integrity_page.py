@@ -15,6 +15,7 @@ from services.access import LOCAL_ADMIN
 from services.database import Database, open_database
 from services.review_file import parse_review_data
 from services.review_import import import_review_file
+from storage.migrate import HEAD_REVISION
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 GOI = [f"G{i}" for i in range(1, 13)]
@@ -52,7 +53,7 @@ def test_an_untouched_database_holds(db: Database) -> None:
     at = checked(AppTest.from_file(APP, default_timeout=30).run())
     assert [s.value for s in at.success] == [
         "Everything holds: intact: 1 final review(s), "
-        f"{_audit_rows(db)} audit row(s) (head: row {_audit_rows(db)}), schema revision 0006, "
+        f"{_audit_rows(db)} audit row(s) (head: row {_audit_rows(db)}), schema revision {HEAD_REVISION}, "
         "digests keyed (HMAC-SHA256)."
     ]
     assert not at.warning and not at.error

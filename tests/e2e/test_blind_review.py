@@ -122,8 +122,8 @@ def test_a_computed_rating_appears_selected_and_an_override_needs_a_reason(
     page.goto(f"{app_server.url}/rate?review={review_id}&rater=Ana&item=H1")
     wait_for_app(page)
     for label, value in (
-        ("Active clients (clients)", "96"),
-        ("Clinical staff FTE (psychiatrist and program assistant excluded) (FTE)", "9.5"),
+        ("Active clients", "96"),
+        ("Clinical staff FTE (psychiatrist and program assistant excluded)", "9.5"),
     ):
         page.get_by_label(label, exact=True).fill(value)
         page.get_by_label(label, exact=True).press("Enter")

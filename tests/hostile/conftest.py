@@ -100,7 +100,10 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
         file_name: str | None = None,
         **kw: object,
     ) -> str:
-        files[str(file_name)] = data
+        if file_name is not None or not str(mimetype).startswith(
+            "image/"
+        ):  # an image shown (the page icon) is no download
+            files[str(file_name)] = data
         return add(self, data, mimetype, coordinates, file_name=file_name, **kw)  # type: ignore[arg-type]
 
     def record_deferred(

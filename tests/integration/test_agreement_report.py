@@ -3,7 +3,6 @@ method note."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from io import BytesIO
 from typing import Any
@@ -13,9 +12,10 @@ from pypdf import PdfReader
 
 from reports.pdf import render_report
 from services import reviews as svc
-from services.access import local_admin
+from services.access import acting_for, local_admin
 from services.agreement import review_rater_agreement
 from services.database import Database, open_database
+from services.errors import AccessDenied
 from services.report_data import from_stored_review
 
 RATERS = ("R. One", "R. Two")
@@ -28,20 +28,30 @@ def db() -> Any:
     database.dispose()
 
 
-def rated_review(db: Database, ratings_b: dict[str, int], *, count: int = 28) -> int:
+def rated_review(db: Database, ratings_b: dict[str, int], *, count: int = 28, submit: bool = True) -> int:
     """A DACTS review whose first rater rates `count` items 4 (H1 and then in scale order), the
-    second the same except `ratings_b`."""
+    second the same except `ratings_b`; both submit (the consensus opens), unless not `submit`."""
     program = svc.create_program(db, "Agreement Team", actor=local_admin(), model="ACT")
     review = svc.start_review(
         db, program.id, "dacts", "1.0", dt.date(2026, 3, 14), "follow-up", list(RATERS), actor=local_admin()
     )
     items = db.registry.get("dacts", "1.0").item_ids[:count]
     for rater in RATERS:
-        as_rater = dataclasses.replace(local_admin(), name=rater)
+        as_rater = acting_for(local_admin(), rater)
         for item_id in items:
             rating = ratings_b.get(item_id, 4) if rater == RATERS[1] else 4
             svc.save_rating(db, review.id, rater, item_id, actor=as_rater, rating=rating)
+        if submit:
+            svc.submit_ratings(db, review.id, rater, actor=as_rater)
     return review.id
+
+
+def test_no_agreement_before_both_raters_submit(db: Database) -> None:
+    """Raters rate blind: comparing them is the consensus' first step, not before."""
+    review_id = rated_review(db, {"H2": 5}, submit=False)
+    with pytest.raises(AccessDenied, match="compared once every rater has submitted"):
+        review_rater_agreement(db, review_id, actor=local_admin())
+    assert from_stored_review(db, review_id, actor=local_admin()).agreement is None
 
 
 def test_the_method_note_gives_exact_within_one_and_weighted_kappa(db: Database) -> None:
