@@ -102,6 +102,21 @@ def submit(page: Page, server: AppServer, review_id: int, rater: str) -> None:
     expect(page.get_by_text(f"{rater} submitted their ratings")).to_be_visible()
 
 
+def ana_cannot_see_bens_ratings(ana: Page, server: AppServer, review_id: int) -> None:
+    """Ana has submitted, Ben has not: asking for Ben's ratings in the address still shows
+    only her own, and the consensus (both raters side by side) stays closed."""
+    ana.goto(f"{server.url}/rate?review={review_id}&rater=Ben&item=G1")
+    wait_for_app(ana)
+    expect(ana.get_by_text("Rating as Ana (you).")).to_be_visible()
+    expect(ana.get_by_text("Submitted rating: 3")).to_be_visible()
+    assert BEN_NOTE not in ana.content()
+    ana.goto(f"{server.url}/consensus?review={review_id}&item=G1")
+    wait_for_app(ana)
+    expect(ana.get_by_text("opens when every rater has submitted")).to_be_visible()
+    expect(ana.get_by_text("Exact agreement")).to_have_count(0)
+    assert BEN_NOTE not in ana.content()
+
+
 def test_two_signed_in_raters_rate_blind_submit_agree_and_finalize(
     app: tuple[AppServer, int], provider: FakeProvider, new_context: Callable[[], BrowserContext]
 ) -> None:
@@ -125,7 +140,7 @@ def test_two_signed_in_raters_rate_blind_submit_agree_and_finalize(
     rate_the_rest(server.database_url, review_id, ANA, "Ana")
     submit(ana, server, review_id, "Ana")
     expect(ana.get_by_text("The consensus opens when Ben submit(s).")).to_be_visible()
-    assert BEN_NOTE not in ana.content()
+    ana_cannot_see_bens_ratings(ana, server, review_id)
     screenshot(ana, "two-raters-01-ana-submitted")
 
     # Ben, in another browser: his own G1 rating and note, nothing of Ana's.
