@@ -69,7 +69,7 @@ def _seal_verified_final_reviews() -> None:
     configured integrity key, but only those whose rows still match their content checksum
     (recomputed here): a review changed outside the application stays unsealed, so every read
     leaves it out (services.integrity_gate) instead of sealing the change. The reviews trigger
-    that refuses changes to final reviews is lifted for this statement, as in 0002."""
+    that refuses changes to final reviews is lifted for this statement (storage.triggers)."""
     bind = op.get_bind()
     key = op.get_context().config.attributes.get("integrity_key")  # type: ignore[union-attr]
     seals = final_review_seals(bind, key)
@@ -80,24 +80,13 @@ def _seal_verified_final_reviews() -> None:
     rows = [{"review_id": i, "seal": seal} for i, seal in seals.items() if i in verified]
     if not rows:
         return
-    sqlite = bind.dialect.name == "sqlite"
-    trigger = None
-    if sqlite:  # restored exactly as it is (0001's)
-        trigger = bind.execute(
-            sa.text(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'trg_reviews_final_update'"
-            )
-        ).scalar_one()
-        op.execute("DROP TRIGGER trg_reviews_final_update")
-    else:
-        op.execute("ALTER TABLE reviews DISABLE TRIGGER trg_reviews_final")
-    bind.execute(
-        reviews.update()
-        .where(reviews.c.id == sa.bindparam("review_id"))
-        .values(ratings_seal=sa.bindparam("seal")),
-        rows,
-    )
-    op.execute(trigger if sqlite else "ALTER TABLE reviews ENABLE TRIGGER trg_reviews_final")
+    with lifted_triggers(bind, "reviews"):
+        bind.execute(
+            reviews.update()
+            .where(reviews.c.id == sa.bindparam("review_id"))
+            .values(ratings_seal=sa.bindparam("seal")),
+            rows,
+        )
 
 
 def _verified_final_reviews(bind: sa.Connection, key: str | None) -> set[int]:
