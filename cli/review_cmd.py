@@ -6,6 +6,7 @@ so `fidelity --help` and `fidelity score` do not pay for them.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -65,15 +66,31 @@ def review_import(
 def review_show(
     review_id: Annotated[int, typer.Argument(help="The review id.", metavar="ID")],
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print JSON (the shape of `score --json`, plus ids).")
+        bool,
+        typer.Option(
+            "--json", help="Print JSON (the shape of `score --json`, plus ids and each rater's ratings)."
+        ),
     ] = False,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as", help="Show it as this registered user sees it (blind rating: whose ratings show)."
+        ),
+    ] = None,
 ) -> None:
     """Show a stored review and its score."""
     from services import reviews as svc  # not at the top: start-up time (loads SQLAlchemy)
+    from services.users import actor_for_email  # start-up time, as above
 
     with database() as db:
-        data = svc.review_json(db, review_id, actor=cli_actor())
-        score = svc.live_score(db, review_id, actor=cli_actor()) if not as_json else None
+        actor = cli_actor()
+        if as_user is not None:
+            found = actor_for_email(db, as_user)
+            if found is None:
+                fail([f"--as: no active user with the e-mail address {as_user!r}"])
+            actor = found
+        data = svc.review_json(db, review_id, actor=actor)
+        score = svc.live_score(db, review_id, actor=actor) if not as_json else None
         registry = db.registry
     if as_json:
         typer.echo(dumps(data))
@@ -149,3 +166,102 @@ def review_unassign(
     with database() as db:
         reviewers = users.unassign_reviewer(db, review_id, email, actor=cli_actor())
     typer.echo(f"review {review_id}: reviewers {', '.join(reviewers) or 'none'}")
+
+
+@review_app.command("start")
+def review_start(
+    program: Annotated[str, typer.Option(help="The program (team) reviewed: its exact name.")],
+    scale: Annotated[
+        str, typer.Option(help="The scale id, e.g. dacts (add :VERSION for another than the newest).")
+    ],
+    date: Annotated[str, typer.Option(help="The review date, YYYY-MM-DD.")],
+    rater: Annotated[list[str], typer.Option("--rater", help="A rater (e-mail address); repeat for each.")],
+    review_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            help="baseline, follow-up or self-assessment. Default: baseline for the "
+            "program's first review, follow-up after that.",
+        ),
+    ] = None,
+) -> None:
+    """Start a draft review (as the app's Programs page does); prints its id."""
+    from services import reviews as svc  # not at the top: start-up time (loads SQLAlchemy)
+
+    try:
+        review_date = dt.date.fromisoformat(date)
+    except ValueError:
+        fail([f"--date: {date!r} is not a date (YYYY-MM-DD)"])
+    scale_id, _, version = scale.partition(":")
+    actor = cli_actor()
+    with database() as db:
+        found = svc.find_program(db, program, actor=actor)
+        if found is None:
+            fail([f"no program named {program!r}"])
+        kind = review_type or (
+            "follow-up" if svc.count_reviews(db, actor=actor, program_id=found.id) else "baseline"
+        )
+        view = svc.start_review(
+            db, found.id, scale_id, version or None, review_date, kind, rater, actor=actor
+        )
+    typer.echo(view.id)
+
+
+def _input_pairs(values: list[str]) -> dict[str, object]:
+    """NAME=VALUE pairs as the inputs of a computed item (numbers as numbers)."""
+    inputs: dict[str, object] = {}
+    problems = []
+    for pair in values:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            problems.append(f"--input {pair!r}: expected NAME=VALUE")
+            continue
+        number: object = value.strip()
+        for kind in (int, float):
+            try:
+                number = kind(value)
+                break
+            except ValueError:
+                continue
+        inputs[name.strip()] = number
+    if problems:
+        fail(problems)
+    return inputs
+
+
+@review_app.command("rate")
+def review_rate(
+    review_id: Annotated[int, typer.Argument(help="The review id.", metavar="REVIEW_ID")],
+    rater: Annotated[str, typer.Option("--rater", help="The rater whose rating this is.")],
+    item: Annotated[str, typer.Option("--item", help="The item id, e.g. H1.")],
+    rating: Annotated[int | None, typer.Option("--rating", help="The rating (a rated item).")] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--input", help="NAME=VALUE, a computed item's input; repeat for each."),
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="The rater's note.")] = None,
+) -> None:
+    """Save one rater's rating of one item, through the same checks as the app's Rate page."""
+    from services import reviews as svc  # not at the top: start-up time (loads SQLAlchemy)
+    from services.access import acting_for  # start-up time, as above
+
+    UNSET = svc.UNSET
+    if (rating is None) == (not inputs):
+        fail(["give either --rating N or --input NAME=VALUE (one or more)"])
+    given = _input_pairs(inputs) if inputs else UNSET
+    with database() as db:
+        view = svc.save_rating(
+            db,
+            review_id,
+            rater,
+            item,
+            actor=acting_for(cli_actor(), rater),
+            rating=UNSET if rating is None else rating,
+            inputs=given,
+            note=UNSET if note is None else note,
+        )
+    shown = "-" if view.rating is None else str(view.rating)
+    pending = f" ({view.pending})" if view.pending else ""
+    typer.echo(
+        f"review {review_id}: {view.rater} rated {view.item_id} {shown}{pending} (version {view.version})"
+    )

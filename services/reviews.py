@@ -401,7 +401,9 @@ def review_json(db: Database, review_id: int, *, actor: Actor) -> dict[str, Any]
         access.require_review(s, actor, Action.READ_REVIEW, review)
         check_integrity(s, review)
         scale = review_scale(db, review)
-        view = review_view(s, review, scale, blind.visible_raters(review, actor))
+        visible = blind.visible_raters(review, actor)
+        view = review_view(s, review, scale, visible)
+        global_id = review.global_id
         result = score_rows(scale, consensus_rows(s, review.id)).to_dict()
     for item_id, entry in result["items"].items():
         c = view.consensus.get(item_id)
@@ -415,6 +417,7 @@ def review_json(db: Database, review_id: int, *, actor: Actor) -> dict[str, Any]
             entry["data_sources"] = c.data_sources
     return {
         "review_id": view.id,
+        "global_id": global_id,
         "program_id": view.program.id,
         "program": view.program.name,
         "status": view.status,
@@ -422,6 +425,12 @@ def review_json(db: Database, review_id: int, *, actor: Actor) -> dict[str, Any]
         "review_end_date": None if view.review_end_date is None else view.review_end_date.isoformat(),
         "review_type": view.review_type,
         "raters": view.raters,
+        # Each rater's ratings, only those the actor may see now (services.blind).
+        "rater_ratings": {
+            rater: {item_id: _rating_json(r) for item_id, r in items.items()}
+            for rater, items in view.ratings.items()
+            if rater in visible
+        },
         "amendment_of": view.amendment_of,
         "amendment_number": view.amendment_number,
         "amended_by": view.amended_by,
@@ -430,6 +439,22 @@ def review_json(db: Database, review_id: int, *, actor: Actor) -> dict[str, Any]
         "summary": view.summary,
         "recommendations": view.recommendations,
         **result,
+    }
+
+
+def _rating_json(r: views.RatingView) -> dict[str, Any]:
+    return {
+        "global_id": r.global_id,
+        "rating": r.rating,
+        "source": r.source,
+        "inputs": r.inputs,
+        "override_reason": r.override_reason,
+        "note": r.note,
+        "data_sources": r.data_sources,
+        "pending": r.pending,
+        "version": r.version,
+        "updated_at": r.updated_at.isoformat(),
+        "updated_by": r.updated_by,
     }
 
 

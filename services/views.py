@@ -60,6 +60,7 @@ class RatingView:
     updated_at: dt.datetime
     updated_by: str
     override_reason: str | None = None  # a computed item rated by hand instead, and why
+    global_id: str | None = None  # the rating's identity in every installation (migration 0011)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def rating_view(row: RaterRating, item: Item) -> RatingView:
         updated_at=row.updated_at,
         updated_by=row.updated_by,
         override_reason=row.override_reason,
+        global_id=row.global_id,
     )
 
 

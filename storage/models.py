@@ -10,6 +10,7 @@ refuse any change to it or its ratings, and the audit log refuses updates and de
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -53,6 +54,19 @@ NAMING_CONVENTION = {
 ITEM_ID_LENGTH = 40  # scales.schema.Identifier allows 40 characters
 HASH_LENGTH = 80  # "sha256:" or "hmac-sha256:" + 64 hex digits
 EMAIL_LENGTH = 320
+GLOBAL_ID_LENGTH = 36  # a UUID as text: the same on SQLite and PostgreSQL
+
+
+def new_global_id() -> str:
+    """A new global id: a record's identity in every installation (migration 0011)."""
+    return str(uuid.uuid4())
+
+
+def _global_id() -> Mapped[str]:
+    # Nullable in the schema: 0011 adds it with ADD COLUMN (a batch copy would drop the triggers).
+    return mapped_column(
+        String(GLOBAL_ID_LENGTH), nullable=True, unique=True, index=True, default=new_global_id
+    )
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:
@@ -113,6 +127,7 @@ class Program(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    global_id: Mapped[str] = _global_id()
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     region: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
@@ -150,6 +165,7 @@ class Review(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    global_id: Mapped[str] = _global_id()
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
     scale_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
     scale_version: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
@@ -225,6 +241,7 @@ class RaterRating(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    global_id: Mapped[str] = _global_id()
     review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
     rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     item_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
@@ -253,6 +270,7 @@ class ConsensusRating(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    global_id: Mapped[str] = _global_id()
     review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
     item_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
     rating: Mapped[int | None]
@@ -279,6 +297,7 @@ class User(Base):
     __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    global_id: Mapped[str] = _global_id()
     email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)  # stored lower-case
     name: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
     role: Mapped[str] = mapped_column(String(20))
@@ -357,6 +376,73 @@ class AuditChainHead(Base):
     row_id: Mapped[int | None]
     chain: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     seal: Mapped[str] = mapped_column(String(HASH_LENGTH))
+
+
+class FieldCheckout(Base):
+    """A review package a rater took to the field (on the agency server): what their ratings
+    were then, so a check-in can tell who changed what since (services.field_sync)."""
+
+    __tablename__ = "field_checkouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    global_id: Mapped[str] = mapped_column(String(GLOBAL_ID_LENGTH), unique=True)  # the package's
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), index=True)
+    rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    scale_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    checksum: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    ratings: Mapped[dict[str, Any]]  # rating global id -> {item_id, version, values}
+    checked_out_at: Mapped[dt.datetime]
+    checked_out_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+
+
+class FieldCheckin(Base):
+    """A field copy's export merged on the agency server (refused ones leave no row)."""
+
+    __tablename__ = "field_checkins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    global_id: Mapped[str] = mapped_column(String(GLOBAL_ID_LENGTH), unique=True)  # the export's
+    checkout_id: Mapped[int] = mapped_column(ForeignKey("field_checkouts.id"), index=True)
+    export_number: Mapped[int] = mapped_column(Integer)
+    checksum: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    exported_at: Mapped[dt.datetime]
+    checked_in_at: Mapped[dt.datetime]
+    checked_in_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    ratings: Mapped[dict[str, Any]]  # rating global id -> {item_id, version, values} after the merge
+    outcome: Mapped[dict[str, Any]]  # counts: merged, unchanged, conflicts
+
+
+class FieldConflict(Base):
+    """An entry changed on the server and in the field since check-out: kept until the reviewer
+    chooses one side (never overwritten silently)."""
+
+    __tablename__ = "field_conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("field_checkins.id"), index=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), index=True)
+    rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    item_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
+    rating_global_id: Mapped[str] = mapped_column(String(GLOBAL_ID_LENGTH))
+    server: Mapped[dict[str, Any]]  # values, version, updated_by, updated_at
+    field: Mapped[dict[str, Any]]
+    resolved_at: Mapped[dt.datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    choice: Mapped[str | None] = mapped_column(String(10))  # "server" or "field"
+
+
+class FieldCopy(Base):
+    """On a laptop: a review loaded from a review package, where it came from, and the package."""
+
+    __tablename__ = "field_copies"
+
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), primary_key=True)
+    checkout_global_id: Mapped[str] = mapped_column(String(GLOBAL_ID_LENGTH), unique=True)
+    origin: Mapped[str] = mapped_column(Text)
+    rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    package: Mapped[str] = mapped_column(Text)  # the check-out package as it came
+    opened_at: Mapped[dt.datetime]
+    exports: Mapped[int] = mapped_column(Integer)
 
 
 FINAL_REVIEW_MESSAGE = "fidelity: review is final and cannot be changed"

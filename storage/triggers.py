@@ -29,6 +29,8 @@ PG_TRIGGERS = {  # name -> table
 UPDATE_REFUSALS = {
     "reviews": ("trg_reviews_final_update", "trg_reviews_final"),
     "audit_log": ("trg_audit_log_no_update", "trg_audit_log_append_only"),
+    # Migration 0011 gives existing final reviews' ratings their global ids.
+    **{table: (f"trg_{table}_final_update", f"trg_{table}_final") for table in CHILD_TABLES[1:]},
 }
 REFUSAL_MARK = "fidelity: "  # every refusal's message starts so (migration 0001)
 
@@ -68,7 +70,7 @@ def trigger_problems(conn: Connection) -> list[str]:
 
 @contextmanager
 def lifted_triggers(conn: Connection, table: str) -> Iterator[None]:
-    """The trigger refusing UPDATEs of `table` ("reviews" or "audit_log") lifted inside the
+    """The trigger refusing UPDATEs of `table` (a key of UPDATE_REFUSALS) lifted inside the
     block, restored as it was after it (not restored if the block fails: the caller's
     transaction is then rolled back, and the DROP or DISABLE with it). A missing trigger
     stays missing (db check reports it)."""

@@ -41,6 +41,10 @@ TABLES = {
     "rater_ratings",
     "consensus_ratings",
     "audit_log",
+    "field_checkouts",
+    "field_checkins",
+    "field_conflicts",
+    "field_copies",
 }
 
 
