@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from app_pages.field import show_field_copy
 from app_pages.markup import md
 from app_pages.rate_steps import (
     choose_rater,
@@ -320,6 +321,7 @@ def render() -> None:
         st.stop()
     review = get_review(db, review.id, actor=acting)  # only what this rater may see
     page = Rate(review, db, scale, rater, acting, state)
+    show_field_copy(db, review.id, acting)  # a field copy says so; check out, export, conflicts
     ratings = review.ratings.get(rater, {})
     show_progress(page, ratings)
     item = current_item(page, scale.items, ratings)

@@ -56,6 +56,15 @@ def package_text(data: Mapping[str, Any]) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def package_kind(text: str | bytes) -> str | None:
+    """The package's kind, read without checking anything else (None: not one)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data.get("kind") if isinstance(data, dict) else None
+
+
 def read_package(text: str | bytes, *, name: str = "package", kind: str | None = None) -> dict[str, Any]:
     """The package in `text`, its layout and checksum checked; PackageError saying what is wrong."""
     try:

@@ -93,6 +93,11 @@ class FieldCopyView:
     previous_final: dict[str, Any] | None
 
     @property
+    def summary(self) -> str:
+        """What the Import page says once the package is open."""
+        return f"Opened as review {self.review_id} on this computer. {self.banner}"
+
+    @property
     def banner(self) -> str:
         """What the app says above the review."""
         return (

@@ -27,19 +27,34 @@ from sqlalchemy.orm import Session
 
 from domain import checks
 from domain.vocabulary import EVIDENCE_LENGTH, RatingSource, ReviewStatus
-from exchange.field_package import FIELD_EXPORT, PackageError, describe, read_package, values
+from exchange.field_package import (
+    CHECKOUT,
+    FIELD_EXPORT,
+    PackageError,
+    describe,
+    package_kind,
+    read_package,
+    values,
+)
 from scales import Scale
 from services import access, blind
 from services.access import Action, Actor
 from services.audit import AuditLog, rating_fields
 from services.database import Database
 from services.errors import StaleWriteError, ValidationProblem
-from services.field_checkout import rating_entry
+from services.field_checkout import FieldCopyView, open_package, rating_entry
 from services.rows import actor_name, clock, lock_review, rater_rows, review_scale, scale_item
 from services.scores import resolve
 from storage.models import FieldCheckin, FieldCheckout, FieldConflict, RaterRating, Review
 
-__all__ = ["CheckinResult", "ConflictView", "checkin_package", "pending_conflicts", "settle_conflict"]
+__all__ = [
+    "CheckinResult",
+    "ConflictView",
+    "checkin_package",
+    "pending_conflicts",
+    "receive_package",
+    "settle_conflict",
+]
 
 SERVER, FIELD = "server", "field"
 
@@ -77,6 +92,16 @@ class CheckinResult:
             f"review {self.review_id}: {len(self.merged)} rating(s) of {self.rater} merged from the field, "
             f"{self.unchanged} unchanged{conflicts}"
         )
+
+
+def receive_package(
+    db: Database, text: str | bytes, *, actor: Actor, name: str = "package"
+) -> CheckinResult | FieldCopyView:
+    """What the Import page does with a review package: a checkout is opened here as a field
+    copy (a laptop), a field export is checked in (the agency server)."""
+    if package_kind(text) == CHECKOUT:
+        return open_package(db, text, actor=actor, name=name)
+    return checkin_package(db, text, actor=actor, name=name)
 
 
 def checkin_package(db: Database, text: str | bytes, *, actor: Actor, name: str = "package") -> CheckinResult:

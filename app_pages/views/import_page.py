@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages.field import package_section
 from app_pages.markup import md
 from app_pages.shared import actor, database, identity_banner, scale_registry
 from app_pages.widgets import show_error
@@ -244,5 +245,7 @@ def render() -> None:
     identity_banner()
     st.title("Import and export")
     _import_section()
+    st.divider()
+    package_section(database(), actor())
     st.divider()
     _export_section()
