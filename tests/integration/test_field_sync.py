@@ -16,8 +16,9 @@ from services import field_checkout, field_sync
 from services import reviews as svc
 from services.access import acting_for, local_admin
 from services.database import Database
-from services.errors import StaleWriteError, ValidationProblem
+from services.errors import AccessDenied, StaleWriteError, ValidationProblem
 from storage.testing import SqliteTemplate
+from tests.integration.conftest import REVIEW_DATE
 from tests.integration.test_storage_integrity import DACTS
 
 ADMIN = local_admin("admin")
@@ -228,3 +229,34 @@ def test_a_package_for_a_scale_this_laptop_does_not_have_is_not_opened(
 def test_only_a_rater_on_the_review_is_checked_out(db: Database, review: svc.ReviewView) -> None:
     with pytest.raises(ValidationProblem, match="not a rater on review"):
         field_checkout.checkout_review(db, review.id, actor=ADMIN, rater_email="cy@agency.org")
+
+
+def test_a_signed_in_reviewer_checks_out_only_a_review_they_are_assigned_to_as_themselves(
+    db: Database, program: svc.ProgramView
+) -> None:
+    from services import users  # only this test signs anyone in
+
+    for email in ("ana@agency.org", "cy@agency.org"):
+        users.add_user(db, email, role="reviewer", actor=ADMIN)
+    review = svc.start_review(
+        db,
+        program.id,
+        "dacts",
+        "1.0",
+        REVIEW_DATE,
+        "baseline",
+        ["ana@agency.org", "ben"],
+        actor=ADMIN,
+        reviewers=["ana@agency.org"],
+    )
+    ana = users.actor_for_email(db, "ana@agency.org")
+    cy = users.actor_for_email(db, "cy@agency.org")
+    assert ana is not None and cy is not None
+    package = json.loads(field_checkout.checkout_review(db, review.id, actor=ana).text)
+    assert package["rater"]["name"] == "ana@agency.org" and package["rater"]["user_global_id"]
+    with pytest.raises(AccessDenied):
+        field_checkout.checkout_review(db, review.id, actor=cy)  # not assigned
+    with pytest.raises(AccessDenied):
+        field_checkout.checkout_review(
+            db, review.id, actor=ana, rater_email="ben"
+        )  # only admins name a rater
