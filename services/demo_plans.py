@@ -26,12 +26,12 @@ __all__ = ["DEMO_OWNERS", "PlanCounts", "follow_up_demo_plans"]
 DEMO_OWNERS: Final = ("Team leader (demo)", "Program director (demo)", "Nurse lead (demo)")
 _DUE_DAYS: Final = 90
 
-_EARLIER_NOTES: Final = {
+_EARLIER_NOTES: Final[dict[str, str | None]] = {
     "done": "Goal met: the change is in the team's routine (demo note).",
     "dropped": "Dropped: the state waived this item for the year (demo note).",
     "in progress": "Started, then stalled when the team lead left (demo note).",
 }
-_LATEST_NOTES: Final = {
+_LATEST_NOTES: Final[dict[str, str | None]] = {
     "in progress": "First steps taken; a plan is agreed with the team (demo note).",
     "open": None,
 }
