@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from domain.action_plans import CLOSED, PlanStatus, is_overdue
+from reports.plan_lines import PlanLine
 from storage.models import ActionPlanEntry, ActionPlanNote, Program, Review
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "entry_view",
     "plan_events",
     "plan_order",
+    "report_lines",
 ]
 
 
@@ -189,3 +191,22 @@ def _latest_note(entry: PlanEntryView) -> str:
         if note.text:
             return f"{note.at:%Y-%m-%d}: {note.text}"
     return ""
+
+
+def report_lines(entries: Sequence[PlanEntryView]) -> tuple[PlanLine, ...]:
+    """The entries as the PDF's action plan section prints them."""
+    return tuple(
+        PlanLine(
+            item_id=e.item_id,
+            item_name=e.item_name,
+            rating=e.rating,
+            goal=e.goal,
+            owner=e.owner,
+            due_date=e.due_date,
+            status=e.status,
+            overdue=e.overdue,
+            steps=e.steps,
+            latest_note=_latest_note(e) or None,
+        )
+        for e in entries
+    )

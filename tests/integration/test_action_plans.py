@@ -5,16 +5,20 @@ that the final review stays as it was."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 
 import pytest
+from pypdf import PdfReader
 
+from reports.plan_section import PLAN_HEADING
 from services import action_plans as plans
 from services import reviews as svc
 from services import users
 from services.access import LOCAL_ADMIN, Actor, Role
 from services.database import Database
 from services.errors import AccessDenied, StaleWriteError, ValidationProblem
+from services.report_data import stored_review_pdf
 
 DATE = dt.date(2026, 3, 14)
 # DACTS 1.0 opens a plan entry for every item rated 2 or lower (no due days: 90 by default).
@@ -182,3 +186,20 @@ def test_the_next_review_shows_the_earlier_plan_and_an_amendment_opens_no_duplic
     assert plans.review_entries(db, amendment.id, actor=LOCAL_ADMIN) == []
     events = plans.program_events(db, agency.own.id, actor=agency.manager)
     assert [e.kind for e in events] == ["opened", "opened"]
+
+
+def test_the_plan_is_a_section_of_the_pdf_report_and_a_review_without_one_has_none(agency: Agency) -> None:
+    db = agency.db
+    with_plan = finalized_review(db, agency.own.id, LOW)
+    entry = plans.review_entries(db, with_plan, actor=LOCAL_ADMIN)[0]
+    plans.update_entry(db, entry.id, owner="Dana Ruiz", note="Hiring a second nurse", actor=LOCAL_ADMIN)
+    text = pdf_text(stored_review_pdf(db, with_plan, actor=agency.manager, charts=False))
+    section = text[text.index(PLAN_HEADING) :]
+    for expected in ("H2", "S10", "Dana Ruiz", "Hiring a second nurse", "open"):
+        assert expected in section, expected
+    without = finalized_review(db, agency.other.id, EDGE)
+    assert PLAN_HEADING not in pdf_text(stored_review_pdf(db, without, actor=LOCAL_ADMIN, charts=False))
+
+
+def pdf_text(pdf: bytes) -> str:
+    return " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages).split())
