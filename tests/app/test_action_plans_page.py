@@ -107,3 +107,23 @@ def test_the_local_admin_edits_and_a_bad_owner_is_refused_in_words(demo: str) ->
     at.text_input(key=f"plans_owner_{chosen.id}").input("x" * 101)
     next(b for b in at.button if b.label == "Save").click().run()
     assert any("owner is longer than 100 characters" in e.value for e in at.error)
+
+
+def test_the_next_review_shows_the_earlier_plan_beside_its_new_ratings(demo: str) -> None:
+    with open_database(demo) as db:
+        program = svc.find_program(db, "Demo ACT Team 7", actor=LOCAL_ADMIN)
+        assert program is not None
+        latest = max(
+            svc.list_reviews(db, actor=LOCAL_ADMIN, program_id=program.id, status="final"),
+            key=lambda r: r.review_date,
+        )
+        earlier = action_plans.follow_up(db, latest.id, actor=LOCAL_ADMIN)
+        now = svc.get_review(db, latest.id, actor=LOCAL_ADMIN).consensus
+    assert earlier  # the demo's Team 7 had entries at its previous review
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.query_params["review"] = str(latest.id)
+    at.switch_page("app_pages/results.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(df.value for df in at.dataframe if "goal and now" in df.value.columns)
+    expected = [f"goal {e.goal}, now {now[e.item_id].rating}" for e in earlier]
+    assert list(table["goal and now"]) == expected
