@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages.views.plan_marks import MARK_CAPTION, plan_layers
 from services import action_plans, users
 from services import reviews as svc
 from services.access import LOCAL_ADMIN, Role
+from services.action_plan_views import PlanEvent
 from services.database import open_database
 from services.demo import build_demo
 
@@ -127,3 +129,36 @@ def test_the_next_review_shows_the_earlier_plan_beside_its_new_ratings(demo: str
     table = next(df.value for df in at.dataframe if "goal and now" in df.value.columns)
     expected = [f"goal {e.goal}, now {now[e.item_id].rating}" for e in earlier]
     assert list(table["goal and now"]) == expected
+
+
+def test_the_drift_chart_marks_when_plan_entries_were_opened(demo: str) -> None:
+    with open_database(demo) as db:
+        program = svc.find_program(db, "Demo ACT Team 8", actor=LOCAL_ADMIN)  # one review, six entries
+        assert program is not None
+        opened = [
+            e for e in action_plans.program_events(db, program.id, actor=LOCAL_ADMIN) if e.kind == "opened"
+        ]
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.query_params["program"] = str(program.id)
+    at.switch_page("app_pages/drift.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert MARK_CAPTION in [c.value for c in at.caption]
+    spec = str(at.get("vega_lite_chart")[0].proto)
+    assert f"{len(opened)} opened: " in spec and "triangle-down" in spec
+
+
+def test_plan_layers_group_the_days_and_kinds() -> None:
+    day = dt.date(2026, 1, 5)
+    events = [
+        PlanEvent(day, "opened", "H2", 1),
+        PlanEvent(day, "opened", "S10", 2),
+        PlanEvent(day + dt.timedelta(days=30), "done", "H2", 1),
+        PlanEvent(day + dt.timedelta(days=30), "dropped", "S10", 2),
+    ]
+    layers = plan_layers(events)
+    assert [layer["mark"]["type"] for layer in layers] == ["rule", "point", "rule", "point"]
+    assert layers[0]["data"]["values"] == [{"plan_day": "2026-01-05", "plan_items": "2 opened: H2, S10"}]
+    assert layers[2]["data"]["values"] == [
+        {"plan_day": "2026-02-04", "plan_items": "2 closed: H2, S10 (dropped)"}
+    ]
+    assert plan_layers([]) == []
