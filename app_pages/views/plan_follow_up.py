@@ -11,12 +11,13 @@ import streamlit as st
 
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, database
+from app_pages.widgets import show_error
 from services import action_plans
 from services.access import Action
-from services.action_plan_views import PlanEntryView
+from services.action_plan_views import PlanEntryView, entries_table
 from services.errors import FidelityError
 
-__all__ = ["goal_and_now", "rate_follow_up", "results_follow_up"]
+__all__ = ["goal_and_now", "rate_follow_up", "results_follow_up", "review_plan"]
 
 
 def _entries(review_id: int) -> list[PlanEntryView]:
@@ -73,3 +74,56 @@ def rate_follow_up(review_id: int, item_id: str, now: int | None) -> None:
                 ),
                 icon=":material/checklist:",
             )
+
+
+def review_plan(review_id: int, item_names: Mapping[str, str], final: bool, ratings: range) -> None:
+    """A final review's own plan entries (a link to the Action plans page to follow them up), and
+    for its reviewers and agency admins a choice of further items to add to it."""
+    if not final or not allowed(Action.READ_PLANS):
+        return
+    try:
+        entries = action_plans.review_entries(database(), review_id, actor=actor())
+    except FidelityError as exc:
+        show_error(exc)
+        return
+    with st.expander(f"Action plan entries of this review ({len(entries)})", expanded=False):
+        if entries:
+            st.dataframe(
+                entries_table(entries).drop(columns=["provider", "program", "review date"]),
+                hide_index=True,
+                width="stretch",
+                key="results_plan_entries",
+            )
+            st.page_link(
+                "app_pages/action_plans.py",
+                label="Follow them up on the Action plans page",
+                icon=":material/checklist:",
+            )
+        else:
+            st.caption(
+                "No plan entries: no item was rated at or below the scale's threshold, and none was chosen."
+            )
+        if not allowed(Action.ADD_PLAN_ITEMS):
+            return
+        chosen = {e.item_id for e in entries}
+        others = [i for i in item_names if i not in chosen]
+        if not others:
+            return
+        with st.form("results_plan_add"):
+            item = st.selectbox(
+                "Add an item to the plan", others, format_func=lambda i: f"{i} {item_names[i]}"
+            )
+            goal = st.number_input(
+                "Goal (the rating to reach)",
+                min_value=ratings.start,
+                max_value=ratings.stop - 1,
+                value=ratings.stop - 2,
+                step=1,
+            )
+            if st.form_submit_button("Add to the action plan"):
+                try:
+                    action_plans.add_entry(database(), review_id, str(item), goal=int(goal), actor=actor())
+                except FidelityError as exc:
+                    show_error(exc)
+                else:
+                    st.rerun()

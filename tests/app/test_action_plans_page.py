@@ -162,3 +162,25 @@ def test_plan_layers_group_the_days_and_kinds() -> None:
         {"plan_day": "2026-02-04", "plan_items": "2 closed: H2, S10 (dropped)"}
     ]
     assert plan_layers([]) == []
+
+
+def test_the_reviewer_adds_a_further_item_to_a_final_reviews_plan(demo: str) -> None:
+    with open_database(demo) as db:
+        program = svc.find_program(db, PROGRAM, actor=LOCAL_ADMIN)
+        assert program is not None
+        latest = max(
+            svc.list_reviews(db, actor=LOCAL_ADMIN, program_id=program.id, status="final"),
+            key=lambda r: r.review_date,
+        )
+        before = {e.item_id for e in action_plans.review_entries(db, latest.id, actor=LOCAL_ADMIN)}
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.query_params["review"] = str(latest.id)
+    at.switch_page("app_pages/results.py").run()
+    choice = next(s for s in at.selectbox if s.label == "Add an item to the plan")
+    item = next(i for i in choice.options if i.split()[0] not in before).split()[0]
+    choice.set_value(item)
+    next(b for b in at.button if b.label == "Add to the action plan").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    with open_database(demo) as db:
+        after = {e.item_id: e for e in action_plans.review_entries(db, latest.id, actor=LOCAL_ADMIN)}
+    assert set(after) == before | {item} and after[item].goal == 4
