@@ -196,6 +196,7 @@ def update_entry(
             raise ValidationProblem(f"nothing to change in action plan entry {entry.id}")
         log = AuditLog(s, who, review_id=entry.review_id, program_id=entry.program_id)
         what = f"action_plan[{entry.item_id}]"
+        status_changed = changes.get("status", entry.status) != entry.status
         for key, value in changes.items():
             log(what, key, getattr(entry, key), value)
             setattr(entry, key, value)
@@ -206,7 +207,8 @@ def update_entry(
             elif not closed:
                 entry.closed_at = None
         entry.updated_at, entry.updated_by = log.at, log.actor
-        s.add(ActionPlanNote(entry_id=entry.id, at=log.at, by=log.actor, status=entry.status, text=text))
+        if text or status_changed:  # the dated progress record: each note and each change of status
+            s.add(ActionPlanNote(entry_id=entry.id, at=log.at, by=log.actor, status=entry.status, text=text))
         if text:
             log(what, "note", None, text)
         s.flush()
