@@ -77,6 +77,8 @@ WIDE_COLUMNS: tuple[str, ...] = (
 """The metadata columns of the wide layout (exchange.historical reads the same names)."""
 
 
+
+
 def wide_template(scale: Scale) -> str:
     """The header line of the wide layout for one scale (CSV text), for agencies to fill in."""
     buffer = io.StringIO()
@@ -174,3 +176,4 @@ def dump_review_json(data: Mapping[str, Any]) -> str:
     characters YAML would not print as they are (such as U+0085) are written as \\u escapes."""
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+

@@ -112,3 +112,4 @@ TOTAL_MEASURES: Final[Mapping[TotalMethod, str]] = {
     TotalMethod.MEAN_OF_SUBSCALE_MEANS: "Mean of subscale means",
     TotalMethod.SUM: "Total (sum of item ratings)",
 }
+

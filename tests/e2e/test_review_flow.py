@@ -44,7 +44,6 @@ def add_the_team(app_server: AppServer, page: Page) -> None:
     expect(page.get_by_text("Zoë Núñez ACT Team").first).to_be_attached()  # a data-grid cell
     screenshot(page, "02-programs")
 
-
 def start_a_review(app_server: AppServer, page: Page) -> None:
     """Reviews: start a DACTS review with two raters; the app opens the Rate page."""
     page.goto(app_server.url)  # Reviews is the start page
@@ -55,7 +54,6 @@ def start_a_review(app_server: AppServer, page: Page) -> None:
     page.wait_for_url(re.compile(r".*/rate\?.*review=1"))
     wait_for_app(page)
     screenshot(page, "03-rate-new")
-
 
 def ana_rates(page: Page) -> None:
     """Ana rates H1 from numbers (a computed item), H2 from a percentage, and H3 by judgement."""
@@ -80,7 +78,6 @@ def ana_rates(page: Page) -> None:
     expect(page.get_by_text("Saved rating: 4 (rated)")).to_be_visible()
     screenshot(page, "04-rate-ana")
 
-
 def ben_rates(page: Page) -> None:
     """Ben rates H3 and H1 (he starts on the item Ana is on)."""
     rating_group(page, "Rating as").get_by_text("Ben", exact=True).click()
@@ -95,7 +92,6 @@ def ben_rates(page: Page) -> None:
     wait_for_app(page)
     enter_number(page, "Clinical staff FTE (psychiatrist and program assistant excluded)", "9.5")
     expect(page.get_by_text(re.compile(r"→ rating 5"))).to_be_visible()
-
 
 def survive_a_server_kill(app_server: AppServer, page: Page) -> None:
     """The server dies (SIGKILL) and comes back; a reload shows everything entered."""
@@ -115,7 +111,6 @@ def survive_a_server_kill(app_server: AppServer, page: Page) -> None:
     wait_for_app(page)
     expect(page.get_by_label("Evidence note")).to_have_value("Daily meeting observed; every client reviewed")
     screenshot(page, "05-rate-after-restart")
-
 
 def seed_the_rest(app_server: AppServer) -> None:
     """The stored entries, and the rest of the site visit seeded through the service."""
@@ -140,7 +135,6 @@ def seed_the_rest(app_server: AppServer) -> None:
     finally:
         db.dispose()
 
-
 def both_submit(app_server: AppServer, page: Page) -> None:
     """Each rater submits (the local admin acts for each in turn); the consensus then opens."""
     for rater in ("Ana", "Ben"):
@@ -159,14 +153,11 @@ def agree_and_finalize(app_server: AppServer, page: Page) -> None:
     expect(page.get_by_text("Exact agreement")).to_be_visible()
     page.get_by_role("button", name="Accept every rating both raters agree on").click()
     wait_for_app(page)
-    expect(
-        page.get_by_test_id("stToastText").get_by_text(re.compile(r"28 agreed item\(s\) accepted"))
-    ).to_be_visible()
+    expect(page.get_by_test_id("stToastText").get_by_text(re.compile(r"28 agreed item\(s\) accepted"))).to_be_visible()
     screenshot(page, "06-consensus")
     page.get_by_role("button", name="Finalize this review").click()
     page.wait_for_url(re.compile(r".*/results\?.*review=1"))
     wait_for_app(page)
-
 
 def read_the_results(page: Page) -> None:
     """Results: total and band. H1, H2 rate 5 and the other 26 items 4: 114 / 28 = 4.07."""

@@ -25,9 +25,7 @@ def test_a_program_and_a_final_review_stored_with_their_audit_rows(db: Database)
     items[first.id] = ConsensusEntry(rating=4, rating_source="rated", evidence="chart review")
     with db.writing() as s:
         log = AuditLog(s, ADMIN.name)
-        program = new_program(
-            s, log, " Lakeside ACT ", provider="Lakeside", model="act", imported_from="f.xlsx"
-        )
+        program = new_program(s, log, " Lakeside ACT ", provider="Lakeside", model="act", imported_from="f.xlsx")
         record = FinalReviewRecord(
             review_date=dt.date(2025, 6, 1),
             review_end_date=None,

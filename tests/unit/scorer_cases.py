@@ -106,11 +106,7 @@ def variant(
     return Scale.model_validate(data)
 
 
-_SHORT = {
-    TotalMethod.MEAN_OF_ITEMS: "items",
-    TotalMethod.MEAN_OF_SUBSCALE_MEANS: "subs",
-    TotalMethod.SUM: "sum",
-}
+_SHORT = {TotalMethod.MEAN_OF_ITEMS: "items", TotalMethod.MEAN_OF_SUBSCALE_MEANS: "subs", TotalMethod.SUM: "sum"}
 
 
 def variants_of(scale: Scale, seed: int) -> list[Scale]:
@@ -219,9 +215,7 @@ def entries(draw: st.DrawFn, scale: Scale) -> dict[str, Entry]:
 
 
 @st.composite
-def reviews(
-    draw: st.DrawFn, scales: Sequence[Scale], *, first_id: int = 1, most: int = 6
-) -> list[ReviewCase]:
+def reviews(draw: st.DrawFn, scales: Sequence[Scale], *, first_id: int = 1, most: int = 6) -> list[ReviewCase]:
     """1..most reviews of one program on scales drawn from `scales`, with distinct ids."""
     n = draw(st.integers(1, most))
     out = []

@@ -15,18 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = (
-    "domain",
-    "scales",
-    "scoring",
-    "storage",
-    "services",
-    "exchange",
-    "reports",
-    "app_pages",
-    "cli",
-    "bench",
-)
+PACKAGES = ("domain", "scales", "scoring", "storage", "services", "exchange", "reports", "app_pages", "cli", "bench")
 MAX_LINES = 500
 
 
@@ -110,7 +99,9 @@ def _private_uses(path: Path, module: str | None = None) -> list[Finding]:
             and node.value.id in modules
             and modules[node.value.id] != module
         ):
-            found.append(Finding(f"{where}:{node.lineno}", f"uses {modules[node.value.id]}.{node.attr}"))
+            found.append(
+                Finding(f"{where}:{node.lineno}", f"uses {modules[node.value.id]}.{node.attr}")
+            )
     return found
 
 
@@ -138,9 +129,7 @@ def _unexplained_inner_imports(path: Path) -> list[Finding]:
         explained_to = -1  # last line of a run of imports that a comment explains
         for node in inner:
             end = node.end_lineno or node.lineno
-            follows = explained_to > 0 and all(
-                not lines[i - 1].strip() for i in range(explained_to + 1, node.lineno)
-            )
+            follows = explained_to > 0 and all(not lines[i - 1].strip() for i in range(explained_to + 1, node.lineno))
             if {node.lineno, node.lineno - 1, end} & comments or follows:
                 explained_to = end
             else:

@@ -67,9 +67,7 @@ def test_every_method_precision_band_and_grouping_scores_alike(data: st.DataObje
     """Reviews on several versions of one scale at once (as a program's history has them)."""
     base = data.draw(st.sampled_from(SCALES))
     versions = [s for s in VARIANTS.versions(base.id)]
-    chosen = data.draw(
-        st.lists(st.sampled_from(versions), min_size=1, max_size=4, unique_by=lambda s: s.version)
-    )
+    chosen = data.draw(st.lists(st.sampled_from(versions), min_size=1, max_size=4, unique_by=lambda s: s.version))
     cases = data.draw(reviews(chosen, most=8))
     check(cases, [*SCALES, *chosen])
 

@@ -35,12 +35,5 @@ def test_every_name_the_pages_use_is_there_and_is_the_original() -> None:
 
 
 def test_analytics_data_keeps_its_public_names() -> None:
-    for name in (
-        "review_scores",
-        "ReviewScores",
-        "PACK",
-        "scale_problems",
-        "FRAME_COLUMNS",
-        "OVERVIEW_COLUMNS",
-    ):
+    for name in ("review_scores", "ReviewScores", "PACK", "scale_problems", "FRAME_COLUMNS", "OVERVIEW_COLUMNS"):
         assert hasattr(analytics_data, name), name
