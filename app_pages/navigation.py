@@ -38,6 +38,10 @@ def navigation(viewer: Actor) -> dict[str, list[StreamlitPage]]:
         reviews.append(page("app_pages/rate.py", "Rate", ":material/edit_note:", "rate"))
         reviews.append(page("app_pages/consensus.py", "Consensus", ":material/handshake:", "consensus"))
     reviews.append(page("app_pages/results.py", "Results", ":material/insights:", "results"))
+    if can(viewer, Action.READ_PLANS):
+        reviews.append(
+            page("app_pages/action_plans.py", "Action plans", ":material/checklist:", "action-plans")
+        )
     pages = {"Reviews": reviews}
     if can(viewer, Action.READ_ANALYTICS):
         pages["Analytics"] = [

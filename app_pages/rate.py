@@ -18,6 +18,7 @@ from app_pages.rate_steps import (
     show_submit,
 )
 from app_pages.shared import actor, choose_review, database, identity_banner
+from app_pages.views.plan_follow_up import rate_follow_up
 from app_pages.widgets import attempt, show_feedback, sync_widget
 from domain.saving import may_save_on_top
 from domain.vocabulary import EVIDENCE_LENGTH
@@ -331,6 +332,7 @@ def render() -> None:
     reference, entry = st.columns([3, 2], gap="large")
     with reference:
         show_item_reference(item)
+        rate_follow_up(review.id, item.id, saved.rating if saved is not None else None)
     with entry, st.container(border=True):
         if locked:
             rating = "not rated" if saved is None or saved.rating is None else saved.rating

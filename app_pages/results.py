@@ -11,6 +11,7 @@ import streamlit as st
 
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, choose_review, database, identity_banner
+from app_pages.views.plan_follow_up import results_follow_up, review_plan
 from app_pages.views.results_score import item_table, metrics, missing_and_action_plan, score_charts
 from app_pages.widgets import show_error
 from domain.vocabulary import REASON_LENGTH
@@ -240,6 +241,8 @@ def render() -> None:
     st.divider()
     metrics(score, scale, live)
     missing_and_action_plan(score, review, scale, live)
+    results_follow_up(review.id, score)
+    review_plan(review.id, {i.id: i.name for i in scale.items}, review.is_final, scale.ratings)
     if not review.is_final and allowed(Action.EDIT_REVIEW):
         rate_col, consensus_col = st.columns(2)
         with rate_col:

@@ -121,6 +121,9 @@ class Action(StrEnum):
     IMPORT = "import reviews"
     MANAGE_USERS = "manage users and their access"
     CHECK_INTEGRITY = "check or re-key the database's tamper evidence"
+    READ_PLANS = "see action plans"
+    UPDATE_PLANS = "update action plans"
+    ADD_PLAN_ITEMS = "add items to a review's action plan"
 
 
 class Scope(StrEnum):
@@ -156,6 +159,11 @@ POLICY: Final[Mapping[Action, Mapping[Role, Scope]]] = MappingProxyType(
         Action.IMPORT: {_ADMIN: Scope.ALL},
         Action.MANAGE_USERS: {_ADMIN: Scope.ALL},
         Action.CHECK_INTEGRITY: {_ADMIN: Scope.ALL},
+        # Action plans (services.action_plans): a program manager follows up their own programs'.
+        Action.READ_PLANS: {_ADMIN: Scope.ALL, _REVIEWER: Scope.ALL, _MANAGER: Scope.OWN_PROGRAMS},
+        Action.UPDATE_PLANS: {_ADMIN: Scope.ALL, _REVIEWER: Scope.ALL, _MANAGER: Scope.OWN_PROGRAMS},
+        # Choosing further items for a final review's plan: the reviewers of that review.
+        Action.ADD_PLAN_ITEMS: {_ADMIN: Scope.ALL, _REVIEWER: Scope.ASSIGNED},
     }
 )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from reports.plan_lines import PlanLine
 from scales.schema import Scale
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class ReportData:
     drift: ProgramSeries | None = None
     drift_left_out: tuple[str, ...] = ()  # the integrity gate's warnings of reviews left out of `drift`
     agreement: ReviewAgreement | None = None  # between the two raters' own ratings, when there are two
+    plan: tuple[PlanLine, ...] = ()  # a stored final review's action plan entries (reports/plan_section.py)
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def __post_init__(self) -> None:

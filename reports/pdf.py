@@ -36,6 +36,7 @@ from reports.pdf_style import (
     plain,
     tint,
 )
+from reports.plan_section import plan_section
 from reports.wording import METHOD_TEXT, agreement_text
 from scales.schema import TotalMethod
 
@@ -62,6 +63,7 @@ class ReportPDF(ItemSections):
         self.item_table()
         self.missing_items()
         self.action_plan()
+        plan_section(self, self.data.plan, self.data.generated_at.date())
         self.findings()
         self.long_item_notes()
         self.scoring_note()

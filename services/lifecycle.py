@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from domain import checks
 from domain.vocabulary import REASON_LENGTH, Role
 from scales import Scale
-from services import access
+from services import access, action_plans
 from services.access import Action, Actor
 from services.assignments import assign_reviewer
 from services.audit import AuditLog, consensus_fields, review_fields
@@ -82,7 +82,10 @@ def finalize(db: Database, review_id: int, *, actor: Actor) -> ReviewView:
                 "or a reason it was not rated"
             )
             raise ValidationProblem([heading, *problems])
-        finalize_review(s, review, scale, rows.values(), AuditLog(s, who, review_id=review.id))
+        log = AuditLog(s, who, review_id=review.id)
+        finalize_review(s, review, scale, rows.values(), log)
+        plan_log = AuditLog(s, who, review_id=review.id, program_id=review.program_id, at=log.at)
+        action_plans.open_at_finalize(s, review, scale, list(rows.values()), plan_log)  # own rows
         return review_view(s, review, scale)
 
 

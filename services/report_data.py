@@ -20,6 +20,8 @@ from scoring.agreement_stats import ReviewAgreement
 from scoring.analytics import RATING_COLUMNS, ProgramSeries, program_series
 from services import reviews as svc
 from services.access import Actor
+from services.action_plan_views import report_lines
+from services.action_plans import review_entries
 from services.agreement import review_rater_agreement
 from services.analytics_data import finalized_ratings, scale_problems
 from services.database import Database
@@ -147,6 +149,7 @@ def from_stored_review(
         drift=series,
         drift_left_out=drift_left_out,
         agreement=_agreement(db, review.id, actor=actor),
+        plan=report_lines(review_entries(db, review.id, actor=actor)) if review.is_final else (),
     )
 
 

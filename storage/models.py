@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from domain.action_plans import PlanStatus
 from domain.vocabulary import (  # NAME_LENGTH, PERSON_LENGTH: the checks' limits, used here too
     NAME_LENGTH,
     PERSON_LENGTH,
@@ -443,6 +444,55 @@ class FieldCopy(Base):
     package: Mapped[str] = mapped_column(Text)  # the check-out package as it came
     opened_at: Mapped[dt.datetime]
     exports: Mapped[int] = mapped_column(Integer)
+
+
+class ActionPlanEntry(Base):
+    """One item of a final review's action plan (migration 0009): what was found, the goal, who
+    owns it, when it is due and where it stands. A row of its own, so following a plan up never
+    touches the final review; `program_id` is the review's, for the filters and the access check."""
+
+    __tablename__ = "action_plan_entries"
+    __table_args__ = (
+        UniqueConstraint("review_id", "item_id"),
+        CheckConstraint(_one_of("status", PlanStatus), name="status"),
+        Index("ix_action_plan_entries_status_due_date", "status", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
+    rating: Mapped[int | None]  # the item's consensus rating in the review
+    evidence: Mapped[str | None] = mapped_column(Text)
+    recommendation: Mapped[str | None] = mapped_column(Text)
+    goal: Mapped[int]  # the target rating
+    steps: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    due_date: Mapped[dt.date]
+    status: Mapped[str] = mapped_column(String(20))
+    opened_at: Mapped[dt.datetime]
+    opened_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    closed_at: Mapped[dt.datetime | None]  # when it became done or dropped (None while open)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    version: Mapped[int] = mapped_column(Integer)
+
+    notes: Mapped[list[ActionPlanNote]] = relationship(order_by="ActionPlanNote.id")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy declares it, no ClassVar
+
+
+class ActionPlanNote(Base):
+    """A dated progress note on a plan entry, with the status the entry had after it."""
+
+    __tablename__ = "action_plan_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("action_plan_entries.id"), index=True)
+    at: Mapped[dt.datetime]
+    by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    status: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str | None] = mapped_column(Text)
 
 
 FINAL_REVIEW_MESSAGE = "fidelity: review is final and cannot be changed"

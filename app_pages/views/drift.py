@@ -27,6 +27,7 @@ from app_pages.views.drift_data import (
     number,
     program_detail,
 )
+from app_pages.views.plan_marks import MARK_CAPTION, with_plan_marks
 from app_pages.widgets import VIEW_PARAM, analytics_intro, csv_download, page_start, view_tabs
 from scales import ScaleRegistry
 from services.analytics import LOW_RATING, DriftReport
@@ -260,7 +261,10 @@ def low_twice(detail: ProgramDetail) -> None:
 def scores_over_time(detail: ProgramDetail) -> None:
     """The program's total and subscale scores over time against the band thresholds."""
     series = detail.series
-    st.vega_lite_chart(spec=detail.charts.trend, width="stretch", key="drift_trend_chart")
+    trend, marked = with_plan_marks(detail.charts.trend, detail.report.program_id)
+    st.vega_lite_chart(spec=trend, width="stretch", key="drift_trend_chart")
+    if marked:
+        st.caption(MARK_CAPTION)
     if series.note:
         st.caption(series.note)
     csv_download(

@@ -40,6 +40,7 @@ PAGES = {
     "rate": "app_pages/rate.py",
     "consensus": "app_pages/consensus.py",
     "results": "app_pages/results.py",
+    "action_plans": "app_pages/action_plans.py",
     "drift": "app_pages/drift.py",
     "compare": "app_pages/compare.py",
     "programs": "app_pages/programs.py",
@@ -242,6 +243,7 @@ def test_a_reviewer_works_on_assigned_reviews_and_reads_finals(agency: dict[str,
         "rate",
         "consensus",
         "results",
+        "action_plans",
         "drift",
         "compare",
         "programs",
@@ -267,7 +269,7 @@ def svc_label(db: Database, review_id: int) -> str:
 
 def test_a_program_manager_sees_only_their_programs_final_reviews(agency: dict[str, Any]) -> None:
     at = app(MANAGER)
-    assert navigation(at) == {"reviews", "results", "drift", "compare", "programs", "scales"}
+    assert navigation(at) == {"reviews", "results", "action_plans", "drift", "compare", "programs", "scales"}
     assert "Signed in as **pm@agency.org**" in identity(at) and "Program manager" in identity(at)
     # Reviews: only the own program's final reviews, no start form, no Rate or Consensus links.
     assert set(at.dataframe[0].value["id"]) == {agency[f"{OWN} old"], agency[f"{OWN} final"]}

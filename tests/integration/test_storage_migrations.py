@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 TABLES = {
     "providers",
+    "action_plan_entries",
+    "action_plan_notes",
     "analytics_changes",
     "audit_chain_head",
     "programs",

@@ -1,0 +1,129 @@
+"""The earlier action plan beside a review's new ratings: the Results page's "Action plan
+follow-up" table and the Rate page's line under an item ("goal 3, now 2")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.markup import md
+from app_pages.shared import actor, allowed, database
+from app_pages.widgets import show_error
+from services import action_plans
+from services.access import Action
+from services.action_plan_views import PlanEntryView, entries_table
+from services.errors import FidelityError
+
+__all__ = ["goal_and_now", "rate_follow_up", "results_follow_up", "review_plan"]
+
+
+def _entries(review_id: int) -> list[PlanEntryView]:
+    if not allowed(Action.READ_PLANS):
+        return []
+    try:
+        return action_plans.follow_up(database(), review_id, actor=actor())
+    except FidelityError:  # e.g. a program out of the viewer's scope: no follow-up to show
+        return []
+
+
+def goal_and_now(entry: PlanEntryView, now: int | None) -> str:
+    """ "goal 4, now 3": the plan's target beside the item's rating in this review."""
+    return f"goal {entry.goal}, now {'not rated yet' if now is None else now}"
+
+
+def results_follow_up(review_id: int, score: Mapping[str, Any]) -> None:
+    """The program's earlier plan entries beside this review's ratings (nothing without any)."""
+    entries = _entries(review_id)
+    if not entries:
+        return
+    st.subheader("Action plan follow-up")
+    st.caption(
+        "The entries earlier reviews of this program opened, beside this review's rating of each item."
+    )
+    items = score.get("items") or {}
+    rows = []
+    for e in entries:
+        now = (items.get(e.item_id) or {}).get("rating")
+        reached = "" if now is None else ("reached" if now >= e.goal else "not yet")
+        rows.append(
+            {
+                "item": f"{e.item_id} {e.item_name}",
+                "review": e.review_date.isoformat(),
+                "rated then": e.rating,
+                "goal and now": goal_and_now(e, now),
+                "goal": reached,
+                "status": e.status + (" (overdue)" if e.overdue else ""),
+                "due": e.due_date.isoformat(),
+                "owner": e.owner or "",
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="results_plan_follow_up")
+
+
+def rate_follow_up(review_id: int, item_id: str, now: int | None) -> None:
+    """One line under the item when an earlier review put it in the program's action plan."""
+    for e in _entries(review_id):
+        if e.item_id == item_id:
+            st.info(
+                md(
+                    f"Action plan from the review of {e.review_date}: rated {e.rating}, "
+                    f"{goal_and_now(e, now)} ({e.status})."
+                ),
+                icon=":material/checklist:",
+            )
+
+
+def review_plan(review_id: int, item_names: Mapping[str, str], final: bool, ratings: range) -> None:
+    """A final review's own plan entries (a link to the Action plans page to follow them up), and
+    for its reviewers and agency admins a choice of further items to add to it."""
+    if not final or not allowed(Action.READ_PLANS):
+        return
+    try:
+        entries = action_plans.review_entries(database(), review_id, actor=actor())
+    except FidelityError as exc:
+        show_error(exc)
+        return
+    with st.expander(f"Action plan entries of this review ({len(entries)})", expanded=False):
+        if entries:
+            st.dataframe(
+                entries_table(entries).drop(columns=["provider", "program", "review date"]),
+                hide_index=True,
+                width="stretch",
+                key="results_plan_entries",
+            )
+            st.page_link(
+                "app_pages/action_plans.py",
+                label="Follow them up on the Action plans page",
+                icon=":material/checklist:",
+            )
+        else:
+            st.caption(
+                "No plan entries: no item was rated at or below the scale's threshold, and none was chosen."
+            )
+        if not allowed(Action.ADD_PLAN_ITEMS):
+            return
+        chosen = {e.item_id for e in entries}
+        others = [i for i in item_names if i not in chosen]
+        if not others:
+            return
+        with st.form("results_plan_add"):
+            item = st.selectbox(
+                "Add an item to the plan", others, format_func=lambda i: f"{i} {item_names[i]}"
+            )
+            goal = st.number_input(
+                "Goal (the rating to reach)",
+                min_value=ratings.start,
+                max_value=ratings.stop - 1,
+                value=ratings.stop - 2,
+                step=1,
+            )
+            if st.form_submit_button("Add to the action plan"):
+                try:
+                    action_plans.add_entry(database(), review_id, str(item), goal=int(goal), actor=actor())
+                except FidelityError as exc:
+                    show_error(exc)
+                else:
+                    st.rerun()
