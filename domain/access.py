@@ -121,6 +121,7 @@ class Action(StrEnum):
     IMPORT = "import reviews"
     MANAGE_USERS = "manage users and their access"
     CHECK_INTEGRITY = "check or re-key the database's tamper evidence"
+    AUTHOR_SCALES = "author, import or publish scales"
 
 
 class Scope(StrEnum):
@@ -156,6 +157,8 @@ POLICY: Final[Mapping[Action, Mapping[Role, Scope]]] = MappingProxyType(
         Action.IMPORT: {_ADMIN: Scope.ALL},
         Action.MANAGE_USERS: {_ADMIN: Scope.ALL},
         Action.CHECK_INTEGRITY: {_ADMIN: Scope.ALL},
+        # Drafts are the admins' work in progress; a published scale is offered to every reviewer.
+        Action.AUTHOR_SCALES: {_ADMIN: Scope.ALL},
     }
 )
 
