@@ -36,7 +36,7 @@ PUBLISHED = "published"
 class CatalogRegistry(ScaleRegistry):
     """A ScaleRegistry that looks in the database again when a scale version is not found."""
 
-    refresher: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+    refresher: Callable[[], object] | None = field(default=None, compare=False, repr=False)
     published: set[tuple[str, str]] = field(default_factory=set, compare=False)
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 

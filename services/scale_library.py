@@ -156,9 +156,9 @@ def _key_of(text: str) -> tuple[str, str] | None:
     scale_id, version = data.get("id"), data.get("version")
     if isinstance(version, int | float) and not isinstance(version, bool):
         version = str(version)
-    if isinstance(scale_id, str) and isinstance(version, str):
-        if _KEY.match(scale_id) and _VERSION.match(version):
-            return scale_id, version
+    readable = isinstance(scale_id, str) and isinstance(version, str)
+    if readable and _KEY.match(str(scale_id)) and _VERSION.match(str(version)):
+        return str(scale_id), str(version)
     return None
 
 
@@ -333,7 +333,8 @@ def publish_draft(db: Database, authored_id: int, *, actor: Actor) -> AuthoredSc
         _refuse_published(row)
         scale, problems = check_text(db, row.source_text, f"draft {row.scale_id} {row.version}")
         if scale is None:
-            raise ValidationProblem(["the draft cannot be published until its problems are fixed:", *problems])
+            first = "the draft cannot be published until its problems are fixed:"
+            raise ValidationProblem([first, *problems])
         _publish(db, s, row, scale, name)
     db.refresh_published()
     return get_authored(db, authored_id, actor=actor)
@@ -391,7 +392,8 @@ def publish_file(db: Database, path: str | os.PathLike[str], *, actor: Actor) ->
             )
             s.add(row)
             s.flush()
-            AuditLog(s, name, at=now)("scale", f"{scale.id} {scale.version} draft", None, {"origin": row.origin})
+            log = AuditLog(s, name, at=now)
+            log("scale", f"{scale.id} {scale.version} draft", None, {"origin": row.origin})
         else:
             _refuse_published(row)
             AuditLog(s, name)("scale", f"{scale.id} {scale.version} draft text", row.source_text, text)
