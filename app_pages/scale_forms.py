@@ -15,6 +15,8 @@ import pandas as pd
 import streamlit as st
 import yaml
 
+from services.scale_library import dump_scale_data
+
 Data = dict[str, Any]
 Save = Callable[[Data], None]
 METHODS = ["mean_of_items", "mean_of_subscale_means", "sum"]
@@ -26,7 +28,7 @@ METHOD_TEXT = {
 
 
 def dump(data: Data) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return dump_scale_data(data)  # never YAML aliases: the loader refuses them
 
 
 def _text(value: Any) -> str:

@@ -44,6 +44,7 @@ __all__ = [
     "copy_scale_text",
     "draft_from_redcap",
     "draft_from_yaml",
+    "dump_scale_data",
     "get_authored",
     "list_authored",
     "new_draft",
@@ -90,6 +91,19 @@ class AuthoredScaleView:
 # ---- the text of a scale ------------------------------------------------------------------------
 
 
+class _NoAliases(yaml.SafeDumper):
+    """Scale files refuse YAML aliases, so text written here never makes them (PyYAML writes an
+    alias for an object that appears twice, e.g. the same anchors given to two items)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_scale_data(data: Any) -> str:
+    """A scale's data (a mapping) as the YAML text of a draft, keys in their given order."""
+    return yaml.dump(data, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=100)
+
+
 def check_text(db: Database, text: str, where: str = "draft") -> tuple[Scale | None, list[str]]:
     """The scale `text` makes and the loader's problems with it (one `where:LINE: ...` line each);
     a derived scale's base is looked up among the loaded and published scales."""
@@ -106,7 +120,7 @@ def scale_text(scale: Scale, *, scale_id: str | None = None, version: str | None
     data["version"] = version or scale.version
     for item in data["items"]:
         item["anchors"] = {int(k): v for k, v in item["anchors"].items()}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return dump_scale_data(data)
 
 
 def copy_scale_text(scale: Scale, scale_id: str, version: str) -> str:
@@ -142,7 +156,7 @@ def blank_scale_text(scale_id: str, version: str, title: str) -> str:
             ],
         },
     }
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return dump_scale_data(data)
 
 
 def _key_of(text: str) -> tuple[str, str] | None:
