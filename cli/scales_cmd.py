@@ -57,19 +57,13 @@ def scales_list(
 def _catalog() -> ScaleRegistry:
     """The scale files, plus the database's published versions when a database exists: a
     SQLite file that is not there is not created just to list scales."""
-    url = get_settings().database_url
-    if url.startswith("sqlite") and not _sqlite_file_exists(url):
+    from services.scale_catalog import no_database_at  # not at the top: start-up time (SQLAlchemy)
+
+    if no_database_at(get_settings().database_url):
         return registry()
     with database() as db:
         db.refresh_published()
         return db.registry
-
-
-def _sqlite_file_exists(url: str) -> bool:
-    from sqlalchemy.engine import make_url  # not at the top: start-up time
-
-    name = make_url(url).database
-    return bool(name) and name != ":memory:" and Path(str(name)).is_file()
 
 
 def scales_publish(

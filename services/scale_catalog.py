@@ -18,16 +18,18 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from scales import Scale, ScaleProblem, ScaleRegistry, UnknownScaleError
 from storage.models import AuthoredScale
 
-__all__ = ["CatalogRegistry", "add_published", "database_path", "published_scale"]
+__all__ = ["CatalogRegistry", "add_published", "database_path", "no_database_at", "published_scale"]
 
 PUBLISHED = "published"
 
@@ -56,6 +58,18 @@ class CatalogRegistry(ScaleRegistry):
     def is_published(self, scale_id: str, version: str) -> bool:
         """Whether this version was published in the database (not a bundled file)."""
         return (scale_id, version) in self.published
+
+
+def no_database_at(url: str) -> bool:
+    """Whether `url` is a SQLite file that does not exist (listing scales does not create it)."""
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError:
+        return False  # opening it says what is wrong
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    name = parsed.database
+    return not name or name == ":memory:" or not Path(name).is_file()
 
 
 def database_path(row: AuthoredScale) -> str:
