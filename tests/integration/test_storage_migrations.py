@@ -41,6 +41,7 @@ TABLES = {
     "rater_ratings",
     "consensus_ratings",
     "audit_log",
+    "authored_scales",  # migration 0008
 }
 
 
