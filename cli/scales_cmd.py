@@ -27,7 +27,7 @@ def scales_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the bundled scales, those in FIDELITY_SCALES_DIRS and those published in the database."""
-    reg = _catalog()
+    reg = catalog()
     rows = [
         {
             "id": s.id,
@@ -54,7 +54,7 @@ def scales_list(
         typer.echo(line)
 
 
-def _catalog() -> ScaleRegistry:
+def catalog() -> ScaleRegistry:
     """The scale files, plus the database's published versions when a database exists: a
     SQLite file that is not there is not created just to list scales."""
     from services.scale_catalog import no_database_at  # not at the top: start-up time (SQLAlchemy)

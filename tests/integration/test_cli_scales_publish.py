@@ -51,6 +51,11 @@ def test_publish_the_example_scales_and_list_them(db_url: str) -> None:
     line = next(row for row in text.splitlines() if row.startswith("bhh-review"))
     assert line.endswith("[published in the database]") and "[12 item(s) unverified]" in line
 
+    # Its REDCap data dictionary and FHIR Questionnaire, as a bundled scale's.
+    code, out, err = fidelity("scales", "export", "bhh-review@1.0", "--format", "redcap")
+    assert code == 0, err
+    assert "cm1" in out.lower() and "Whole-person assessment" in out
+
     # Publishing the same version again is refused: a published version never changes.
     code, _, err = fidelity("scales", "publish", str(EXAMPLES / "peer-support-review.yaml"))
     assert code == 2
