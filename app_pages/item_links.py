@@ -14,7 +14,7 @@ from scales.mapping import item_links
 def show_item_links(scales: list[Scale], registry: ScaleRegistry) -> None:
     """A caption and a table of the mapped items of `scales` (nothing when there are none)."""
     rows = []
-    for scale in dict.fromkeys(scales):
+    for scale in {s.key: s for s in scales}.values():  # each version once
         for link in item_links(scale, registry):
             rows.append(
                 {

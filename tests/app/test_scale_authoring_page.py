@@ -126,3 +126,78 @@ def test_a_reviewer_sees_no_authoring_mode(url: str, db: Database) -> None:
         from services.access import Actor, Role
 
         lib.list_authored(db, actor=Actor(name="rita", role=Role.REVIEWER))
+
+
+# ---- a published scale on every page ------------------------------------------------------------
+
+
+def publish_goi_versions(db: Database) -> None:
+    """goi-local 1.0 (a copy of GOI) and 2.0, whose G1 is renamed G1R and says it replaces G1."""
+    admin = local_admin("admin")
+    for version in ("1.0", "2.0"):
+        text = lib.copy_scale_text(db.registry.get("goi", "1.0"), "goi-local", version)
+        if version == "2.0":
+            text = text.replace("- id: G1\n", "- id: G1R\n  replaces: G1\n", 1)
+            text = text.replace("- G1\n", "- G1R\n", 1)
+        draft = lib.new_draft(db, text, origin="test", actor=admin)
+        assert draft.problems == (), draft.problems
+        lib.publish_draft(db, draft.id, actor=admin)
+
+
+def final_review(db: Database, program_id: int, version: str, day: str, ratings: dict[str, int]) -> int:
+    import datetime as dt
+
+    admin = local_admin("admin")
+    review = svc.start_review(
+        db, program_id, "goi-local", version, dt.date.fromisoformat(day), "baseline", ["Ana"], actor=admin
+    )
+    for item_id, rating in ratings.items():
+        svc.save_consensus(db, review.id, item_id, rating=rating, expected_version=0, actor=admin)
+    return svc.finalize(db, review.id, actor=admin).id
+
+
+def test_reviews_on_a_published_scale_open_on_every_page(url: str, db: Database) -> None:
+    from services.access import acting_for
+
+    publish_goi_versions(db)
+    program = svc.create_program(db, "Harbor Team", provider="Harbor", actor=local_admin("admin"))
+    v1 = db.registry.get("goi-local", "1.0")
+    v2 = db.registry.get("goi-local", "2.0")
+    final_review(db, program.id, "1.0", "2025-03-01", dict.fromkeys(v1.item_ids, 4))
+    latest = final_review(db, program.id, "2.0", "2026-03-01", dict.fromkeys(v2.item_ids, 4) | {"G1R": 2})
+    draft = svc.start_review(
+        db,
+        program.id,
+        "goi-local",
+        "2.0",
+        __import__("datetime").date(2026, 6, 1),
+        "follow-up",
+        ["Ana"],
+        actor=local_admin("admin"),
+    )
+    svc.save_rating(db, draft.id, "Ana", "G2", rating=3, actor=acting_for(local_admin("admin"), "Ana"))
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    for page, review_id in (("rate", draft.id), ("results", latest)):
+        at.query_params["review"] = str(review_id)
+        at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+    results = " ".join(texts(at.markdown) + texts(at.caption) + texts(at.title) + texts(at.subheader))
+    assert "goi-local" in results or "General Organizational Index" in results
+
+    at.query_params.clear()
+    at.query_params["program"] = str(program.id)
+    at.switch_page("app_pages/drift.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.startswith("Mapped items:") for c in texts(at.caption))
+    mapped = next(df.value for df in at.dataframe if "maps to" in df.value.columns)
+    assert mapped.to_dict("records") == [
+        {
+            "item": f"G1R {v2.item('G1R').name}",
+            "in": "goi-local@2.0",
+            "maps to": f"G1 {v1.item('G1').name}",
+            "of": "goi-local@1.0",
+        }
+    ]
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
