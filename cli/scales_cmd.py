@@ -68,14 +68,25 @@ def catalog() -> ScaleRegistry:
 
 def scales_publish(
     file: Annotated[Path, typer.Argument(help="The scale file (YAML) to publish.")],
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Publish as this registered user (the access policy: agency admins only)."),
+    ] = None,
 ) -> None:
     """Publish a scale file in the database: from then on it never changes, and new reviews may
     use it. Problems are printed as PATH:LINE: field: message; agency admins only."""
     from services.scale_library import publish_file  # not at the top: start-up time
+    from services.users import actor_for_email  # start-up time, as above
 
     with database() as db:
+        actor = cli_actor()
+        if as_user is not None:
+            found = actor_for_email(db, as_user)
+            if found is None:
+                fail([f"--as: no active user with the e-mail address {as_user!r}"])
+            actor = found
         try:
-            published = publish_file(db, file, actor=cli_actor())
+            published = publish_file(db, file, actor=actor)
         except ScaleFileError as exc:
             fail([str(p) for p in exc.problems])
     typer.echo(

@@ -99,3 +99,27 @@ def test_a_derived_scale_publishes_against_a_bundled_base(db_url: str, tmp_path:
     wrong.write_text(variant.read_text().replace("dacts-county", "dacts-town").replace("H1: 4", "Z9: 4"))
     code, _, err = fidelity("scales", "publish", str(wrong))
     assert code == 2 and f"{wrong}:6: minimums.Z9: sets a minimum for 'Z9'" in err
+
+
+def test_only_an_agency_admin_publishes(db_url: str) -> None:
+    from services.access import LOCAL_ADMIN, Role
+    from services.database import open_database
+    from services.users import add_user
+
+    with open_database(db_url) as db:
+        add_user(db, "rita@agency.org", role=Role.REVIEWER, actor=LOCAL_ADMIN)
+        add_user(db, "ada@agency.org", role=Role.AGENCY_ADMIN, actor=LOCAL_ADMIN)
+    example = str(EXAMPLES / "peer-support-review.yaml")
+    code, _, err = fidelity("scales", "publish", example, "--as", "rita@agency.org")
+    assert code == 2
+    assert err.strip() == (
+        "Not allowed: a reviewer may not author, import or publish scales (only agency admins may)."
+    )
+    assert "peer-support-review" not in listed()
+    code, _, err = fidelity("scales", "publish", example, "--as", "nobody@agency.org")
+    assert code == 2 and "--as: no active user" in err
+    code, _, err = fidelity("scales", "publish", example, "--as", "ada@agency.org")
+    assert code == 0, err
+    assert str(listed()["peer-support-review"]["path"]).startswith(
+        "database (published by ada@agency.org on "
+    )
