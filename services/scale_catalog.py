@@ -95,11 +95,23 @@ def published_scale(row: AuthoredScale) -> Scale:
 def add_published(registry: CatalogRegistry, s: Session) -> int:
     """Add the published rows not yet in `registry`; returns how many were added. A database
     without the table yet (not migrated) adds none."""
+    published = AuthoredScale.status == PUBLISHED
     try:
-        rows = list(
-            s.scalars(
-                select(AuthoredScale).where(AuthoredScale.status == PUBLISHED).order_by(AuthoredScale.id)
+        # The keys first (asked on every review start picker's run): definitions only of new ones.
+        keys = s.execute(
+            select(AuthoredScale.id, AuthoredScale.scale_id, AuthoredScale.version).where(published)
+        )
+        new_ids = [
+            row_id for row_id, scale_id, version in keys if (scale_id, version) not in registry.published
+        ]
+        rows = (
+            list(
+                s.scalars(
+                    select(AuthoredScale).where(AuthoredScale.id.in_(new_ids)).order_by(AuthoredScale.id)
+                )
             )
+            if new_ids
+            else []
         )
     except (sa_exc.OperationalError, sa_exc.ProgrammingError):
         return 0
