@@ -24,6 +24,7 @@ from services.reviews import (
     list_reviews,
     start_review,
 )
+from services.scale_library import available_scales
 from services.users import list_users
 
 PROGRAM = "reviews_start_program"
@@ -350,7 +351,7 @@ def render() -> None:
         show_error(exc)
         st.stop()
     if allowed(Action.START_REVIEW):
-        _start_section(all_programs, database().registry.all())
+        _start_section(all_programs, available_scales(database()))  # bundled and published, no drafts
     _list_section(all_programs)
 
 

@@ -1,13 +1,16 @@
-"""Browse every scale version: items, definitions, data sources, anchors and scoring rules."""
+"""Browse every scale version: items, definitions, data sources, anchors and scoring rules; and,
+for agency admins, author, import and publish scales (app_pages/scale_authoring.py)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from app_pages.shared import identity_banner, scale_registry
+from app_pages.scale_authoring import render_authoring
+from app_pages.shared import allowed, database, identity_banner
 from scales import Item, Scale
 from scales.schema import Compute, Interval
+from services.access import Action
 
 
 def band_text(band: Interval, precision: int) -> str:
@@ -152,9 +155,19 @@ def show_item(item: Item) -> None:
             st.caption(f"Provenance: {status}{where}.{note}")
 
 
+BROWSE, AUTHOR = "Browse", "Author and publish"
+
+
 def render() -> None:
     identity_banner()
-    registry = scale_registry()
+    if allowed(Action.AUTHOR_SCALES):
+        mode = st.radio("Mode", [BROWSE, AUTHOR], horizontal=True, key="scales_mode")
+        if mode == AUTHOR:
+            render_authoring(show_scale)
+            return
+    db = database()
+    db.refresh_published()  # a version published in another window or by the CLI
+    registry = db.registry
     scales = registry.all()
     if registry.problems:
         with st.expander(f"{len(registry.problems)} scale file problem(s): those files were not loaded"):
@@ -173,7 +186,10 @@ def render() -> None:
         pd.DataFrame([{"scale": s.id, "version": s.version, "items": len(s.items)} for s in scales]),
         hide_index=True,
     )
-    show_scale(next(s for s in scales if s.key == choice))
+    shown = next(s for s in scales if s.key == choice)
+    if registry.paths.get((shown.id, shown.version), "").startswith("database"):
+        st.sidebar.caption(f"{shown.key}: {registry.paths[(shown.id, shown.version)]}")
+    show_scale(shown)
 
 
 if __name__ == "__main__":  # run as the page's script by st.navigation (app_pages/navigation.py)

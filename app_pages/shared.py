@@ -172,7 +172,7 @@ def review_label(r: ReviewSummary) -> str:
 
 def _banded_by_sum(r: ReviewSummary) -> bool:
     try:
-        scale = scale_registry().get(r.scale_id, r.scale_version)
+        scale = database().registry.get(r.scale_id, r.scale_version)  # published ones too
     except UnknownScaleError:  # its scale file is gone: the list says so in its own column
         return False
     return scale.scoring.method is TotalMethod.SUM

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.common import cli_actor, database, fail, refusals
+from cli.scales_cmd import catalog
 from scales import Scale, ScaleFileError, UnknownScaleError, parse_scale_text
 from services.errors import FidelityError
-from services.settings import get_registry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -341,7 +341,7 @@ def scales_from_redcap_command(
 def _scale(scale_ref: str) -> Scale:
     scale_id, _, version = scale_ref.partition("@")
     try:
-        return get_registry().get(scale_id.strip(), version.strip() or None)
+        return catalog().get(scale_id.strip(), version.strip() or None)  # published ones too
     except UnknownScaleError as exc:
         fail([str(exc.args[0] if exc.args else exc)])
 

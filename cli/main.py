@@ -25,7 +25,7 @@ from cli.field_cmd import field_app
 from cli.plans_cmd import plans_app
 from cli.report_cmd import report
 from cli.review_cmd import review_app
-from cli.scales_cmd import scales_app, scales_list, scales_validate
+from cli.scales_cmd import scales_app, scales_list, scales_publish, scales_validate
 from cli.score_cmd import score
 from cli.users_cmd import users_app
 
@@ -52,6 +52,7 @@ scales_app.command("export")(scales_export_command)
 scales_app.command("from-redcap")(scales_from_redcap_command)
 scales_app.command("list")(scales_list)
 scales_app.command("validate")(scales_validate)
+scales_app.command("publish")(scales_publish)
 review_app.command("export")(review_export_command)
 
 

@@ -1,4 +1,6 @@
-"""`fidelity scales list` and `fidelity scales validate`: the scale definitions, no database.
+"""`fidelity scales list`, `fidelity scales validate` and `fidelity scales publish`: the scale
+definitions. `list` adds the versions published in the database when there is one (it does not
+create one); `publish` stores a scale file in it as a published, never-changing version.
 
 The commands are registered on `scales_app` in cli/main.py, after `export` and `from-redcap`
 (cli/exchange_cmd.py), which keeps the order `fidelity scales --help` has always shown.
@@ -12,10 +14,11 @@ from typing import Annotated
 
 import typer
 
-from cli.common import fail, registry
+from cli.common import cli_actor, database, fail, registry
 from scales import ScaleFileError, ScaleRegistry, load_scale_file
 from scales.derived import is_derived
 from scales.loader import load_yaml_data, scale_files
+from services.settings import get_settings
 
 scales_app = typer.Typer(help="Scale definitions.", no_args_is_help=True)
 
@@ -23,8 +26,8 @@ scales_app = typer.Typer(help="Scale definitions.", no_args_is_help=True)
 def scales_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List the bundled scales and those in FIDELITY_SCALES_DIRS."""
-    reg = registry()
+    """List the bundled scales, those in FIDELITY_SCALES_DIRS and those published in the database."""
+    reg = catalog()
     rows = [
         {
             "id": s.id,
@@ -46,7 +49,50 @@ def scales_list(
     for row in rows:
         unverified = row["unverified_items"]
         flag = f"  [{len(unverified)} item(s) unverified]" if unverified else ""
-        typer.echo(f"{row['id']:<14} {row['version']:<8} {row['items']:>3} items  {row['title']}{flag}")
+        published = "  [published in the database]" if str(row["path"]).startswith("database") else ""
+        line = f"{row['id']:<14} {row['version']:<8} {row['items']:>3} items  {row['title']}{flag}{published}"
+        typer.echo(line)
+
+
+def catalog() -> ScaleRegistry:
+    """The scale files, plus the database's published versions when a database exists: a
+    SQLite file that is not there is not created just to list scales."""
+    from services.scale_catalog import no_database_at  # not at the top: start-up time (SQLAlchemy)
+
+    if no_database_at(get_settings().database_url):
+        return registry()
+    with database() as db:
+        db.refresh_published()
+        return db.registry
+
+
+def scales_publish(
+    file: Annotated[Path, typer.Argument(help="The scale file (YAML) to publish.")],
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Publish as this registered user (the access policy: agency admins only)."),
+    ] = None,
+) -> None:
+    """Publish a scale file in the database: from then on it never changes, and new reviews may
+    use it. Problems are printed as PATH:LINE: field: message; agency admins only."""
+    from services.scale_library import publish_file  # not at the top: start-up time
+    from services.users import actor_for_email  # start-up time, as above
+
+    with database() as db:
+        actor = cli_actor()
+        if as_user is not None:
+            found = actor_for_email(db, as_user)
+            if found is None:
+                fail([f"--as: no active user with the e-mail address {as_user!r}"])
+            actor = found
+        try:
+            published = publish_file(db, file, actor=actor)
+        except ScaleFileError as exc:
+            fail([str(p) for p in exc.problems])
+    typer.echo(
+        f"published {published.scale_id} {published.version} ({published.title}), "
+        f"content {published.content_hash}"
+    )
 
 
 def scales_validate(

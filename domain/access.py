@@ -124,6 +124,7 @@ class Action(StrEnum):
     READ_PLANS = "see action plans"
     UPDATE_PLANS = "update action plans"
     ADD_PLAN_ITEMS = "add items to a review's action plan"
+    AUTHOR_SCALES = "author, import or publish scales"
 
 
 class Scope(StrEnum):
@@ -164,6 +165,8 @@ POLICY: Final[Mapping[Action, Mapping[Role, Scope]]] = MappingProxyType(
         Action.UPDATE_PLANS: {_ADMIN: Scope.ALL, _REVIEWER: Scope.ALL, _MANAGER: Scope.OWN_PROGRAMS},
         # Choosing further items for a final review's plan: the reviewers of that review.
         Action.ADD_PLAN_ITEMS: {_ADMIN: Scope.ALL, _REVIEWER: Scope.ASSIGNED},
+        # Drafts are the admins' work in progress; a published scale is offered to every reviewer.
+        Action.AUTHOR_SCALES: {_ADMIN: Scope.ALL},
     }
 )
 

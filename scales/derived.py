@@ -107,7 +107,8 @@ def resolve(variant: DerivedScale, base: Scale) -> tuple[dict[str, Any], list[Pr
         if item["id"] in dropped:
             continue
         if item["id"] in variant.replace:
-            item = {**variant.replace[item["id"]].model_dump(mode="python"), "subscale": item["subscale"]}
+            replacement = variant.replace[item["id"]].model_dump(mode="python")
+            item = {**replacement, "subscale": item["subscale"], "replaces": item["id"]}
         if item["id"] in variant.minimums:
             item["minimum"] = variant.minimums[item["id"]]
         resolved.append(item)

@@ -128,6 +128,13 @@ class Item(StrictModel):
     provenance: Provenance | None = Field(
         default=None, description="What of this item was verified against a stored source."
     )
+    replaces: Identifier | None = Field(
+        default=None,
+        description=(
+            "The item of the base scale (or of the previous version) this one takes the place of, "
+            "when its id changed: Drift and Compare line the two up (e.g. Oregon's ST8 replaces S10)."
+        ),
+    )
 
     @property
     def is_computed(self) -> bool:
@@ -188,7 +195,7 @@ class Scoring(StrictModel):
 _EXTENSIONS = {
     (): ("licence", "derived_from"),
     ("scoring",): ("conditions", "set_by", "action_plan_due_days"),
-    ("items",): ("provenance",),
+    ("items",): ("provenance", "replaces"),
 }
 
 
@@ -200,8 +207,9 @@ def _without_unset_extensions(data: dict[str, Any]) -> dict[str, Any]:
         if not data["scoring"].get(key):
             data["scoring"].pop(key, None)
     for item in data["items"]:
-        if item.get("provenance") is None:
-            item.pop("provenance", None)
+        for key in _EXTENSIONS[("items",)]:
+            if item.get(key) is None:
+                item.pop(key, None)
     return data
 
 
@@ -256,6 +264,11 @@ class Scale(StrictModel):
     @property
     def key(self) -> str:
         return f"{self.id}@{self.version}"
+
+    @property
+    def item_map(self) -> dict[str, str]:
+        """Each item whose id changed -> the id it replaces (in the base or previous version)."""
+        return {item.id: item.replaces for item in self.items if item.replaces is not None}
 
     @property
     def unverified_items(self) -> list[str]:

@@ -16,13 +16,20 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from scales import ScaleRegistry
-from services.errors import DatabaseError, FidelityError, ReviewFinalizedError, StaleWriteError
+from services.errors import (
+    DatabaseError,
+    FidelityError,
+    PublishedScaleError,
+    ReviewFinalizedError,
+    StaleWriteError,
+)
+from services.scale_catalog import CatalogRegistry, add_published
 from services.settings import get_registry, get_settings
 from storage.audit_chain import lock_chain
 from storage.db import make_engine, session_factory, writer
 from storage.integrity import SESSION_KEY
 from storage.migrate import DatabaseVersionError, upgrade_to_head
-from storage.models import AUDIT_LOG_MESSAGE, FINAL_REVIEW_MESSAGE
+from storage.models import AUDIT_LOG_MESSAGE, FINAL_REVIEW_MESSAGE, PUBLISHED_SCALE_MESSAGE
 
 
 class Database:
@@ -39,7 +46,8 @@ class Database:
         self.url = url
         # Keys checksums, seals and the audit chain (storage.integrity.keyed_digest); None: plain SHA-256.
         self.integrity_key = integrity_key
-        self.registry = registry if registry is not None else get_registry()
+        # The scale files plus the versions published in this database (services.scale_catalog).
+        self.registry = CatalogRegistry.copy_of(registry if registry is not None else get_registry())
         try:
             self.engine = make_engine(url)
         except sa_exc.ArgumentError as exc:  # includes an unknown dialect or driver
@@ -61,6 +69,14 @@ class Database:
         self._unpinged: Engine | None = None
         self.writes = 0  # transactions written through writing(): see analytics_data.data_version
         self.version_seen: tuple[str, float, int] | None = None  # (version, when, writes then)
+        if migrate:
+            self.refresh_published()
+        self.registry.refresher = self.refresh_published
+
+    def refresh_published(self) -> int:
+        """Add the scale versions published in the database since it was last read."""
+        with self.reading() as s:
+            return add_published(self.registry, s)
 
     @property
     def unpinged_engine(self) -> Engine:
@@ -146,6 +162,10 @@ def _trigger_refusal(exc: sa_exc.DBAPIError) -> FidelityError | None:
     if FINAL_REVIEW_MESSAGE in text:
         return ReviewFinalizedError(
             "this review is final and cannot be changed; amend it to make a new version"
+        )
+    if PUBLISHED_SCALE_MESSAGE in text:
+        return PublishedScaleError(
+            "this scale version is published and cannot be changed; make a new version of it instead"
         )
     if AUDIT_LOG_MESSAGE in text:
         return FidelityError("the audit log is append-only: its entries cannot be changed or deleted")

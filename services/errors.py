@@ -19,6 +19,7 @@ __all__ = [
     "FidelityError",
     "IntegrityFailure",
     "NotFound",
+    "PublishedScaleError",
     "ReviewFinalizedError",
     "ScaleChangedError",
     "StaleWriteError",
@@ -28,3 +29,7 @@ __all__ = [
 
 class DatabaseError(FidelityError):
     """The database cannot be used (unreachable, or migrated by a newer version)."""
+
+
+class PublishedScaleError(FidelityError):
+    """A published scale version cannot change (the service and the database both refuse)."""

@@ -18,12 +18,17 @@ SQLITE_TRIGGERS = (
     "trg_audit_log_no_update",
     "trg_audit_log_no_delete",
     *(f"trg_{table}_final_{op}" for table in CHILD_TABLES for op in ("insert", "update", "delete")),
+    # Migration 0008: a published scale version never changes.
+    "trg_authored_scales_published_update",
+    "trg_authored_scales_published_delete",
 )
 PG_TRIGGERS = {  # name -> table
     "trg_reviews_final": "reviews",
     "trg_audit_log_append_only": "audit_log",
     **{f"trg_{table}_final": table for table in CHILD_TABLES},
     **{f"trg_{table}_no_truncate": table for table in ("reviews", *CHILD_TABLES, "audit_log")},
+    "trg_authored_scales_published": "authored_scales",  # migration 0008
+    "trg_authored_scales_no_truncate": "authored_scales",
 }
 # The trigger that refuses an UPDATE of each table's rows: (SQLite, PostgreSQL).
 UPDATE_REFUSALS = {

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from app_pages.item_links import show_item_links
 from app_pages.shared import analytics_version, database, identity_banner
 from app_pages.views.compare_data import (
     PICK,
@@ -286,6 +287,7 @@ def render() -> None:
             st.warning(problem, icon=":material/warning:")
 
     headline(overview, drawn)
+    show_item_links([scale], db.registry)  # items matched across versions although their ids differ
     views = {
         RANKING: lambda: ranking(overview, scale, drawn, db.url, version, chosen),
         BELOW_PROGRAMS: lambda: programs_below(overview, scale, drawn),

@@ -16,6 +16,7 @@ from functools import partial
 
 import streamlit as st
 
+from app_pages.item_links import show_item_links
 from app_pages.markup import md
 from app_pages.shared import analytics_version, database, identity_banner
 from app_pages.views.drift_data import (
@@ -351,6 +352,7 @@ def one_program(agency: AgencyDrift, db: Database, version: str) -> None:
         return
     scale = db.registry.get(str(report.scale_id), report.scale_version)
     band_alert(report, scale.scoring.precision)  # names both reviews' dates
+    show_item_links([scale], db.registry)  # items matched across versions although their ids differ
     if report.mixed_versions:
         st.info(report.note, icon=":material/difference:")
     elif report.band_change is None:

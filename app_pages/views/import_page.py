@@ -15,7 +15,7 @@ import streamlit as st
 
 from app_pages.field import package_section
 from app_pages.markup import md
-from app_pages.shared import actor, database, identity_banner, scale_registry
+from app_pages.shared import actor, database, identity_banner
 from app_pages.widgets import show_error
 from services.errors import FidelityError
 from services.exports import (
@@ -130,7 +130,7 @@ def _import_section() -> None:
         "Upload the spreadsheets you keep — **one row per review** — as CSV or Excel (.xlsx). "
         "Every row becomes a final review; programs are created as needed."
     )
-    registry = scale_registry()
+    registry = database().registry  # bundled and published scales
     scales = registry.all()
     with st.expander("Spreadsheet layout and template", icon=":material/table_view:"):
         st.markdown(
@@ -202,7 +202,7 @@ def _export_section() -> None:
         "one the import above reads."
     )
     db = database()
-    scale_ids = sorted({s.id for s in scale_registry().all()})
+    scale_ids = sorted({s.id for s in db.registry.all()})
     chosen = st.selectbox("Scale", [ALL_SCALES, *scale_ids], key=EXPORT_SCALE)
     scale_id = None if chosen == ALL_SCALES else chosen
     try:

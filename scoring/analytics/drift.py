@@ -49,6 +49,9 @@ class DriftReport:
     band_change: BandChange | None
     all_falls: pd.DataFrame  # falls of every consecutive pair of reviews, oldest pair first
     note: str
+    # (item of the latest version, the item of the previous version it replaces) when the id
+    # changed (Item.replaces): those are compared with each other, as one item.
+    mapped_items: tuple[tuple[str, str], ...] = ()
 
     @property
     def mixed_versions(self) -> bool:
@@ -90,14 +93,17 @@ def drift(
         :, ["review_id", "item_id", "item_name", "subscale", "position", "rating", "evidence"]
     ]
     current = current.merge(pairs, on="review_id", how="inner")
+    current["match_id"] = _match_ids(current, scored.scales, scale_id)
     before = rated.loc[:, ["review_id", "item_id", "rating", "evidence"]].rename(
         columns={
             "review_id": "previous_review_id",
+            "item_id": "match_id",
             "rating": "previous_rating",
             "evidence": "previous_evidence",
         }
     )
-    compared_all = current.merge(before, on=["previous_review_id", "item_id"], how="inner")
+    compared_all = current.merge(before, on=["previous_review_id", "match_id"], how="inner")
+    compared_all = compared_all.drop(columns="match_id")
     compared_all["change"] = (compared_all["rating"] - compared_all["previous_rating"]).astype("Int64")
 
     last, prev = reviews.iloc[-1], reviews.iloc[-2]
@@ -122,13 +128,14 @@ def drift(
 
     scale_now = scored.scales[(scale_id, str(last["scale_version"]))]
     scale_before = scored.scales[(scale_id, str(prev["scale_version"]))]
-    before_ids = set(scale_before.item_ids)
-    now_ids = set(scale_now.item_ids)
+    mapped = mapped_items(scale_before, scale_now)
+    before_ids = set(scale_before.item_ids) | {new for new, _old in mapped}
+    now_ids = set(scale_now.item_ids) | {old for _new, old in mapped}
     shared = tuple(i for i in scale_now.item_ids if i in before_ids)
     not_shared = tuple(i for i in scale_before.item_ids if i not in now_ids) + tuple(
         i for i in scale_now.item_ids if i not in before_ids
     )
-    note = _drift_note(scale_before, scale_now, prev, last, shared, len(compared))
+    note = _drift_note(scale_before, scale_now, prev, last, shared, len(compared), mapped)
     return DriftReport(
         program_id=program_id,
         scale_id=scale_id,
@@ -146,7 +153,39 @@ def drift(
         band_change=band_change,
         all_falls=all_falls,
         note=note,
+        mapped_items=mapped,
     )
+
+
+def mapped_items(before: Scale, now: Scale) -> tuple[tuple[str, str], ...]:
+    """(new id, old id) of each item of `now` that replaces an item `before` has (and `before`
+    does not have the new id): the two are one item across the versions."""
+    if before.version == now.version:
+        return ()
+    return tuple(
+        (new, old) for new, old in now.item_map.items() if before.has_item(old) and not before.has_item(new)
+    )
+
+
+def _match_ids(current: pd.DataFrame, scales: dict[tuple[str, str], Scale], scale_id: str) -> list[str]:
+    """The id each current rating is matched with on the previous review: its own, or the id it
+    replaces when the previous review was rated on a version that has that one instead."""
+    links: dict[tuple[str, str, str], str] = {}
+    for (sid, version), scale in scales.items():
+        if sid != scale_id or not scale.item_map:
+            continue
+        for (sid_before, version_before), before in scales.items():
+            if sid_before == scale_id:
+                for new, old in mapped_items(before, scale):
+                    links[(version, version_before, new)] = old
+    if not links:
+        return current["item_id"].astype(str).tolist()
+    return [
+        links.get((str(v), str(pv), str(i)), str(i))
+        for v, pv, i in zip(
+            current["scale_version"], current["previous_scale_version"], current["item_id"], strict=True
+        )
+    ]
 
 
 def _pair_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -213,18 +252,28 @@ def _band_change(before: pd.Series, after: pd.Series) -> BandChange:
 
 
 def _drift_note(
-    before: Scale, now: Scale, prev: pd.Series, last: pd.Series, shared: tuple[str, ...], compared: int
+    before: Scale,
+    now: Scale,
+    prev: pd.Series,
+    last: pd.Series,
+    shared: tuple[str, ...],
+    compared: int,
+    mapped: tuple[tuple[str, str], ...] = (),
 ) -> str:
     dates = f"the review of {_day(last['review_date'])} against that of {_day(prev['review_date'])}"
     if before.version == now.version:
         note = f"{now.id} {now.version}: {dates}, on all {len(shared)} items."
     else:
-        only_before = [i for i in before.item_ids if not now.has_item(i)]
-        only_now = [i for i in now.item_ids if not before.has_item(i)]
+        olds, news = {old for _new, old in mapped}, {new for new, _old in mapped}
+        only_before = [i for i in before.item_ids if not now.has_item(i) and i not in olds]
+        only_now = [i for i in now.item_ids if not before.has_item(i) and i not in news]
         left_out = [f"{', '.join(only_before)} only in {before.version}"] if only_before else []
         left_out += [f"{', '.join(only_now)} only in {now.version}"] if only_now else []
         note = f"{now.id} {before.version} and {now.version} compared on the {len(shared)} items they share"
         note += f" ({'; '.join(left_out)})" if left_out else ""
+        if mapped:
+            pairs = ", ".join(f"{new} ({now.version}) with {old} ({before.version})" for new, old in mapped)
+            note += f"; matched across the versions although their ids changed: {pairs}"
         note += f": {dates}."
     unrated = len(shared) - compared
     if unrated:

@@ -47,6 +47,7 @@ TABLES = {
     "field_checkins",
     "field_conflicts",
     "field_copies",
+    "authored_scales",  # migration 0008
 }
 
 
