@@ -21,6 +21,7 @@ from cli.exchange_cmd import (
     scales_export_command,
     scales_from_redcap_command,
 )
+from cli.outcomes_cmd import outcomes_app
 from cli.report_cmd import report
 from cli.review_cmd import review_app
 from cli.scales_cmd import scales_app, scales_list, scales_validate
@@ -44,6 +45,7 @@ app.add_typer(programs_app, name="programs")
 app.add_typer(review_app, name="review")
 app.add_typer(users_app, name="users")
 app.add_typer(export_app, name="export")
+app.add_typer(outcomes_app, name="outcomes")
 scales_app.command("export")(scales_export_command)
 scales_app.command("from-redcap")(scales_from_redcap_command)
 scales_app.command("list")(scales_list)

@@ -121,6 +121,9 @@ class Action(StrEnum):
     IMPORT = "import reviews"
     MANAGE_USERS = "manage users and their access"
     CHECK_INTEGRITY = "check or re-key the database's tamper evidence"
+    READ_OUTCOMES = "see outcomes"
+    ENTER_OUTCOMES = "enter or import outcomes"
+    MANAGE_MEASURES = "add or change outcome measures"
 
 
 class Scope(StrEnum):
@@ -156,6 +159,11 @@ POLICY: Final[Mapping[Action, Mapping[Role, Scope]]] = MappingProxyType(
         Action.IMPORT: {_ADMIN: Scope.ALL},
         Action.MANAGE_USERS: {_ADMIN: Scope.ALL},
         Action.CHECK_INTEGRITY: {_ADMIN: Scope.ALL},
+        # Outcomes are a program's own figures: its manager enters them (for their programs only),
+        # reviewers read them beside the fidelity they rate; the measure list is the agency's.
+        Action.READ_OUTCOMES: {_ADMIN: Scope.ALL, _REVIEWER: Scope.ALL, _MANAGER: Scope.OWN_PROGRAMS},
+        Action.ENTER_OUTCOMES: {_ADMIN: Scope.ALL, _MANAGER: Scope.OWN_PROGRAMS},
+        Action.MANAGE_MEASURES: {_ADMIN: Scope.ALL},
     }
 )
 

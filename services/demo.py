@@ -56,6 +56,7 @@ from services.demo_agency import (
     REVIEWERS,
     ProgramPlan,
 )
+from services.demo_outcomes import add_demo_outcomes
 from services.demo_ratings import anchor_text, computed_inputs, rater_ratings, synthetic_ratings
 from services.errors import FidelityError
 from services.review_file import parse_review_data
@@ -101,6 +102,7 @@ class DemoSummary:
     drifting_program: str
     drifting_items: tuple[str, ...]
     seconds: float
+    outcome_values: int = 0  # services.demo_outcomes
 
     def lines(self) -> list[str]:
         """The summary in words, for the CLI."""
@@ -113,6 +115,7 @@ class DemoSummary:
             f"{self.first_review} to {self.last_review}; {self.amendments} amended review",
             f"  Drifting: {self.drifting_program} fell from {DRIFT_BANDS[0]} to {DRIFT_BANDS[1]} "
             f"(falls: {falls}; rated below 3 twice: {', '.join(DRIFT_LOW_TWICE)})",
+            f"  {self.outcome_values} outcome values (monthly; IDDT quarterly) that move with fidelity",
             "Open the app (streamlit run app.py) and look at Analytics → Drift and Compare.",
         ]
 
@@ -140,6 +143,7 @@ def build_demo(
     builder = _Builder(db, actor, rng, seed, today)
     for plan in PLANS:
         builder.program(plan)
+    outcomes = add_demo_outcomes(db, [p.name for p in PLANS], actor=actor, seed=seed, today=today)
     return DemoSummary(
         seed=seed,
         providers=PROVIDERS,
@@ -152,6 +156,7 @@ def build_demo(
         drifting_program=DRIFTING_PROGRAM,
         drifting_items=tuple(DRIFT_FALLS),
         seconds=time.perf_counter() - started,
+        outcome_values=outcomes.new,
     )
 
 
