@@ -41,6 +41,8 @@ TABLES = {
     "rater_ratings",
     "consensus_ratings",
     "audit_log",
+    "outcome_measures",
+    "outcome_values",
 }
 
 
