@@ -13,6 +13,7 @@ import pandas as pd
 
 from app_pages.charts import OKABE_ITO, TOTAL_COLOR, WIDTH
 
+YEARS: Final = alt.Axis(format="%Y", labelAngle=0, tickCount={"interval": "year", "step": 1})
 OUTCOME_COLOR: Final = OKABE_ITO[5]  # vermillion: the outcome, against the fidelity's black and blues
 
 
@@ -37,11 +38,11 @@ def program_chart(
     starts = [d for d in (fid["review_date"].min(), outcome["period_start"].min()) if pd.notna(d)]
     ends = [d for d in (fid["review_date"].max(), outcome["period_end"].max()) if pd.notna(d)]
     domain = [min(starts).isoformat(), max(ends).isoformat()] if starts else alt.Undefined
-    x = alt.X(
-        "review_date:T", title=None, scale=alt.Scale(domain=domain), axis=alt.Axis(format="%Y", labelAngle=0)
-    )
+    x = alt.X("review_date:T", title=None, scale=alt.Scale(domain=domain), axis=YEARS)
     totals = fid[fid["measure"] == "Total"]
     subs = fid[fid["measure"] != "Total"]
+    apart = not subs.empty and _sum_total(totals)  # a sum total gets its own axis, left
+    shared = f"Fidelity: {total_title.lower()} and subscale means"
     layers: list[alt.Chart] = []
     if not subs.empty:
         layers.append(
@@ -49,11 +50,11 @@ def program_chart(
             .mark_line(point=alt.OverlayMarkDef(size=30), strokeWidth=1.2, opacity=0.8)
             .encode(
                 x=x,
-                y=alt.Y("value:Q", title="Fidelity"),
+                y=alt.Y("value:Q", title="Subscale means" if apart else shared),
                 color=alt.Color(
                     "label:N", title="Subscale means", scale=alt.Scale(range=list(OKABE_ITO[:4]))
                 ),
-                strokeDash=alt.StrokeDash("label:N", legend=None),
+                strokeDash=alt.StrokeDash("label:N", title="Subscale means"),
                 tooltip=[
                     alt.Tooltip("review_date:T", title="Review", format="%Y-%m-%d"),
                     alt.Tooltip("label:N", title="Measure"),
@@ -66,27 +67,24 @@ def program_chart(
         .mark_line(color=TOTAL_COLOR, strokeWidth=2.5, point=alt.OverlayMarkDef(color=TOTAL_COLOR, size=60))
         .encode(
             x=x,
-            y=alt.Y("value:Q", title=total_title),
+            y=alt.Y("value:Q", title=total_title if apart else shared),
             tooltip=[
                 alt.Tooltip("review_date:T", title="Review", format="%Y-%m-%d"),
                 alt.Tooltip("value:Q", title=total_title, format=".2f"),
             ],
         )
     )
-    top = alt.layer(*layers).resolve_scale(
-        y="independent" if not subs.empty and _sum_total(totals) else "shared"
-    )
+    top = alt.layer(*layers).resolve_scale(y="independent" if apart else "shared")
     top = top.properties(width=WIDTH, height=220, title=_title(f"{program}: fidelity and {outcome_title}"))
     out = outcome.copy()
     bottom = (
         alt.Chart(out)
         .mark_bar(color=OUTCOME_COLOR, opacity=0.75)
         .encode(
-            x=alt.X(
-                "period_start:T", title="Date", scale=alt.Scale(domain=domain), axis=alt.Axis(format="%Y")
-            ),
+            x=alt.X("period_start:T", title="Date", scale=alt.Scale(domain=domain), axis=YEARS),
             x2="period_end:T",
             y=alt.Y("value:Q", title=outcome_title),
+            y2=alt.datum(0),
             tooltip=[alt.Tooltip("period:N", title="Period"), alt.Tooltip("value:Q", title=outcome_title)],
         )
         .properties(width=WIDTH, height=160)
@@ -124,7 +122,7 @@ def every_program_chart(series: pd.DataFrame, *, outcome_title: str) -> alt.TopL
     """Small panels, one per program: the outcome per month (bars) and its fidelity totals
     (black points and line, right axis). `series`: program, date, what ("fidelity"/"outcome"),
     value, scale."""
-    base = alt.Chart().encode(x=alt.X("date:T", title=None, axis=alt.Axis(format="%Y", labelAngle=0)))
+    base = alt.Chart().encode(x=alt.X("date:T", title=None, axis=YEARS))
     bars = (
         base.transform_filter(alt.datum.what == "outcome")
         .mark_bar(color=OUTCOME_COLOR, opacity=0.6)
@@ -138,7 +136,10 @@ def every_program_chart(series: pd.DataFrame, *, outcome_title: str) -> alt.TopL
         .mark_line(color=TOTAL_COLOR, point=alt.OverlayMarkDef(color=TOTAL_COLOR))
         .encode(
             y=alt.Y(
-                "value:Q", title="Fidelity total", axis=alt.Axis(orient="right"), scale=alt.Scale(zero=False)
+                "value:Q",
+                title="Fidelity total",
+                axis=alt.Axis(orient="right", format="~g"),
+                scale=alt.Scale(zero=False),
             ),
             tooltip=[alt.Tooltip("date:T", title="Review"), alt.Tooltip("value:Q", title="Fidelity total")],
         )
@@ -146,7 +147,7 @@ def every_program_chart(series: pd.DataFrame, *, outcome_title: str) -> alt.TopL
     layered = (
         alt.layer(bars, fidelity, data=series)
         .resolve_scale(y="independent")
-        .properties(width=260, height=110)
+        .properties(width=180, height=110)
     )
     return (
         layered.facet(facet=alt.Facet("program:N", title=None), columns=3)

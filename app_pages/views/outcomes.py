@@ -116,15 +116,19 @@ def scale_section(c: ScaleComparison) -> None:
             subtitle=[r.text],
         )
         st.vega_lite_chart(spec=chart.to_dict(), width="stretch", key=f"outcomes_scatter_{c.scale_id}")
-        shown = c.points.rename(
-            columns={
-                "program": "Program",
-                "review_date": "Review",
-                "total": c.total_measure,
-                "outcome": f"{c.measure.name} per month",
-                "months": "Months with a value",
-            }
-        ).drop(columns=["program_id", "review_id"])
+        shown = (
+            c.points.round({"total": 2, "outcome": 1})
+            .rename(
+                columns={
+                    "program": "Program",
+                    "review_date": "Review",
+                    "total": c.total_measure,
+                    "outcome": f"{c.measure.name} per month",
+                    "months": "Months with a value",
+                }
+            )
+            .drop(columns=["program_id", "review_id"])
+        )
         st.dataframe(shown, hide_index=True, key=f"outcomes_points_{c.scale_id}")
         csv_download(
             c.points,
