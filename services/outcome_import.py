@@ -22,7 +22,7 @@ from services import access
 from services.access import Action, Actor, Scope
 from services.audit import BufferedAuditLog
 from services.database import Database
-from services.outcomes import measures_in, store_value
+from services.outcomes import measures_in, store_value, stored_values
 from services.rows import actor_name
 from storage.models import OutcomeMeasure, OutcomeValue, Program
 
@@ -81,10 +81,11 @@ def import_outcomes(
         summary = _count(s, rows, programs)
         measures = {m.key: m.id for m in measures_in(s, include_inactive=True)}
         log = BufferedAuditLog(s, who)  # one INSERT of the audit rows, as the historical import
+        stored = stored_values(s, list(programs.values()))  # one read, not one per value
         for row in rows:
             program_id = programs[row.program]
             for key, value in row.values.items():
-                store_value(s, log, program_id, measures[key], key, row.period, value)
+                store_value(s, log, program_id, measures[key], key, row.period, value, stored)
         log.write()
         return summary
 

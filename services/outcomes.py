@@ -42,6 +42,7 @@ __all__ = [
     "save_measure",
     "save_values",
     "store_value",
+    "stored_values",
 ]
 
 
@@ -229,18 +230,45 @@ def save_values(
         return changed
 
 
+StoredValues = dict[tuple[int, int, str, dt.date], OutcomeValue]
+"""Stored rows by (program id, measure id, period kind, period start): `stored_values`."""
+
+
+def stored_values(s: Session, program_ids: Sequence[int]) -> StoredValues:
+    """These programs' stored values, read at once (an import then looks each one up here)."""
+    found: StoredValues = {}
+    ids = sorted(set(program_ids))
+    for start in range(0, len(ids), 500):
+        query = select(OutcomeValue).where(OutcomeValue.program_id.in_(ids[start : start + 500]))
+        for row in s.scalars(query):
+            found[(row.program_id, row.measure_id, row.period_kind, row.period_start)] = row
+    return found
+
+
 def store_value(
-    s: Session, log: AuditLog, program_id: int, measure_id: int, key: str, period: Period, value: float | None
+    s: Session,
+    log: AuditLog,
+    program_id: int,
+    measure_id: int,
+    key: str,
+    period: Period,
+    value: float | None,
+    stored: StoredValues | None = None,
 ) -> int:
-    """Insert, change or (value None) remove one stored value, audited; 1 when it changed."""
-    row = s.scalars(
-        select(OutcomeValue).where(
-            OutcomeValue.program_id == program_id,
-            OutcomeValue.measure_id == measure_id,
-            OutcomeValue.period_kind == period.kind.value,
-            OutcomeValue.period_start == period.start,
-        )
-    ).one_or_none()
+    """Insert, change or (value None) remove one stored value, audited; 1 when it changed.
+    `stored` (from `stored_values`, kept up to date here) saves looking the row up."""
+    where = (program_id, measure_id, period.kind.value, period.start)
+    if stored is not None:
+        row = stored.get(where)
+    else:
+        row = s.scalars(
+            select(OutcomeValue).where(
+                OutcomeValue.program_id == program_id,
+                OutcomeValue.measure_id == measure_id,
+                OutcomeValue.period_kind == period.kind.value,
+                OutcomeValue.period_start == period.start,
+            )
+        ).one_or_none()
     old = None if row is None else row.value
     if old == value:
         return 0
@@ -249,18 +277,21 @@ def store_value(
     if value is None:
         assert row is not None
         s.delete(row)
+        if stored is not None:
+            stored.pop(where, None)
     elif row is None:
-        s.add(
-            OutcomeValue(
-                program_id=program_id,
-                measure_id=measure_id,
-                period_kind=period.kind.value,
-                period_start=period.start,
-                value=value,
-                updated_at=log.at,
-                updated_by=log.actor,
-            )
+        row = OutcomeValue(
+            program_id=program_id,
+            measure_id=measure_id,
+            period_kind=period.kind.value,
+            period_start=period.start,
+            value=value,
+            updated_at=log.at,
+            updated_by=log.actor,
         )
+        s.add(row)
+        if stored is not None:
+            stored[where] = row
     else:
         row.value, row.updated_at, row.updated_by = value, log.at, log.actor
     return 1
