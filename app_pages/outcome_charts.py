@@ -138,7 +138,7 @@ def every_program_chart(series: pd.DataFrame, *, outcome_title: str) -> alt.TopL
             y=alt.Y(
                 "value:Q",
                 title="Fidelity total",
-                axis=alt.Axis(orient="right", format="~g"),
+                axis=alt.Axis(orient="right", format=".3~g"),
                 scale=alt.Scale(zero=False),
             ),
             tooltip=[alt.Tooltip("date:T", title="Review"), alt.Tooltip("value:Q", title="Fidelity total")],

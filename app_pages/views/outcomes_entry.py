@@ -198,5 +198,7 @@ def measures_editor(db: Database) -> None:
         except FidelityError as exc:
             show_error(exc)
             return
-        st.success(f"Saved {name}.", icon=":material/check:")
+        st.session_state[SAVED_KEY] = f"Saved the measure {name}."
         st.rerun()
+    if SAVED_KEY in st.session_state:
+        st.success(st.session_state.pop(SAVED_KEY), icon=":material/check:")
