@@ -40,8 +40,12 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.CheckConstraint("unit IN ('days', 'count', 'percent', 'clients')", name=op.f("ck_outcome_measures_unit")),
-        sa.CheckConstraint("better IN ('higher', 'lower', 'neither')", name=op.f("ck_outcome_measures_better")),
+        sa.CheckConstraint(
+            "unit IN ('days', 'count', 'percent', 'clients')", name=op.f("ck_outcome_measures_unit")
+        ),
+        sa.CheckConstraint(
+            "better IN ('higher', 'lower', 'neither')", name=op.f("ck_outcome_measures_better")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outcome_measures")),
         sa.UniqueConstraint("key", name=op.f("uq_outcome_measures_key")),
         sa.UniqueConstraint("name", name=op.f("uq_outcome_measures_name")),
@@ -59,9 +63,13 @@ def upgrade() -> None:
         sa.CheckConstraint("period_kind IN ('month', 'quarter')", name=op.f("ck_outcome_values_period_kind")),
         sa.CheckConstraint("value >= 0", name=op.f("ck_outcome_values_value")),
         sa.ForeignKeyConstraint(
-            ["measure_id"], ["outcome_measures.id"], name=op.f("fk_outcome_values_measure_id_outcome_measures")
+            ["measure_id"],
+            ["outcome_measures.id"],
+            name=op.f("fk_outcome_values_measure_id_outcome_measures"),
         ),
-        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_outcome_values_program_id_programs")),
+        sa.ForeignKeyConstraint(
+            ["program_id"], ["programs.id"], name=op.f("fk_outcome_values_program_id_programs")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outcome_values")),
         sa.UniqueConstraint(
             "program_id",
