@@ -49,6 +49,9 @@ def navigation(viewer: Actor) -> dict[str, list[StreamlitPage]]:
             page("app_pages/compare.py", "Compare", ":material/leaderboard:", "compare"),
             page("app_pages/agreement.py", "Agreement", ":material/compare_arrows:", "agreement"),
         ]
+        if can(viewer, Action.READ_OUTCOMES):
+            outcomes = page("app_pages/outcomes.py", "Outcomes", ":material/monitoring:", "outcomes")
+            pages["Analytics"].append(outcomes)
     pages["Programs"] = [page("app_pages/programs.py", "Programs", ":material/groups:", "programs")]
     if can(viewer, Action.IMPORT):
         pages["Programs"].append(

@@ -22,6 +22,7 @@ from cli.exchange_cmd import (
     scales_from_redcap_command,
 )
 from cli.field_cmd import field_app
+from cli.outcomes_cmd import outcomes_app
 from cli.plans_cmd import plans_app
 from cli.report_cmd import report
 from cli.review_cmd import review_app
@@ -48,6 +49,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(export_app, name="export")
 app.add_typer(field_app, name="field")
 app.add_typer(plans_app, name="plans")
+app.add_typer(outcomes_app, name="outcomes")
 scales_app.command("export")(scales_export_command)
 scales_app.command("from-redcap")(scales_from_redcap_command)
 scales_app.command("list")(scales_list)

@@ -125,6 +125,9 @@ class Action(StrEnum):
     UPDATE_PLANS = "update action plans"
     ADD_PLAN_ITEMS = "add items to a review's action plan"
     AUTHOR_SCALES = "author, import or publish scales"
+    READ_OUTCOMES = "see outcomes"
+    ENTER_OUTCOMES = "enter or import outcomes"
+    MANAGE_MEASURES = "add or change outcome measures"
 
 
 class Scope(StrEnum):
@@ -167,6 +170,11 @@ POLICY: Final[Mapping[Action, Mapping[Role, Scope]]] = MappingProxyType(
         Action.ADD_PLAN_ITEMS: {_ADMIN: Scope.ALL, _REVIEWER: Scope.ASSIGNED},
         # Drafts are the admins' work in progress; a published scale is offered to every reviewer.
         Action.AUTHOR_SCALES: {_ADMIN: Scope.ALL},
+        # Outcomes are a program's own figures: its manager enters them (for their programs only),
+        # reviewers read them beside the fidelity they rate; the measure list is the agency's.
+        Action.READ_OUTCOMES: {_ADMIN: Scope.ALL, _REVIEWER: Scope.ALL, _MANAGER: Scope.OWN_PROGRAMS},
+        Action.ENTER_OUTCOMES: {_ADMIN: Scope.ALL, _MANAGER: Scope.OWN_PROGRAMS},
+        Action.MANAGE_MEASURES: {_ADMIN: Scope.ALL},
     }
 )
 

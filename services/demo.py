@@ -56,6 +56,7 @@ from services.demo_agency import (
     REVIEWERS,
     ProgramPlan,
 )
+from services.demo_outcomes import add_demo_outcomes
 from services.demo_plans import PlanCounts, follow_up_demo_plans
 from services.demo_ratings import anchor_text, computed_inputs, rater_ratings, synthetic_ratings
 from services.errors import FidelityError
@@ -103,6 +104,7 @@ class DemoSummary:
     drifting_items: tuple[str, ...]
     seconds: float
     action_plans: PlanCounts | None = None
+    outcome_values: int = 0  # services.demo_outcomes
 
     def lines(self) -> list[str]:
         """The summary in words, for the CLI."""
@@ -123,6 +125,7 @@ class DemoSummary:
                 if self.action_plans
                 else []
             ),
+            f"  {self.outcome_values} outcome values (monthly; IDDT quarterly) that move with fidelity",
             "Open the app (streamlit run app.py) and look at Analytics → Drift and Compare.",
         ]
 
@@ -151,6 +154,7 @@ def build_demo(
     for plan in PLANS:
         builder.program(plan)
     plans = follow_up_demo_plans(db, [p.name for p in PLANS], actor=actor, today=today)
+    outcomes = add_demo_outcomes(db, [p.name for p in PLANS], actor=actor, seed=seed, today=today)
     return DemoSummary(
         seed=seed,
         providers=PROVIDERS,
@@ -164,6 +168,7 @@ def build_demo(
         drifting_items=tuple(DRIFT_FALLS),
         seconds=time.perf_counter() - started,
         action_plans=plans,
+        outcome_values=outcomes.new,
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -34,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from domain.action_plans import PlanStatus
+from domain.outcomes import MEASURE_KEY_LENGTH, Better, PeriodKind, Unit
 from domain.vocabulary import (  # NAME_LENGTH, PERSON_LENGTH: the checks' limits, used here too
     NAME_LENGTH,
     PERSON_LENGTH,
@@ -536,3 +538,45 @@ class AuthoredScale(Base):
 FINAL_REVIEW_MESSAGE = "fidelity: review is final and cannot be changed"
 AUDIT_LOG_MESSAGE = "fidelity: the audit log is append-only"
 PUBLISHED_SCALE_MESSAGE = "fidelity: a published scale version cannot be changed"
+
+
+class OutcomeMeasure(Base):
+    """A measure the agency tracks per program and period (domain.outcomes): its key (a file's
+    column heading), name, unit and which direction is better. Seeded by migration 0010."""
+
+    __tablename__ = "outcome_measures"
+    __table_args__ = (
+        CheckConstraint(_one_of("unit", Unit), name="unit"),
+        CheckConstraint(_one_of("better", Better), name="better"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(MEASURE_KEY_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    unit: Mapped[str] = mapped_column(String(20))
+    better: Mapped[str] = mapped_column(String(10))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class OutcomeValue(Base):
+    """One program's value of one measure over one period (a month or a quarter)."""
+
+    __tablename__ = "outcome_values"
+    __table_args__ = (
+        UniqueConstraint("program_id", "measure_id", "period_kind", "period_start"),
+        CheckConstraint(_one_of("period_kind", PeriodKind), name="period_kind"),
+        CheckConstraint("value >= 0", name="value"),
+        Index("ix_outcome_values_program_id_period_start", "program_id", "period_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    measure_id: Mapped[int] = mapped_column(ForeignKey("outcome_measures.id"), index=True)
+    period_kind: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[dt.date]
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))

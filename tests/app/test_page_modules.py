@@ -22,6 +22,7 @@ PAGES = [
     "users",
     "integrity",
     "scales",
+    "outcomes",
 ]
 
 

@@ -26,6 +26,7 @@ from services.database import Database
 from services.errors import AccessDenied, ValidationProblem
 from services.exports import item_ratings_table, review_export_json, reviews_table, wide_table
 from services.historical_import import import_wide, plan_wide, read_wide_file
+from services.outcomes import Period, PeriodKind, list_values, save_measure, save_values
 from services.report_data import from_stored_review
 from services.review_file import parse_review_data
 from services.review_import import import_review_file
@@ -35,6 +36,7 @@ GOI = [f"G{i}" for i in range(1, 13)]
 Y, N = True, False
 
 ADMIN, REVIEWER, MANAGER = "admin@agency.org", "rev@agency.org", "pm@agency.org"
+MARCH_2025 = Period(dt.date(2025, 3, 1), PeriodKind.MONTH)
 ROLES = {Role.AGENCY_ADMIN: ADMIN, Role.REVIEWER: REVIEWER, Role.PROGRAM_MANAGER: MANAGER}
 
 
@@ -241,6 +243,12 @@ def wide_rows(w: World, a: Actor, case: str) -> bool:
     return bool(((frame["program"] == review.program.name) & (frame["date"] == review.review_date)).any())
 
 
+def outcomes_seen(w: World, a: Actor, case: str) -> bool:
+    program = target_program(w, case)
+    save_values(w.db, program.id, MARCH_2025, {"caseload": 80}, actor=LOCAL_ADMIN)
+    return program.name in {v.program for v in list_values(w.db, actor=a)}
+
+
 ACTIONS: dict[str, Run] = {
     # programs
     "see a program": on_program(lambda w, a, p: svc.get_program(w.db, p.id, actor=a)),
@@ -302,6 +310,16 @@ ACTIONS: dict[str, Run] = {
     "assign a reviewer": on_review(lambda w, a, r: users.assign_reviewer(w.db, r.id, REVIEWER, actor=a)),
     "change a role": lambda w, a, case: refused_or_not(
         lambda: users.set_role(w.db, REVIEWER, Role.REVIEWER, actor=a)
+    ),
+    # outcomes
+    "see outcomes": outcomes_seen,
+    "enter outcomes": on_program(
+        lambda w, a, p: save_values(w.db, p.id, MARCH_2025, {"caseload": next(w.days)}, actor=a)
+    ),
+    "change the outcome measures": lambda w, a, case: refused_or_not(
+        lambda: save_measure(
+            w.db, actor=a, key=f"m{next(w.days)}", name=f"M {next(w.days)}", unit="count", better="lower"
+        )
     ),
     # the database's tamper evidence
     "check the database": lambda w, a, case: refused_or_not(lambda: integrity.check_database(w.db, actor=a)),
@@ -392,6 +410,11 @@ TABLE: list[tuple[str, str, bool, bool, bool]] = [
     ("change a role",            "-",                             Y, N, N),
     ("check the database",       "-",                             Y, N, N),
     ("re-key the database",      "-",                             Y, N, N),
+    ("see outcomes",             "own",                           Y, Y, Y),
+    ("see outcomes",             "other",                         Y, Y, N),
+    ("enter outcomes",           "own",                           Y, N, Y),
+    ("enter outcomes",           "other",                         Y, N, N),
+    ("change the outcome measures", "-",                          Y, N, N),
 ]
 # fmt: on
 

@@ -48,6 +48,8 @@ TABLES = {
     "field_conflicts",
     "field_copies",
     "authored_scales",  # migration 0008
+    "outcome_measures",
+    "outcome_values",
 }
 
 

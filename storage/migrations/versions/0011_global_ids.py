@@ -12,7 +12,7 @@ SQLite; the UPDATE refusals of final reviews and their ratings are lifted for th
 (storage.triggers.lifted_triggers) and restored as they were in the same transaction.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07
 """
 
@@ -27,7 +27,7 @@ from storage.models import UTCDateTime
 from storage.triggers import lifted_triggers
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,10 @@
+"""The Outcomes page. Its body is `app_pages.views.outcomes`: imported, so it is compiled once
+per process, where a page file is compiled again on every AppTest run (see README, Performance).
+"""
+
+from app_pages.views.outcomes import render
+
+__all__ = ["render"]
+
+if __name__ == "__main__":  # run as the page's script by st.navigation (app_pages/navigation.py)
+    render()
