@@ -15,7 +15,6 @@ import io
 import re
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -194,10 +193,8 @@ def broken_workbooks() -> dict[str, bytes]:
 
 @pytest.mark.parametrize("case", list(broken_workbooks()))
 def test_a_broken_workbook_is_refused_naming_the_file(case: str) -> None:
-    started = time.perf_counter()
     with pytest.raises(ValidationProblem) as caught:
         read_wide_file(broken_workbooks()[case], "history.xlsx")
-    assert time.perf_counter() - started < 10
     assert all(p.startswith("history.xlsx") and "\n" not in p for p in caught.value.problems), (
         caught.value.problems
     )

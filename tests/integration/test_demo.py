@@ -200,12 +200,14 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(tmp_path:
         assert list(drift(other, db.registry, int(drifting)).falls["item_id"]) == list(DRIFT_FALLS)
 
 
-def test_build_takes_a_few_seconds(built) -> None:
+def test_the_summary_says_what_the_demo_built(built) -> None:
+    # How long the build takes is measured in bench/, never asserted here (no wall-clock tests).
     _, summary = built
-    print(f"build_demo: {summary.reviews} reviews in {summary.seconds:.2f} s")
-    # About 10 s on SQLite here: each program's latest two reviews go through the two-rater
-    # workflow (one transaction per rating), for the agreement figures; generous for a slow disk.
-    assert summary.seconds < 90
+    text = "\n".join(summary.lines())
+    assert f"{summary.reviews}" in text and summary.reviews > 0
+    assert summary.action_plans is not None and summary.action_plans.overdue > 0
+    assert summary.action_plans.open >= summary.action_plans.overdue and summary.action_plans.closed > 0
+    assert summary.outcome_values > 0 and f"{summary.outcome_values} outcome values" in text
 
 
 def test_the_agency_agreement_view_names_the_items_raters_disagree_on_most(built) -> None:
