@@ -39,8 +39,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
 from bench.cluster import ROOT, Cluster
-from bench.targets import DEFAULT_POSTGRES_URL, POSTGRES_URL_VARIABLE, Target, postgres_target, sqlite_target
+from bench.targets import (
+    DEFAULT_POSTGRES_URL,
+    POSTGRES_URL_VARIABLE,
+    Target,
+    ensure_postgres_database,
+    postgres_target,
+    sqlite_target,
+)
+from services import reviews as svc
+from services.access import local_admin
+from services.database import Database
+from services.integrity import check_database
+from services.rating import save_rating
+from services.reviews import get_review
+from services.settings import get_registry
+from storage.migrate import upgrade_to_head
+from storage.models import AuditEntry, RaterRating
 
 DACTS = [f"H{i}" for i in range(1, 12)] + [f"O{i}" for i in range(1, 8)] + [f"S{i}" for i in range(1, 11)]
 APP_PROCESSES = 2
@@ -86,11 +105,6 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 
 def _raters_process(url: str, jobs: list[Job], saves: int, ready: Any, go: Any, results: Any) -> None:
-    from services.access import local_admin
-    from services.database import Database
-    from services.rating import save_rating
-    from services.reviews import get_review
-    from services.settings import get_registry
 
     db = Database(
         url, registry=get_registry(), pool_options={"pool_size": max(1, len(jobs)), "max_overflow": 5}
@@ -134,7 +148,6 @@ def _page_process(
     url: str, review_id: int, health_url: str | None, ready: Any, go: Any, stop: Any, results: Any
 ) -> None:
     os.environ["FIDELITY_DATABASE_URL"] = url
-    from streamlit.testing.v1 import AppTest
 
     errors: list[str] = []
     rerun_ms: list[float] = []
@@ -167,10 +180,6 @@ def _page_process(
 
 def prepare(url: str, raters: int, label: str) -> list[Job]:
     """A program and reviews with two raters each (the last alone when `raters` is odd)."""
-    from services import reviews as svc
-    from services.access import local_admin
-    from services.database import Database
-    from services.settings import get_registry
 
     lead = local_admin("lead")
     names = [f"{label}-r{n:03d}" for n in range(1, raters + 1)]
@@ -233,13 +242,6 @@ def run_load(
 
 
 def _verify(url: str, jobs: list[Job], saves: int, result: LoadResult) -> None:
-    from sqlalchemy import func, select
-
-    from services.access import local_admin
-    from services.database import Database
-    from services.integrity import check_database
-    from services.settings import get_registry
-    from storage.models import AuditEntry, RaterRating
 
     review_ids = sorted({review_id for review_id, _ in jobs})
     with Database(url, registry=get_registry()) as db:
@@ -305,8 +307,6 @@ def _targets(dialects: Sequence[str], tmp: Path) -> list[Target]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from bench.targets import ensure_postgres_database
-    from storage.migrate import upgrade_to_head
 
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--raters", default="20,50", help="comma-separated numbers of raters")
