@@ -190,6 +190,11 @@ class Cluster:
         self.stop()
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second one must not interrupt the stopping
+    raise KeyboardInterrupt  # leaves the `with` block, which stops nginx and the app processes
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cluster", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -199,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="nginx's port on 127.0.0.1")
     args = parser.parse_args(argv)
     cluster = Cluster(args.database_url, processes=args.processes, port=args.port, cwd=Path.cwd())
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill`, systemd, timeout: stop the children too
     with cluster:
         print(f"nginx: {cluster.url}  (sticky sessions over {len(cluster.app_urls)} app processes)")
         for url in cluster.app_urls:
