@@ -6,11 +6,12 @@ need no database, such as `fidelity score`, do not pay for loading it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cli.common import cli_actor, database, dumps, fail
+from cli.common import cli_actor, database, dumps, fail, refusals
 from services.settings import get_settings
 
 db_app = typer.Typer(help="The database (FIDELITY_DATABASE_URL).", no_args_is_help=True)
@@ -98,3 +99,76 @@ def programs_list(
     for row in rows:
         extra = "  ".join(str(row[k]) for k in ("provider", "region") if row[k])
         typer.echo(f"{row['id']:>4}  {row['name']:<40} {row['model'] or '-':<5} {extra}".rstrip())
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write.")],
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace PATH if it exists.")] = False,
+) -> None:
+    """Back the database up to PATH, consistently while the app runs.
+
+    SQLite: SQLite's online backup API, a copy of the database file. PostgreSQL: pg_dump in its
+    custom format (the PostgreSQL client tools must be installed). Restore with `fidelity db restore`.
+    """
+    from services.backup import backup_database  # not at the top: start-up time (loads SQLAlchemy)
+
+    with database() as db:
+        result = backup_database(db, path, actor=cli_actor(), overwrite=overwrite)
+    typer.echo(f"{db.display_url}: backed up to {result.path} ({result.size} bytes, {result.method})")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file written by `fidelity db backup`.")],
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Overwrite a database that already exists (stop the app first)."),
+    ] = False,
+) -> None:
+    """Restore a backup into the database at FIDELITY_DATABASE_URL, then check it as `db check` does.
+
+    A database that already exists is refused unless --replace is given. SQLite: SQLite's backup
+    API; PostgreSQL: pg_restore (with --replace: --clean). Exit status 2 if the check fails.
+    """
+    from services.backup import restore_database  # not at the top: start-up time (loads SQLAlchemy)
+
+    settings = get_settings()
+    with refusals():
+        result = restore_database(
+            settings.database_url,
+            path,
+            actor=cli_actor(),
+            replace=replace,
+            integrity_key=settings.integrity_secret,
+        )
+    report = result.check
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if not report.ok:
+        fail([*report.problems, f"{result.target}: restored from {path}, but {report.summary()}"])
+    typer.echo(f"{result.target}: restored from {path}; {report.summary()}")
+
+
+@db_app.command("copy")
+def db_copy(
+    to: Annotated[str, typer.Option("--to", help="The new PostgreSQL database's URL.")],
+) -> None:
+    """Copy the whole database (e.g. the laptop's SQLite file) into a new, empty PostgreSQL database.
+
+    The target is migrated, every table's rows are copied with their ids, sequences are reset, and
+    each table's count and content digest are compared and the target checked as `db check` does.
+    A target that holds data is refused. Prints one line per table.
+    """
+    from services.db_copy import copy_database  # not at the top: start-up time (loads SQLAlchemy)
+
+    with database() as db:
+        result = copy_database(db, to, actor=cli_actor())
+    typer.echo(f"{'table':<24} {'source':>8}    {'target':>8}  digest")
+    for table in result.tables:
+        typer.echo(table.line())
+    if result.check is not None:
+        typer.echo(f"{result.target}: {result.check.summary()}")
+    if not result.ok:
+        fail([*result.problems, f"{result.source} -> {result.target}: the copy does not match"])
+    typer.echo(f"{result.source} -> {result.target}: copied {sum(t.target_rows for t in result.tables)} rows")

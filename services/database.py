@@ -6,9 +6,10 @@ an empty or older database without a separate setup step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
@@ -26,7 +27,7 @@ from services.errors import (
 from services.scale_catalog import CatalogRegistry, add_published
 from services.settings import get_registry, get_settings
 from storage.audit_chain import lock_chain
-from storage.db import make_engine, session_factory, writer
+from storage.db import make_engine, session_factory, sqlite_write_queue, writer
 from storage.integrity import SESSION_KEY
 from storage.migrate import DatabaseVersionError, upgrade_to_head
 from storage.models import AUDIT_LOG_MESSAGE, FINAL_REVIEW_MESSAGE, PUBLISHED_SCALE_MESSAGE
@@ -42,6 +43,7 @@ class Database:
         registry: ScaleRegistry | None = None,
         migrate: bool = True,
         integrity_key: str | None = None,
+        pool_options: Mapping[str, Any] | None = None,
     ):
         self.url = url
         # Keys checksums, seals and the audit chain (storage.integrity.keyed_digest); None: plain SHA-256.
@@ -49,7 +51,7 @@ class Database:
         # The scale files plus the versions published in this database (services.scale_catalog).
         self.registry = CatalogRegistry.copy_of(registry if registry is not None else get_registry())
         try:
-            self.engine = make_engine(url)
+            self.engine = make_engine(url, **dict(pool_options or {}))  # Settings.pool_options
         except sa_exc.ArgumentError as exc:  # includes an unknown dialect or driver
             raise DatabaseError(f"{url!r} is not a usable database URL: {exc}") from None
         self.revision: str | None = None
@@ -66,6 +68,7 @@ class Database:
         info = {SESSION_KEY: integrity_key}
         self._reader = session_factory(self.engine, info)
         self._writer = session_factory(writer(self.engine), info)
+        self._write_queue = sqlite_write_queue(self.engine)  # SQLite: writers wait their turn here
         self._unpinged: Engine | None = None
         self.writes = 0  # transactions written through writing(): see analytics_data.data_version
         self.version_seen: tuple[str, float, int] | None = None  # (version, when, writes then)
@@ -115,7 +118,7 @@ class Database:
 
     def _write(self) -> Iterator[Session]:
         try:
-            with self._writer.begin() as session:
+            with self._write_turn(), self._writer.begin() as session:
                 if self.dialect == "postgresql":
                     # The audit chain's lock first, as SQLite's writers take the write lock at BEGIN:
                     # taken later (at the first audit row) it would come after row locks in some
@@ -132,8 +135,13 @@ class Database:
                 raise refusal from exc
             raise
 
+    def _write_turn(self) -> AbstractContextManager[None]:
+        return nullcontext() if self._write_queue is None else self._write_queue.turn()
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._write_queue is not None:
+            self._write_queue.close()
         if self._unpinged is not None:
             self._unpinged.dispose()
 
@@ -153,6 +161,7 @@ def open_database(url: str | None = None, *, registry: ScaleRegistry | None = No
         url or settings.database_url,
         registry=registry or get_registry(settings),
         integrity_key=settings.integrity_secret,
+        pool_options=settings.pool_options,
     )
 
 

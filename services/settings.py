@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scales import ScaleRegistry, load_registry
@@ -23,6 +23,22 @@ class Settings(BaseSettings):
     # The key the digests were made with before a rotation, read by `fidelity db rekey` only
     # (empty: the installation was keyless).
     integrity_previous_key: SecretStr | None = None
+    # Each app process's connection pool (SQLAlchemy QueuePool), docs/deployment.md: at most
+    # db_pool_size + db_max_overflow connections per process; db_pool_timeout seconds waiting for one.
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=30.0, gt=0)
+    db_pool_recycle: int = -1  # seconds before a connection is replaced; -1: never
+
+    @property
+    def pool_options(self) -> dict[str, int | float]:
+        """The pool's keyword arguments for sqlalchemy.create_engine."""
+        return {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": self.db_pool_timeout,
+            "pool_recycle": self.db_pool_recycle,
+        }
 
     @property
     def integrity_secret(self) -> str | None:
