@@ -11,7 +11,7 @@ import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -75,6 +75,30 @@ def cli_actor() -> Actor:
     except (KeyError, OSError):  # no login name, e.g. in a container
         name = "cli"
     return local_admin(name)
+
+
+AsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Act as this registered user (their role and programs decide what is allowed); "
+        "default: the local admin.",
+        metavar="EMAIL",
+    ),
+]
+
+
+def acting(db: Database, email: str | None) -> Actor:
+    """The local admin, or the registered, active user with this e-mail address (`--as EMAIL`);
+    exit 2 when there is none."""
+    if email is None:
+        return cli_actor()
+    from services.users import actor_for_email  # not at the top: start-up time (loads SQLAlchemy)
+
+    actor = actor_for_email(db, email)
+    if actor is None:
+        fail([f"--as {email}: no active user with that e-mail address (see `fidelity users list`)"])
+    return actor
 
 
 def dumps(value: Any) -> str:

@@ -13,39 +13,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import cli_actor, database, dumps, fail
+from cli.common import AsOption, acting, database, dumps, fail
 from services.errors import FidelityError
 
 if TYPE_CHECKING:
-    from services.access import Actor
-    from services.database import Database
+    pass
 
 outcomes_app = typer.Typer(
     help="Programs' outcomes per month or quarter (hospital days, housing, employment, ...).",
     no_args_is_help=True,
 )
-
-AsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as",
-        help="Act as this registered user (e-mail address): their role and programs decide what is "
-        "allowed. Default: the local admin.",
-        metavar="EMAIL",
-    ),
-]
-
-
-def acting_user(db: Database, email: str | None) -> Actor:
-    """The local admin, or the active user registered with this address (exit 2 when there is none)."""
-    if email is None:
-        return cli_actor()
-    from services.users import actor_for_email  # start-up time (loads SQLAlchemy)
-
-    found = actor_for_email(db, email)
-    if found is None:
-        fail([f"--as {email}: no active user with that e-mail address (see `fidelity users list`)"])
-    return found
 
 
 @outcomes_app.command("import")
@@ -73,7 +50,7 @@ def outcomes_import(
         typer.echo("nothing was imported")
         fail(exc.problems)
     with database() as db:
-        actor = acting_user(db, as_user)
+        actor = acting(db, as_user)
         plan = plan_outcomes(db, frame, actor=actor)
         if plan.problems:
             count = len(plan.problems)
@@ -99,7 +76,7 @@ def outcomes_list(
     from services.outcomes import list_measures, list_values  # start-up time
 
     with database() as db:
-        actor = acting_user(db, as_user)
+        actor = acting(db, as_user)
         measures = {m.key: m for m in list_measures(db, actor=actor, include_inactive=True)}
         unknown = [f"no outcome measure {key!r}" for key in measure or [] if key not in measures]
         if unknown:
@@ -125,7 +102,7 @@ def outcomes_measures(
     from services.outcomes import list_measures  # start-up time
 
     with database() as db:
-        measures = list_measures(db, actor=acting_user(db, as_user), include_inactive=True)
+        measures = list_measures(db, actor=acting(db, as_user), include_inactive=True)
     if as_json:
         typer.echo(
             dumps(

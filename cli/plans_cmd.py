@@ -11,36 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import cli_actor, database, dumps, fail
+from cli.common import AsOption, acting, database, dumps, fail
 
 if TYPE_CHECKING:
-    from services.access import Actor
-    from services.database import Database
+    pass
 
 plans_app = typer.Typer(
     help="Action plans: the entries final reviews opened for their weak items.", no_args_is_help=True
 )
-
-AsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as",
-        help="Act as this registered user (their role and programs); default: the local admin.",
-        metavar="EMAIL",
-    ),
-]
-
-
-def acting(db: Database, email: str | None) -> Actor:
-    """The local admin, or the registered, active user with this e-mail address."""
-    if email is None:
-        return cli_actor()
-    from services.users import actor_for_email  # not at the top: start-up time (loads SQLAlchemy)
-
-    actor = actor_for_email(db, email)
-    if actor is None:
-        fail([f"--as {email}: no active user with that e-mail address (see `fidelity users list`)"])
-    return actor
 
 
 @plans_app.command("list")

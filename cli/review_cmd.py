@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import cli_actor, database, dumps, fail, format_score
+from cli.common import acting, cli_actor, database, dumps, fail, format_score
 from services.review_file import ReviewFileError, read_review_file
 
 review_app = typer.Typer(help="Reviews stored in the database (FIDELITY_DATABASE_URL).", no_args_is_help=True)
@@ -80,15 +80,9 @@ def review_show(
 ) -> None:
     """Show a stored review and its score."""
     from services import reviews as svc  # not at the top: start-up time (loads SQLAlchemy)
-    from services.users import actor_for_email  # start-up time, as above
 
     with database() as db:
-        actor = cli_actor()
-        if as_user is not None:
-            found = actor_for_email(db, as_user)
-            if found is None:
-                fail([f"--as: no active user with the e-mail address {as_user!r}"])
-            actor = found
+        actor = acting(db, as_user)
         data = svc.review_json(db, review_id, actor=actor)
         score = svc.live_score(db, review_id, actor=actor) if not as_json else None
         registry = db.registry

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import cli_actor, database, fail, registry
+from cli.common import acting, database, fail, registry
 from scales import ScaleFileError, ScaleRegistry, load_scale_file
 from scales.derived import is_derived
 from scales.loader import load_yaml_data, scale_files
@@ -76,15 +76,9 @@ def scales_publish(
     """Publish a scale file in the database: from then on it never changes, and new reviews may
     use it. Problems are printed as PATH:LINE: field: message; agency admins only."""
     from services.scale_library import publish_file  # not at the top: start-up time
-    from services.users import actor_for_email  # start-up time, as above
 
     with database() as db:
-        actor = cli_actor()
-        if as_user is not None:
-            found = actor_for_email(db, as_user)
-            if found is None:
-                fail([f"--as: no active user with the e-mail address {as_user!r}"])
-            actor = found
+        actor = acting(db, as_user)
         try:
             published = publish_file(db, file, actor=actor)
         except ScaleFileError as exc:

@@ -117,7 +117,7 @@ def test_only_an_agency_admin_publishes(db_url: str) -> None:
     )
     assert "peer-support-review" not in listed()
     code, _, err = fidelity("scales", "publish", example, "--as", "nobody@agency.org")
-    assert code == 2 and "--as: no active user" in err
+    assert code == 2 and "--as nobody@agency.org: no active user" in err
     code, _, err = fidelity("scales", "publish", example, "--as", "ada@agency.org")
     assert code == 0, err
     assert str(listed()["peer-support-review"]["path"]).startswith(
