@@ -37,6 +37,8 @@ from bench.mixed import Mixed, add_mixed
 from bench.targets import DIALECTS, Target, dbapi_connect, default_target
 from scales import Scale, ScaleRegistry, load_registry
 from scoring.review import score_ratings
+from storage.db import make_engine
+from storage.final_sums import scale_subscales, store_missing
 from storage.integrity import content_checksum, ratings_seal
 from storage.migrate import upgrade_to_head
 
@@ -377,6 +379,16 @@ def write_rows(target: Target, rows: dict[str, list[tuple[Any, ...]]]) -> None:
         conn.close()
 
 
+def store_sums(target: Target, registry: ScaleRegistry) -> None:
+    """Each final review's stored sums (storage.final_sums), as finalizing stores them (unkeyed)."""
+    engine = make_engine(target.url)
+    try:
+        with engine.begin() as conn:
+            store_missing(conn, None, scale_subscales(registry.scales.values()))
+    finally:
+        engine.dispose()
+
+
 def count_rows(target: Target) -> dict[str, int]:
     conn = dbapi_connect(target.url)
     try:
@@ -418,6 +430,7 @@ def generate(
     rows = build_rows(scale, programs, reviews_per_program, seed, target.dialect)
     written = time.perf_counter()
     write_rows(target, rows)
+    store_sums(target, registry)
     done = time.perf_counter()
     added = add_mixed(target, registry, programs) if mixed else None
     return Summary(
