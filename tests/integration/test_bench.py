@@ -56,7 +56,9 @@ def test_generator_and_every_benchmark_at_a_tiny_size(
         PROGRAMS * REVIEWS * 28,
     )
     mixed = summary.mixed
-    assert mixed is not None and mixed.amendments >= 1 and mixed.drafts >= 1 and mixed.other_scale_reviews >= 2
+    assert (
+        mixed is not None and mixed.amendments >= 1 and mixed.drafts >= 1 and mixed.other_scale_reviews >= 2
+    )
     counts = count_rows(target)
     finals = PROGRAMS * REVIEWS + mixed.amendments + mixed.other_scale_reviews
     assert counts["final_reviews"] == counts["sealed_reviews"] == finals
@@ -138,7 +140,7 @@ def test_python_m_bench_runs_at_a_tiny_size(tmp_path: Path, capsys: pytest.Captu
     assert sum(" -> ratio " in line for line in out) == 4  # generate, the two dashboards, scoring
     written = next(line for line in out if line.startswith("every figure: "))
     assert Path(written.split(": ", 1)[1]).parent == tmp_path
-    assert "benchmarks within their goals" in out[-1]
+    assert any("benchmarks within their goals" in line for line in out[-2:])
     assert code in (0, 1)  # a time is never a test's business
 
 
