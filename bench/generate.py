@@ -33,9 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.item_pool import ItemChoice, ItemPool
+from bench.mixed import Mixed, add_mixed
 from bench.targets import DIALECTS, Target, dbapi_connect, default_target
 from scales import Scale, ScaleRegistry, load_registry
 from scoring.review import score_ratings
+from storage.db import make_engine
+from storage.final_sums import scale_subscales, store_missing
 from storage.integrity import content_checksum, ratings_seal
 from storage.migrate import upgrade_to_head
 
@@ -127,12 +130,22 @@ class Summary:
     build_seconds: float = 0.0
     write_seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
+    mixed: Mixed | None = None  # what bench/mixed.py added through the services
+    mixed_seconds: float = 0.0
 
     def line(self) -> str:
+        mixed = self.mixed
+        extra = (
+            ""
+            if mixed is None
+            else f"; then through the services in {self.mixed_seconds:.1f} s: {mixed.other_scale_reviews} "
+            f"GOI reviews, {mixed.amendments} amendments, {mixed.drafts} drafts, a user limited to "
+            f"{mixed.limited_programs} programs"
+        )
         return (
             f"generated {self.target}: {self.programs} programs, {self.reviews} final reviews, "
             f"{self.ratings} item ratings in {self.seconds:.1f} s "
-            f"(build {self.build_seconds:.1f} s, write {self.write_seconds:.1f} s)"
+            f"(build {self.build_seconds:.1f} s, write {self.write_seconds:.1f} s){extra}"
         )
 
 
@@ -366,6 +379,16 @@ def write_rows(target: Target, rows: dict[str, list[tuple[Any, ...]]]) -> None:
         conn.close()
 
 
+def store_sums(target: Target, registry: ScaleRegistry) -> None:
+    """Each final review's stored sums (storage.final_sums), as finalizing stores them (unkeyed)."""
+    engine = make_engine(target.url)
+    try:
+        with engine.begin() as conn:
+            store_missing(conn, None, scale_subscales(registry.scales.values()))
+    finally:
+        engine.dispose()
+
+
 def count_rows(target: Target) -> dict[str, int]:
     conn = dbapi_connect(target.url)
     try:
@@ -391,20 +414,25 @@ def generate(
     seed: int = DEFAULT_SEED,
     registry: ScaleRegistry | None = None,
     reset: bool = True,
+    mixed: bool = True,
 ) -> Summary:
-    """Fill `target` (emptied first unless `reset` is False: then it must be empty)."""
+    """Fill `target` (emptied first unless `reset` is False: then it must be empty); `mixed`
+    adds bench/mixed.py's other scale, amendments, drafts and program-limited user."""
     if programs < 1 or reviews_per_program < 1:
         raise ValueError("programs and reviews per program must be at least 1")
     started = time.perf_counter()
     if reset:
         target.reset()
     upgrade_to_head(target.url)
-    scale = (registry or load_registry()).get(SCALE_ID)
+    registry = registry or load_registry()
+    scale = registry.get(SCALE_ID)
     built = time.perf_counter()
     rows = build_rows(scale, programs, reviews_per_program, seed, target.dialect)
     written = time.perf_counter()
     write_rows(target, rows)
+    store_sums(target, registry)
     done = time.perf_counter()
+    added = add_mixed(target, registry, programs) if mixed else None
     return Summary(
         target=target.label,
         programs=programs,
@@ -413,6 +441,8 @@ def generate(
         seconds=done - started,
         build_seconds=written - built,
         write_seconds=done - written,
+        mixed=added,
+        mixed_seconds=time.perf_counter() - done,
     )
 
 

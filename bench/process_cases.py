@@ -120,7 +120,8 @@ def import_csv(ctx: Context) -> Result:
         finally:
             scratch.drop()
     rate = job["rows"] / job["seconds"]
-    ratio = max(IMPORT_RATE / rate, job["peak_mb"] / IMPORT_PEAK_MB)
+    floor_rate = job["rows"] / floor["seconds"]
+    ratio = max(IMPORT_SHARE * floor_rate / rate, job["peak_mb"] / IMPORT_PEAK_MB)
     checks = [] if job["stored"] == n else [f"{job['stored']} of {n} reviews stored"]
     return Result(
         ctx.dialect,
@@ -131,12 +132,12 @@ def import_csv(ctx: Context) -> Result:
         f"({job['seconds'] / floor['seconds']:.0f}x faster: no checks, scores, checksums or audit trail)",
         ratio,
         1.0,
-        f">= {IMPORT_RATE} rows/s and < {IMPORT_PEAK_MB} MB (ours; the issue sets none): "
+        f">= {IMPORT_SHARE:.0%} of the floor's {floor_rate:,.0f} rows/s and < {IMPORT_PEAK_MB} MB: "
         "ratio = the larger share of its limit, <= 1",
         checks,
-        {**job, "floor_s": floor["seconds"], "rows_per_s": rate},
+        {**job, "floor_s": floor["seconds"], "rows_per_s": rate, "floor_rows_per_s": floor_rate},
     )
 
 
-IMPORT_RATE = 50  # rows per second: a 5,000-review history in under 100 s, with a progress bar
+IMPORT_SHARE = 0.10  # of the driver's bulk insert (executemany on SQLite, COPY on PostgreSQL): issue 22
 IMPORT_PEAK_MB = 300

@@ -12,7 +12,6 @@ when every benchmark met its goal, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -20,6 +19,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench import results as results_file
+from bench import targets as bench_targets
 from bench.cases import BENCHMARKS, Context
 from bench.generate import (
     DEFAULT_PROGRAMS,
@@ -30,6 +31,7 @@ from bench.generate import (
     parse_dialects,
 )
 from bench.measure import Result
+from bench.mixed import has_mixed
 from bench.targets import Target, default_target
 from services.database import Database
 from services.settings import get_registry
@@ -66,18 +68,18 @@ def ensure_database(
             counts = count_rows(target)
         except Exception:  # no file, no schema, no tables yet
             counts = {}
-        finals = programs * reviews
         if (
             counts.get("programs") == programs
-            and counts.get("final_reviews") == counts.get("sealed_reviews") == finals
+            and counts.get("final_reviews", 0) >= programs * reviews
+            and counts.get("final_reviews") == counts.get("sealed_reviews")
+            and has_mixed(target)
         ):
             return None
     summary = generate(target, programs=programs, reviews_per_program=reviews, seed=seed)
     return Result(
         target.dialect,
         "generate the agency database",
-        f"{summary.programs} programs, {summary.reviews} final reviews, {summary.ratings} item ratings in "
-        f"{summary.seconds:.1f} s (build {summary.build_seconds:.1f} s, write {summary.write_seconds:.1f} s)",
+        summary.line().split(": ", 1)[1],
         summary.seconds / GENERATE_GOAL_S,
         1.0,
         f"< {GENERATE_GOAL_S:.0f} s: ratio = seconds / {GENERATE_GOAL_S:.0f}",
@@ -94,13 +96,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default="", help=f"comma-separated: {', '.join(BENCHMARKS)}")
     parser.add_argument("--regenerate", action="store_true", help="build the agency database again (timed)")
     parser.add_argument("--rounds", type=int, default=12, help="interleaved rounds of the fast benchmarks")
-    parser.add_argument("--json", type=Path, help="also write every result to this JSON file")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="write every figure to this JSON file (default bench/.data/run-<UTC time>.json)",
+    )
+    parser.add_argument(
+        "--compare", type=Path, help="print the change of every figure against this earlier JSON"
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
     unknown = [name for name in chosen if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
 
+    old = None
+    if args.compare is not None:
+        try:
+            old = results_file.load(args.compare)
+        except ValueError as exc:
+            parser.error(str(exc))
     print(f"machine: {machine()}", flush=True)
     registry = get_registry()
     results: list[Result] = []
@@ -131,13 +146,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"in {time.perf_counter() - started:.0f} s",
         flush=True,
     )
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {"machine": machine(), "results": [r.as_json() for r in results]}, indent=2, default=str
-            ),
-            encoding="utf-8",
-        )
+    doc = results_file.document(
+        machine(),
+        [r.as_json() for r in results],
+        {"programs": args.programs, "reviews_per_program": args.reviews_per_program, "rounds": args.rounds},
+    )
+    path = args.json or results_file.default_path(bench_targets.DATA_DIR)
+    results_file.write(path, doc)
+    print(f"every figure: {path}", flush=True)
+    if old is not None:
+        print(f"change against {args.compare}:", flush=True)
+        for line in results_file.compare(old, doc):
+            print(f"  {line}", flush=True)
     return 1 if failed else 0
 
 

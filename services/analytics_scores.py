@@ -19,6 +19,7 @@ from services import access
 from services.access import Action, Actor
 from services.analytics_query import AnySelect, current_final, run_statement, scale_problems
 from services.database import Database
+from services.final_sums import latest_sums
 from services.integrity_gate import PAIR_COUNT, PAIRS, SEAL, check_rows
 from storage.models import ConsensusRating, Program, Provider, Review
 
@@ -68,6 +69,11 @@ def review_scores(
     and joins its (item, rating) pairs; a review whose seal fails is left out, with its warning
     first in `problems`.
     """
+    if latest == 1 and program_id is None and scale_id is not None:
+        # The dashboard: each program's latest review, its sums stored when it became final.
+        stored = latest_sums(db, actor=actor, scale_id=scale_id)
+        if stored is not None:
+            return _scored(db, stored[0], stored[1])
     visible = access.program_filter(actor, Action.READ_ANALYTICS)
     statement, sub_ids = _scores_statement(
         db.registry,
@@ -96,6 +102,15 @@ def review_scores(
         dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
     )
     columns = {name: columns.get(name, []) for name in names}
+    for sub_id in sub_ids:
+        packed = np.asarray([v or 0 for v in columns.pop(f"_packed_{sub_id}")], dtype="int64")
+        columns[f"rated_{sub_id}"], columns[f"sum_{sub_id}"] = np.divmod(packed, PACK)
+    return _scored(db, columns, list(checked.warnings))
+
+
+def _scored(db: Database, columns: dict[str, Any], warnings: Sequence[str]) -> ReviewScores:
+    """ReviewScores of the reviews' sums (REVIEW_COLUMNS, scale_hash, rated, total_sum,
+    rated_<sub> and sum_<sub>), leaving out those whose scale version is missing or changed."""
     keys = list(zip(columns["scale_id"], columns["scale_version"], columns["scale_hash"], strict=True))
     known = db.registry.scales
     bad = {
@@ -113,16 +128,14 @@ def review_scores(
         columns = {
             name: [v for v, k in zip(values, keep, strict=True) if k] for name, values in columns.items()
         }
-    for sub_id in sub_ids:
-        packed = np.asarray([v or 0 for v in columns.pop(f"_packed_{sub_id}")], dtype="int64")
-        columns[f"rated_{sub_id}"], columns[f"sum_{sub_id}"] = np.divmod(packed, PACK)
-    for name in ("rated", "total_sum"):
-        columns[name] = np.asarray([v or 0 for v in columns[name]], dtype="int64")
+    for name in columns:
+        if name in ("rated", "total_sum") or name.startswith(("rated_", "sum_")):
+            columns[name] = np.asarray([v or 0 for v in columns[name]], dtype="int64")
     dates = columns["review_date"]
-    columns["review_date"] = np.array(dates, dtype="datetime64[ns]")  # dates, or ISO text on SQLite
+    columns["review_date"] = np.array(list(dates), dtype="datetime64[ns]")  # dates, or ISO text on SQLite
     scored = score_sums(columns, db.registry)
     scored["scale_hash"] = np.array(columns["scale_hash"], dtype=object)  # the query's order is the result's
-    return ReviewScores(scored, (*checked.warnings, *problems))
+    return ReviewScores(scored, (*warnings, *problems))
 
 
 _GATE_COLUMNS: Final = 4  # amendment_of, the seal, the pairs, their count

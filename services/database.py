@@ -57,7 +57,9 @@ class Database:
         self.revision: str | None = None
         if migrate:
             try:
-                self.revision = upgrade_to_head(self.engine, integrity_key=integrity_key)
+                self.revision = upgrade_to_head(
+                    self.engine, integrity_key=integrity_key, registry=self.registry
+                )
             except DatabaseVersionError as exc:
                 self.engine.dispose()
                 raise DatabaseError(str(exc)) from None

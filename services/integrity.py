@@ -13,7 +13,7 @@ the ratings seals and the audit chain under the new key in one transaction, audi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +37,9 @@ from storage.audit_chain import (
     walk_chain,
     write_anchor,
 )
+from storage.final_sums import Subscales, scale_subscales
+from storage.final_sums import problems as sum_problems
+from storage.final_sums import rewrite_all as rewrite_sums
 from storage.integrity import (
     MISMATCH,
     MISSING,
@@ -105,10 +108,12 @@ def check_database(db: Database, *, actor: Actor) -> IntegrityReport:
     """Every final review, the audit chain, the schema and its triggers, under db's key."""
     access.require(actor, Action.CHECK_INTEGRITY)
     with _snapshot(db) as conn:
-        return _check(conn, db.integrity_key)
+        return _check(conn, db.integrity_key, scale_subscales(db.registry.scales.values()))
 
 
-def _check(conn: Connection, key: str | None) -> IntegrityReport:
+def _check(
+    conn: Connection, key: str | None, subscales: Mapping[tuple[str, str], Subscales]
+) -> IntegrityReport:
     problems: list[str] = []
     revision = _revision(conn)
     if revision != HEAD_REVISION:
@@ -124,6 +129,7 @@ def _check(conn: Connection, key: str | None) -> IntegrityReport:
             problems.append(f"review {review.review_id}: {REVIEW_PROBLEMS[status]}")
     _sealed, unsealed = resealed(conn, key, key)  # the integrity gate's seal, as every read checks it
     problems += [f"review {review_id}: {SEAL_PROBLEM}" for review_id in unsealed]
+    problems += sum_problems(conn, key, subscales)  # the dashboard's stored sums (storage.final_sums)
     chain = verify_chain(conn, key)
     problems += chain.messages()
     problems += anchor_problems(conn, key, chain)
@@ -204,6 +210,7 @@ def rekey(db: Database, previous_key: str | None, *, actor: Actor) -> RekeyResul
                     .values(ratings_seal=bindparam("seal")),
                     [{"review_id": i, "seal": seal} for i, seal in seals.items()],
                 )
+        rewrite_sums(conn, new_key, scale_subscales(db.registry.scales.values()))  # from verified ratings
         with lifted_triggers(conn, "audit_log"):
             audit_rows = relink_all(conn, new_key)
         write_anchor(conn, new_key, *read_head_row(conn))

@@ -26,6 +26,7 @@ from services.assignments import assign_reviewer
 from services.audit import AuditLog, consensus_fields, review_fields
 from services.database import Database
 from services.errors import IntegrityFailure, ValidationProblem
+from services.final_sums import store_sums
 from services.rows import (
     actor_name,
     add_rater_row,
@@ -204,6 +205,8 @@ def finalize_review(
         review.status = ReviewStatus.FINAL
     summary = {"mean": review.final_score["total"]["mean"], "band": review.final_score["band"]}
     log("review", "final_score", None, summary)
+    s.flush()
+    store_sums(s, review, scale, rows)  # what the dashboard reads (services.final_sums)
     s.flush()
 
 

@@ -8,7 +8,7 @@ one SELECT.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, exc, text
 from sqlalchemy.engine import URL
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-HEAD_REVISION = "0011"  # the newest migration in migrations/versions (tests check it is alembic's head)
+HEAD_REVISION = "0012"  # the newest migration in migrations/versions (tests check it is alembic's head)
 # Two processes starting on one new PostgreSQL database must not both create the tables.
 _PG_MIGRATION_LOCK = 7_261_503_114
 
@@ -28,15 +28,19 @@ class DatabaseVersionError(RuntimeError):
     """The database was migrated by a newer ebp-fidelity than this one."""
 
 
-def alembic_config(connection: Connection | None = None, *, integrity_key: str | None = None) -> Config:
+def alembic_config(
+    connection: Connection | None = None, *, integrity_key: str | None = None, registry: Any = None
+) -> Config:
     """Alembic's configuration; a migration that writes digests reads `integrity_key` from
-    `config.attributes` (None: plain SHA-256, as storage.integrity.keyed_digest)."""
+    `config.attributes` (None: plain SHA-256, as storage.integrity.keyed_digest), one that needs
+    the scales `scale_registry` (None: the bundled scales)."""
     from alembic.config import Config  # lazy: see the module docstring
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     config.attributes["integrity_key"] = integrity_key
+    config.attributes["scale_registry"] = registry
     return config
 
 
@@ -55,7 +59,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade_to_head(url_or_engine: str | URL | Engine, *, integrity_key: str | None = None) -> str:
+def upgrade_to_head(
+    url_or_engine: str | URL | Engine, *, integrity_key: str | None = None, registry: Any = None
+) -> str:
     """Migrate an empty or older database to the newest revision; returns that revision.
     `integrity_key` keys the digests a migration writes (None: plain SHA-256)."""
     owned = not isinstance(url_or_engine, Engine)
@@ -72,7 +78,7 @@ def upgrade_to_head(url_or_engine: str | URL | Engine, *, integrity_key: str | N
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
             _refuse_unknown_revision(conn)
-            command.upgrade(alembic_config(conn, integrity_key=integrity_key), "head")
+            command.upgrade(alembic_config(conn, integrity_key=integrity_key, registry=registry), "head")
         return head
     finally:
         if owned:

@@ -293,6 +293,19 @@ class ConsensusRating(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy declares it, no ClassVar
 
 
+class FinalReviewSums(Base):
+    """A final review's rating sums, stored when it became final and sealed (storage.final_sums,
+    migration 0012): what the agency dashboard reads instead of every rating."""
+
+    __tablename__ = "final_review_sums"
+
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), primary_key=True)
+    rated: Mapped[int] = mapped_column(Integer)
+    total_sum: Mapped[int] = mapped_column(Integer)
+    subscales: Mapped[str] = mapped_column(Text)  # "H=11/34;O=7/22;S=10/34": rated/sum per subscale
+    seal: Mapped[str] = mapped_column(String(80))
+
+
 class User(Base):
     """A person who signs in (by e-mail, through the identity provider) and their role."""
 

@@ -55,9 +55,14 @@ def test_generator_and_every_benchmark_at_a_tiny_size(
         PROGRAMS * REVIEWS,
         PROGRAMS * REVIEWS * 28,
     )
+    mixed = summary.mixed
+    assert (
+        mixed is not None and mixed.amendments >= 1 and mixed.drafts >= 1 and mixed.other_scale_reviews >= 2
+    )
     counts = count_rows(target)
-    assert counts["final_reviews"] == counts["reviews"] == PROGRAMS * REVIEWS
-    assert counts["consensus_ratings"] == PROGRAMS * REVIEWS * 28
+    finals = PROGRAMS * REVIEWS + mixed.amendments + mixed.other_scale_reviews
+    assert counts["final_reviews"] == counts["sealed_reviews"] == finals
+    assert counts["reviews"] == finals + mixed.drafts
 
     with Database(target.url, registry=registry) as db:
         with db.reading() as s:  # every generated final review carries the checksum the app verifies
@@ -78,8 +83,8 @@ def test_generator_and_every_benchmark_at_a_tiny_size(
                 assert line.startswith(f"[{target.dialect}] ")
                 assert line.endswith(("PASS", "FAIL")) and " -> ratio " in line
                 lines.append(line)
-    # the pages benchmark prints a line for each view of Drift and Compare
-    assert len(lines) == len(BENCHMARKS) - 1 + sum(len(views) for views in PAGE_VIEWS.values())
+    # the pages benchmark prints a line for each view of Drift and Compare, the dashboard two
+    assert len(lines) == len(BENCHMARKS) + sum(len(views) for views in PAGE_VIEWS.values())
 
     # A view the page no longer has (a renamed tab opens the first) is not measured unnoticed.
     monkeypatch.setattr(bench_cases, "PAGE_VIEWS", {"compare": [("Old tab", {"view": "Old"}, {})]})
@@ -92,7 +97,7 @@ def test_review_scores_equal_the_scoring_of_the_rows(target: Target, registry: S
     for all programs, one program, and each program's latest review."""
     from scoring.analytics import review_totals
 
-    generate(target, programs=6, reviews_per_program=4, seed=SEED, registry=registry)
+    generate(target, programs=6, reviews_per_program=4, seed=SEED, registry=registry, mixed=False)
     with Database(target.url, registry=registry) as db:
         ratings = finalized_ratings(db, actor=LOCAL_ADMIN)
         expected = review_totals(ratings, registry).set_index("review_id")
@@ -132,8 +137,10 @@ def test_python_m_bench_runs_at_a_tiny_size(tmp_path: Path, capsys: pytest.Captu
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("machine: ")
     assert any(line.startswith("[sqlite] generate the agency database") for line in out)
-    assert sum(" -> ratio " in line for line in out) == 3
-    assert "benchmarks within their goals" in out[-1]
+    assert sum(" -> ratio " in line for line in out) == 4  # generate, the two dashboards, scoring
+    written = next(line for line in out if line.startswith("every figure: "))
+    assert Path(written.split(": ", 1)[1]).parent == tmp_path
+    assert any("benchmarks within their goals" in line for line in out[-2:])
     assert code in (0, 1)  # a time is never a test's business
 
 

@@ -36,6 +36,7 @@ TABLES = {
     "audit_chain_head",
     "programs",
     "reviews",
+    "final_review_sums",
     "review_raters",
     "users",
     "user_programs",
