@@ -10,32 +10,21 @@ refuse any change to it or its ratings, and the audit log refuses updates and de
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
-    Date,
-    DateTime,
-    Dialect,
-    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.action_plans import PlanStatus
-from domain.outcomes import MEASURE_KEY_LENGTH, Better, PeriodKind, Unit
 from domain.vocabulary import (  # NAME_LENGTH, PERSON_LENGTH: the checks' limits, used here too
     NAME_LENGTH,
     PERSON_LENGTH,
@@ -46,64 +35,22 @@ from domain.vocabulary import (  # NAME_LENGTH, PERSON_LENGTH: the checks' limit
     Role,
 )
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-ITEM_ID_LENGTH = 40  # scales.schema.Identifier allows 40 characters
-HASH_LENGTH = 80  # "sha256:" or "hmac-sha256:" + 64 hex digits
-EMAIL_LENGTH = 320
-GLOBAL_ID_LENGTH = 36  # a UUID as text: the same on SQLite and PostgreSQL
-
-
-def new_global_id() -> str:
-    """A new global id: a record's identity in every installation (migration 0011)."""
-    return str(uuid.uuid4())
-
-
-def _global_id() -> Mapped[str]:
-    # Nullable in the schema: 0011 adds it with ADD COLUMN (a batch copy would drop the triggers).
-    return mapped_column(
-        String(GLOBAL_ID_LENGTH), nullable=True, unique=True, index=True, default=new_global_id
-    )
-
-
-def _one_of(column: str, values: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; use an aware UTC datetime")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        dt.datetime: UTCDateTime(),
-        dt.date: Date(),
-        dict[str, Any]: JSON(),
-        list[str]: JSON(),
-    }
+# Re-exported: importing storage.models registers every table on Base.metadata (Alembic, db copy).
+from storage.base import (  # noqa: F401
+    EMAIL_LENGTH,
+    GLOBAL_ID_LENGTH,
+    HASH_LENGTH,
+    ITEM_ID_LENGTH,
+    NAMING_CONVENTION,
+    Base,
+    UTCDateTime,
+    global_id_column,
+    new_global_id,
+    one_of,
+)
+from storage.field_models import FieldCheckin, FieldCheckout, FieldConflict, FieldCopy  # noqa: F401
+from storage.followup_models import ActionPlanEntry, ActionPlanNote, OutcomeMeasure, OutcomeValue  # noqa: F401
+from storage.scale_models import AuthoredScale  # noqa: F401
 
 
 class Provider(Base):
@@ -123,14 +70,14 @@ class Program(Base):
 
     __tablename__ = "programs"
     __table_args__ = (
-        CheckConstraint(_one_of("model", ProgramModel), name="model"),
+        CheckConstraint(one_of("model", ProgramModel), name="model"),
         CheckConstraint(
             "active_to IS NULL OR active_from IS NULL OR active_to >= active_from", name="active_dates"
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    global_id: Mapped[str] = _global_id()
+    global_id: Mapped[str] = global_id_column()
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     region: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
@@ -149,8 +96,8 @@ class Review(Base):
 
     __tablename__ = "reviews"
     __table_args__ = (
-        CheckConstraint(_one_of("review_type", ReviewType), name="review_type"),
-        CheckConstraint(_one_of("status", ReviewStatus), name="status"),
+        CheckConstraint(one_of("review_type", ReviewType), name="review_type"),
+        CheckConstraint(one_of("status", ReviewStatus), name="status"),
         CheckConstraint("review_end_date IS NULL OR review_end_date >= review_date", name="review_dates"),
         CheckConstraint(
             "(amendment_of IS NULL AND amendment_number = 0) OR "
@@ -168,7 +115,7 @@ class Review(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    global_id: Mapped[str] = _global_id()
+    global_id: Mapped[str] = global_id_column()
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
     scale_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
     scale_version: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
@@ -239,12 +186,12 @@ class RaterRating(Base):
     __table_args__ = (
         UniqueConstraint("review_id", "rater", "item_id"),
         ForeignKeyConstraint(["review_id", "rater"], ["review_raters.review_id", "review_raters.rater"]),
-        CheckConstraint(_one_of("rating_source", RatingSource), name="rating_source"),
+        CheckConstraint(one_of("rating_source", RatingSource), name="rating_source"),
         CheckConstraint("(rating IS NULL) = (rating_source IS NULL)", name="rating_has_source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    global_id: Mapped[str] = _global_id()
+    global_id: Mapped[str] = global_id_column()
     review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
     rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     item_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
@@ -267,13 +214,13 @@ class ConsensusRating(Base):
     __tablename__ = "consensus_ratings"
     __table_args__ = (
         UniqueConstraint("review_id", "item_id"),
-        CheckConstraint(_one_of("rating_source", RatingSource), name="rating_source"),
+        CheckConstraint(one_of("rating_source", RatingSource), name="rating_source"),
         CheckConstraint("(rating IS NULL) = (rating_source IS NULL)", name="rating_has_source"),
         CheckConstraint("rating IS NULL OR not_rated_reason IS NULL", name="rated_or_not"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    global_id: Mapped[str] = _global_id()
+    global_id: Mapped[str] = global_id_column()
     review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
     item_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
     rating: Mapped[int | None]
@@ -310,10 +257,10 @@ class User(Base):
     """A person who signs in (by e-mail, through the identity provider) and their role."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", Role), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    global_id: Mapped[str] = _global_id()
+    global_id: Mapped[str] = global_id_column()
     email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)  # stored lower-case
     name: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
     role: Mapped[str] = mapped_column(String(20))
@@ -394,202 +341,6 @@ class AuditChainHead(Base):
     seal: Mapped[str] = mapped_column(String(HASH_LENGTH))
 
 
-class FieldCheckout(Base):
-    """A review package a rater took to the field (on the agency server): what their ratings
-    were then, so a check-in can tell who changed what since (services.field_sync)."""
-
-    __tablename__ = "field_checkouts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    global_id: Mapped[str] = mapped_column(String(GLOBAL_ID_LENGTH), unique=True)  # the package's
-    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), index=True)
-    rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
-    scale_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
-    checksum: Mapped[str] = mapped_column(String(HASH_LENGTH))
-    ratings: Mapped[dict[str, Any]]  # rating global id -> {item_id, version, values}
-    checked_out_at: Mapped[dt.datetime]
-    checked_out_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
-
-
-class FieldCheckin(Base):
-    """A field copy's export merged on the agency server (refused ones leave no row)."""
-
-    __tablename__ = "field_checkins"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    global_id: Mapped[str] = mapped_column(String(GLOBAL_ID_LENGTH), unique=True)  # the export's
-    checkout_id: Mapped[int] = mapped_column(ForeignKey("field_checkouts.id"), index=True)
-    export_number: Mapped[int] = mapped_column(Integer)
-    checksum: Mapped[str] = mapped_column(String(HASH_LENGTH))
-    exported_at: Mapped[dt.datetime]
-    checked_in_at: Mapped[dt.datetime]
-    checked_in_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
-    ratings: Mapped[dict[str, Any]]  # rating global id -> {item_id, version, values} after the merge
-    outcome: Mapped[dict[str, Any]]  # counts: merged, unchanged, conflicts
-
-
-class FieldConflict(Base):
-    """An entry changed on the server and in the field since check-out: kept until the reviewer
-    chooses one side (never overwritten silently)."""
-
-    __tablename__ = "field_conflicts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    checkin_id: Mapped[int] = mapped_column(ForeignKey("field_checkins.id"), index=True)
-    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), index=True)
-    rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
-    item_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
-    rating_global_id: Mapped[str] = mapped_column(String(GLOBAL_ID_LENGTH))
-    server: Mapped[dict[str, Any]]  # values, version, updated_by, updated_at
-    field: Mapped[dict[str, Any]]
-    resolved_at: Mapped[dt.datetime | None]
-    resolved_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
-    choice: Mapped[str | None] = mapped_column(String(10))  # "server" or "field"
-
-
-class FieldCopy(Base):
-    """On a laptop: a review loaded from a review package, where it came from, and the package."""
-
-    __tablename__ = "field_copies"
-
-    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), primary_key=True)
-    checkout_global_id: Mapped[str] = mapped_column(String(GLOBAL_ID_LENGTH), unique=True)
-    origin: Mapped[str] = mapped_column(Text)
-    rater: Mapped[str] = mapped_column(String(PERSON_LENGTH))
-    package: Mapped[str] = mapped_column(Text)  # the check-out package as it came
-    opened_at: Mapped[dt.datetime]
-    exports: Mapped[int] = mapped_column(Integer)
-
-
-class ActionPlanEntry(Base):
-    """One item of a final review's action plan (migration 0009): what was found, the goal, who
-    owns it, when it is due and where it stands. A row of its own, so following a plan up never
-    touches the final review; `program_id` is the review's, for the filters and the access check."""
-
-    __tablename__ = "action_plan_entries"
-    __table_args__ = (
-        UniqueConstraint("review_id", "item_id"),
-        CheckConstraint(_one_of("status", PlanStatus), name="status"),
-        Index("ix_action_plan_entries_status_due_date", "status", "due_date"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), index=True)
-    item_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
-    rating: Mapped[int | None]  # the item's consensus rating in the review
-    evidence: Mapped[str | None] = mapped_column(Text)
-    recommendation: Mapped[str | None] = mapped_column(Text)
-    goal: Mapped[int]  # the target rating
-    steps: Mapped[str | None] = mapped_column(Text)
-    owner: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
-    due_date: Mapped[dt.date]
-    status: Mapped[str] = mapped_column(String(20))
-    opened_at: Mapped[dt.datetime]
-    opened_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
-    closed_at: Mapped[dt.datetime | None]  # when it became done or dropped (None while open)
-    updated_at: Mapped[dt.datetime]
-    updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
-    version: Mapped[int] = mapped_column(Integer)
-
-    notes: Mapped[list[ActionPlanNote]] = relationship(order_by="ActionPlanNote.id")
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy declares it, no ClassVar
-
-
-class ActionPlanNote(Base):
-    """A dated progress note on a plan entry, with the status the entry had after it."""
-
-    __tablename__ = "action_plan_notes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("action_plan_entries.id"), index=True)
-    at: Mapped[dt.datetime]
-    by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
-    status: Mapped[str] = mapped_column(String(20))
-    text: Mapped[str | None] = mapped_column(Text)
-
-
-class AuthoredScale(Base):
-    """A scale written in the app (or imported) by an agency admin: a draft while it is being
-    edited, then published. A published row never changes (migration 0008's triggers refuse
-    any UPDATE or DELETE of it) and is loaded with the bundled scales (services.scale_catalog).
-
-    `source_text` is the YAML as authored (a derived scale names its base); `definition` is the
-    resolved scale as JSON, fixed at publishing, with its `content_hash`.
-    """
-
-    __tablename__ = "authored_scales"
-    __table_args__ = (
-        UniqueConstraint("scale_id", "version"),
-        CheckConstraint("status IN ('draft', 'published')", name="status"),
-        CheckConstraint(
-            "status <> 'published' OR (definition IS NOT NULL AND content_hash IS NOT NULL "
-            "AND published_at IS NOT NULL)",
-            name="published",
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    scale_id: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
-    version: Mapped[str] = mapped_column(String(ITEM_ID_LENGTH))
-    status: Mapped[str] = mapped_column(String(20), default="draft")
-    title: Mapped[str] = mapped_column(Text)
-    origin: Mapped[str] = mapped_column(String(NAME_LENGTH))
-    source_text: Mapped[str] = mapped_column(Text)
-    definition: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
-    revision: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime]
-    created_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
-    updated_at: Mapped[dt.datetime]
-    updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
-    published_at: Mapped[dt.datetime | None]
-    published_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
-
-
 FINAL_REVIEW_MESSAGE = "fidelity: review is final and cannot be changed"
 AUDIT_LOG_MESSAGE = "fidelity: the audit log is append-only"
 PUBLISHED_SCALE_MESSAGE = "fidelity: a published scale version cannot be changed"
-
-
-class OutcomeMeasure(Base):
-    """A measure the agency tracks per program and period (domain.outcomes): its key (a file's
-    column heading), name, unit and which direction is better. Seeded by migration 0010."""
-
-    __tablename__ = "outcome_measures"
-    __table_args__ = (
-        CheckConstraint(_one_of("unit", Unit), name="unit"),
-        CheckConstraint(_one_of("better", Better), name="better"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(MEASURE_KEY_LENGTH), unique=True)
-    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
-    unit: Mapped[str] = mapped_column(String(20))
-    better: Mapped[str] = mapped_column(String(10))
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[dt.datetime]
-    updated_at: Mapped[dt.datetime]
-
-
-class OutcomeValue(Base):
-    """One program's value of one measure over one period (a month or a quarter)."""
-
-    __tablename__ = "outcome_values"
-    __table_args__ = (
-        UniqueConstraint("program_id", "measure_id", "period_kind", "period_start"),
-        CheckConstraint(_one_of("period_kind", PeriodKind), name="period_kind"),
-        CheckConstraint("value >= 0", name="value"),
-        Index("ix_outcome_values_program_id_period_start", "program_id", "period_start"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
-    measure_id: Mapped[int] = mapped_column(ForeignKey("outcome_measures.id"), index=True)
-    period_kind: Mapped[str] = mapped_column(String(10))
-    period_start: Mapped[dt.date]
-    value: Mapped[float] = mapped_column(Float)
-    updated_at: Mapped[dt.datetime]
-    updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
