@@ -318,7 +318,11 @@ def test_results_show_the_final_score_and_the_items(at: AppTest, db: Database) -
     assert "O4 " in page and "Hire a second peer specialist" in page  # the action plan
     assert "A strong daily team meeting" in page  # review-level texts
 
-    items = at.dataframe[0].value.set_index("id")
+    plan, items = (d.value for d in at.dataframe[:2])  # the action plan's entries, then the items
+    assert plan[["item", "rating", "goal", "recommendation", "status"]].to_dict("records") == [
+        {"item": "O4", "rating": 2, "goal": 3, "recommendation": "Hire a second peer specialist", "status": "open"}
+    ]
+    items = items.set_index("id")
     assert list(items.index) == DACTS
     assert list(items.columns) == ["name", "rating", "source", "evidence", "recommendation"]
     assert items.loc["H1", "rating"] == 5
