@@ -26,6 +26,7 @@ import pandas as pd
 from bench.context import Context  # also what bench/run.py and the tests import from here
 from bench.floors import bincount_means, dashboard_floor_sql, ensure_floor_sums
 from bench.measure import ROOT, Result, best_of, ms
+from bench.memory import memory
 from bench.mixed import LIMITED_EMAIL
 from bench.process_cases import import_csv, pdf, pdf_limits, start
 from bench.timing import paired
@@ -383,4 +384,5 @@ BENCHMARKS: dict[str, BenchFn] = {
     "pdf": pdf,
     "pdf-limits": pdf_limits,
     "import": import_csv,
+    "memory": memory,
 }

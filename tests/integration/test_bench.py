@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bench import cases as bench_cases
+from bench import memory as bench_memory
 from bench.cases import BENCHMARKS, PAGE_VIEWS, Context
 from bench.generate import count_rows, generate
 from bench.measure import Result
@@ -70,6 +71,7 @@ def test_generator_and_every_benchmark_at_a_tiny_size(
             assert failing_reviews(s, reviews, None) == []
             assert not gate(s, select(Review.id))  # and the ratings seal the integrity gate checks
         ctx = Context(target, db, registry, PROGRAMS, REVIEWS, SEED, rounds=2)
+        monkeypatch.setattr(bench_memory, "SESSIONS", 2)  # a real server and browser, two sessions
         lines: list[str] = []
         for name, benchmark in BENCHMARKS.items():
             outcome = benchmark(ctx)
