@@ -19,6 +19,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("FIDELITY_TEST_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+# How long a step may wait for the app: generous, since CI shares 2 cores with the other test
+# worker (a script run that takes 3 s alone took over 20 s under load). Nothing is timed by it.
+WAIT_MS = 60_000
 
 
 def free_port() -> int:
@@ -104,7 +107,7 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(WAIT_MS)
     yield page
     context.close()
 
@@ -117,7 +120,7 @@ def new_context(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
 
     def open_context() -> BrowserContext:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(20_000)
+        context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         return context
 

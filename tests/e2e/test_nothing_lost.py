@@ -25,7 +25,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from services.access import local_admin
 from services.database import open_database
 from services.reviews import RatingView, create_program, get_review, start_review
-from tests.e2e.conftest import AppServer, screenshot, wait_for_app
+from tests.e2e.conftest import WAIT_MS, AppServer, screenshot, wait_for_app
 
 RATERS = ("Ana", "Ben")
 SAVED = re.compile(r"Saved at \d\d:\d\d:\d\d")
@@ -235,7 +235,7 @@ def test_reload_mid_item_keeps_everything_shown_as_saved(
 
 def second_tab(page: Page, new_context: Callable[[], BrowserContext], sessions: str) -> Page:
     tab = page.context.new_page() if sessions == "same-browser" else new_context().new_page()
-    tab.set_default_timeout(20_000)
+    tab.set_default_timeout(WAIT_MS)
     return tab
 
 
