@@ -19,7 +19,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from storage.audit_chain import next_links
-from storage.integrity import session_key
+from storage.integrity import ConsensusValues, session_key
 from storage.models import AuditEntry, ConsensusRating, Program, RaterRating, Review
 
 __all__ = [
@@ -192,7 +192,7 @@ def rating_fields(row: RaterRating) -> dict[str, Any]:
     }
 
 
-def consensus_fields(row: ConsensusRating) -> dict[str, Any]:
+def consensus_fields(row: ConsensusRating | ConsensusValues) -> dict[str, Any]:
     """An item's consensus, as recorded."""
     return {
         "rating": row.rating,
