@@ -24,6 +24,7 @@ from scales import Scale
 from services.audit import BufferedAuditLog, consensus_fields, review_fields
 from services.errors import ValidationProblem
 from services.lifecycle import FinalReviewRecord, final_facts
+from storage.bulk import bulk_insert
 from storage.integrity import REVIEW_FIELDS, ConsensusValues, session_key
 from storage.models import (
     ConsensusRating,
@@ -95,12 +96,11 @@ def store_final_reviews(
             final, sum_row = _review_rows(key, log, review, order, raters, consensus)
             finals.append(final)
             sums.append(sum_row)
-        if raters:
-            conn.execute(insert(RATERS), raters)
-        conn.execute(insert(CONSENSUS), consensus)
+        bulk_insert(conn, RATERS, raters)
+        bulk_insert(conn, CONSENSUS, consensus)
         made_final = update(REVIEWS).where(REVIEWS.c.id == bindparam("review_id"))
         conn.execute(made_final, finals)  # after its rows: a final review refuses new ones
-        conn.execute(insert(SUMS), sums)
+        bulk_insert(conn, SUMS, sums)
         log.write()
         yield from ids
 
