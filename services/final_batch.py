@@ -42,8 +42,9 @@ RATERS: Table = ReviewRater.__table__  # type: ignore[assignment]
 CONSENSUS: Table = ConsensusRating.__table__  # type: ignore[assignment]
 SUMS: Table = FinalReviewSums.__table__  # type: ignore[assignment]
 
-CHUNK_REVIEWS = 500
-"""Reviews per chunk: about 14,000 consensus rows per statement, a few MB of parameters."""
+CHUNK_REVIEWS = 250
+"""Reviews per chunk: about 7,000 consensus rows and 8,000 audit rows per statement (the
+chunk's rows are held in memory until it is written: about 25 MB)."""
 
 # The ORM counts a review's versions: inserted as a draft (1), moved to consensus (2), made final
 # (3), one more when raters were added (their collection changed); a consensus row is inserted
