@@ -43,8 +43,8 @@ CONSENSUS: Table = ConsensusRating.__table__  # type: ignore[assignment]
 SUMS: Table = FinalReviewSums.__table__  # type: ignore[assignment]
 
 CHUNK_REVIEWS = 250
-"""Reviews per chunk: about 7,000 consensus rows and 8,000 audit rows per statement (the
-chunk's rows are held in memory until it is written: about 25 MB)."""
+"""Reviews per chunk: about 7,000 consensus rows and 8,000 audit rows per statement; a chunk's
+rows are held in memory until it is written, so a larger chunk saves little and costs memory."""
 
 # The ORM counts a review's versions: inserted as a draft (1), moved to consensus (2), made final
 # (3), one more when raters were added (their collection changed); a consensus row is inserted
