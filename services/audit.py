@@ -15,11 +15,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from storage.audit_chain import next_links
-from storage.integrity import session_key
+from storage.bulk import bulk_insert
+from storage.integrity import ConsensusValues, session_key
 from storage.models import AuditEntry, ConsensusRating, Program, RaterRating, Review
 
 __all__ = [
@@ -109,15 +110,8 @@ class BufferedAuditLog(AuditLog):
             return
         self.session.flush()
         next_links(self.session, session_key(self.session), self.rows)
-        connection = self.session.connection()  # this transaction's
-        if connection.dialect.name == "postgresql":
-            # psycopg's own executemany (one pipelined round trip, the statement parsed once):
-            # SQLAlchemy would send one INSERT of ~170 VALUES rows, which psycopg parses anew.
-            columns = ", ".join((*AUDIT_COLUMNS, "chain"))
-            marks = ", ".join(f"%({name})s" for name in (*AUDIT_COLUMNS, "chain"))
-            connection.exec_driver_sql(f"INSERT INTO audit_log ({columns}) VALUES ({marks})", self.rows)
-        else:
-            connection.execute(insert(cast(Table, AuditEntry.__table__)), self.rows)
+        # COPY on PostgreSQL (the append-only triggers fire as for INSERT), executemany on SQLite.
+        bulk_insert(self.session.connection(), cast(Table, AuditEntry.__table__), self.rows)
         self.rows.clear()
 
 
@@ -192,7 +186,7 @@ def rating_fields(row: RaterRating) -> dict[str, Any]:
     }
 
 
-def consensus_fields(row: ConsensusRating) -> dict[str, Any]:
+def consensus_fields(row: ConsensusRating | ConsensusValues) -> dict[str, Any]:
     """An item's consensus, as recorded."""
     return {
         "rating": row.rating,

@@ -9,11 +9,11 @@ the caller falls back to adding up the ratings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from scales import Scale
 from services import access
@@ -22,19 +22,20 @@ from services.analytics_query import current_final, run_statement
 from services.database import Database
 from services.integrity_gate import warning
 from storage.final_sums import parse_subscales, seal_matches, sums_of, sums_seal
-from storage.integrity import session_key
-from storage.models import ConsensusRating, FinalReviewSums, Program, Provider, Review
+from storage.models import FinalReviewSums, Program, Provider, Review
 
 HEAD: Final = ("id", "program_id", "scale_id", "scale_version", "scale_hash", "review_date", "amendment_of")
 
 
-def store_sums(s: Session, review: Review, scale: Scale, rows: Iterable[ConsensusRating]) -> None:
-    """Store the final review's sums from its consensus rows as written (in `s`'s transaction)."""
+def sums_row(
+    key: str | None, head: Sequence[Any], scale: Scale, pairs: Iterable[tuple[str, int | None]]
+) -> dict[str, Any]:
+    """The final review's `final_review_sums` row from its (item id, rating) pairs as written:
+    `head` is its HEAD values (the review id first)."""
     subscales = [(sub.id, frozenset(sub.items)) for sub in scale.subscales]
-    rated, total, text = sums_of(subscales, [(row.item_id, row.rating) for row in rows])
-    head = tuple(getattr(review, name) for name in HEAD)
-    seal = sums_seal(session_key(s), head, rated, total, text)
-    s.add(FinalReviewSums(review_id=review.id, rated=rated, total_sum=total, subscales=text, seal=seal))
+    rated, total, text = sums_of(subscales, pairs)
+    seal = sums_seal(key, head, rated, total, text)
+    return {"review_id": head[0], "rated": rated, "total_sum": total, "subscales": text, "seal": seal}
 
 
 def latest_sums(

@@ -45,7 +45,8 @@ from services.access import Action, Actor
 from services.audit import AuditLog, BufferedAuditLog
 from services.database import Database
 from services.errors import ValidationProblem
-from services.lifecycle import ConsensusEntry, FinalReviewRecord, store_final_review
+from services.final_batch import FinalReviewOrder, store_final_reviews
+from services.lifecycle import ConsensusEntry, FinalReviewRecord
 from services.programs import new_program
 from services.rows import actor_name
 from storage.models import (
@@ -120,16 +121,21 @@ def import_wide(
             p.name: p for p in s.scalars(select(Program).where(Program.name.in_(plan.programs_existing)))
         }
         total, created_programs = len(plan.reviews), 0
+        orders: list[FinalReviewOrder] = []
+        for planned in plan.to_create:
+            row = planned.row
+            program = programs.get(row.program)
+            if program is None:  # written first: its reviews refer to it
+                program = _create_program(s, row, plan.reviews, who, log_at, source)
+                programs[row.program] = program
+                created_programs += 1
+            orders.append(FinalReviewOrder(program, row.scale, _record(planned, source)))
+        done = total - len(orders)  # the rows already stored, skipped
+        log = BufferedAuditLog(s, who, at=log_at)
         review_ids: list[int] = []
-        for done, planned in enumerate(plan.reviews, start=1):
-            if planned.existing_review is None:
-                row = planned.row
-                program = programs.get(row.program)
-                if program is None:
-                    program = _create_program(s, row, plan.reviews, who, log_at, source)
-                    programs[row.program] = program
-                    created_programs += 1
-                review_ids.append(_store(s, program, planned, who, log_at, source))
+        for review_id in store_final_reviews(s, log, orders):
+            review_ids.append(review_id)
+            done += 1
             if progress is not None:
                 progress(done, total)
     return ImportSummary(
@@ -385,7 +391,7 @@ def _program_note(row: WideRow, program: Program) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Storing: a new program by programs.new_program, each review by lifecycle.store_final_review
+# Storing: a new program by programs.new_program, the reviews by final_batch.store_final_reviews
 # --------------------------------------------------------------------------------------------
 
 
@@ -418,12 +424,10 @@ def _create_program(
         ) from None
 
 
-def _store(
-    s: Session, program: Program, planned: PlannedReview, actor: str, at: dt.datetime, source: str | None
-) -> int:
-    """One row as a final review; its audit rows are written with one INSERT (BufferedAuditLog)."""
+def _record(planned: PlannedReview, source: str | None) -> FinalReviewRecord:
+    """One row as the final review to store (services.final_batch writes a chunk at a time)."""
     row, scale = planned.row, planned.row.scale
-    record = FinalReviewRecord(
+    return FinalReviewRecord(
         review_date=row.review_date,
         review_end_date=None,
         review_type=planned.review_type,
@@ -431,10 +435,6 @@ def _store(
         items={item.id: _consensus_entry(row.ratings.get(item.id)) for item in scale.items},
         imported_from=row.where(source),
     )
-    log = BufferedAuditLog(s, actor, program_id=program.id, at=at)
-    review = store_final_review(s, log, program, scale, record)
-    log.write()  # the review and its rows are written: its audit rows refer to them
-    return review.id
 
 
 def _consensus_entry(rating: int | None) -> ConsensusEntry:

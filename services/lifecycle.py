@@ -26,7 +26,8 @@ from services.assignments import assign_reviewer
 from services.audit import AuditLog, consensus_fields, review_fields
 from services.database import Database
 from services.errors import IntegrityFailure, ValidationProblem
-from services.final_sums import store_sums
+from services.final_sums import HEAD as SUMS_HEAD
+from services.final_sums import sums_row
 from services.rows import (
     actor_name,
     add_rater_row,
@@ -39,9 +40,19 @@ from services.rows import (
 )
 from services.scores import pending, score_rows
 from services.views import ReviewView, review_view
-from storage.integrity import SEAL_HEAD, failing_reviews, ratings_seal, review_checksum, session_key
+from storage.integrity import (
+    REVIEW_FIELDS,
+    ConsensusValues,
+    consensus_values,
+    content_checksum,
+    failing_reviews,
+    rater_values,
+    ratings_seal,
+    session_key,
+)
 from storage.models import (
     ConsensusRating,
+    FinalReviewSums,
     Program,
     RaterRating,
     Review,
@@ -53,9 +64,11 @@ from storage.models import (
 
 __all__ = [
     "ConsensusEntry",
+    "FinalFacts",
     "FinalReviewRecord",
     "amend",
     "check_integrity",
+    "final_facts",
     "finalize",
     "finalize_review",
     "integrity_message",
@@ -191,33 +204,67 @@ def unsettled(scale: Scale, rows: Mapping[str, ConsensusRating]) -> list[str]:
 def finalize_review(
     s: Session, review: Review, scale: Scale, rows: Iterable[ConsensusRating], log: AuditLog
 ) -> None:
-    """Make the review final in `s`: its score from the consensus `rows`, stored with the checksum
-    of its rows, logged (the caller has checked that every item is settled)."""
-    score = score_rows(scale, rows)
-    s.flush()  # every rating row is written before the checksum reads them
+    """Make the review final in `s`: its score from the consensus `rows` (all of them), stored
+    with the checksum of its rows, logged (the caller has checked that every item is settled)."""
+    rows = list(rows)
+    s.flush()  # every rating row is written before the UPDATE that makes them immutable
     log("review", "status", review.status, ReviewStatus.FINAL.value)
+    rater_ratings = [rater_values(row) for row in rater_rows(s, review.id)]
     with s.no_autoflush:  # one UPDATE sets status and checksum: a final review refuses any later one
         review.finalized_at = review.updated_at = log.at
         review.finalized_by = log.actor
-        review.final_score = score.to_dict()
-        review.content_checksum = review_checksum(s, review, session_key(s))
-        review.ratings_seal = review_seal(s, review)
+        values = {key: getattr(review, key) for key in REVIEW_FIELDS}
+        raters = [r.rater for r in review.raters]
+        facts = final_facts(session_key(s), scale, values, raters, rows, rater_ratings)
+        review.final_score = facts.final_score
+        review.content_checksum = facts.content_checksum
+        review.ratings_seal = facts.ratings_seal
         review.status = ReviewStatus.FINAL
-    summary = {"mean": review.final_score["total"]["mean"], "band": review.final_score["band"]}
-    log("review", "final_score", None, summary)
+    log("review", "final_score", None, facts.summary)
     s.flush()
-    store_sums(s, review, scale, rows)  # what the dashboard reads (services.final_sums)
+    s.add(FinalReviewSums(**facts.sums))  # what the dashboard reads (services.final_sums)
     s.flush()
 
 
-def review_seal(s: Session, review: Review) -> str:
-    """The ratings seal of `review` (storage.integrity.ratings_seal) from its consensus rows as
-    written, under the database's integrity key: what the integrity gate checks on every read."""
-    pairs = s.execute(
-        select(ConsensusRating.item_id, ConsensusRating.rating).where(ConsensusRating.review_id == review.id)
-    ).all()
-    values = {key: getattr(review, key) for key in SEAL_HEAD[:7]}
-    return ratings_seal(session_key(s), values, [(i, r) for i, r in pairs], review.final_score)
+ConsensusRow = ConsensusRating | ConsensusValues
+"""A consensus row: stored (the ORM path) or its values as a bulk writer writes them."""
+
+
+@dataclass(frozen=True)
+class FinalFacts:
+    """What a review stores as it becomes final, all computed from its values in memory."""
+
+    final_score: dict[str, Any]
+    content_checksum: str
+    ratings_seal: str
+    sums: dict[str, Any]  # its final_review_sums row
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The score as the audit trail records it."""
+        return {"mean": self.final_score["total"]["mean"], "band": self.final_score["band"]}
+
+
+def final_facts(
+    key: str | None,
+    scale: Scale,
+    review: Mapping[str, Any],
+    raters: Iterable[str],
+    consensus: Sequence[ConsensusRow],
+    rater_ratings: Iterable[Mapping[str, Any]] = (),
+) -> FinalFacts:
+    """The score, content checksum, ratings seal and stored sums of a review becoming final, from
+    the values it is written with (`review`: REVIEW_FIELDS, finalized_at and _by set, the score
+    left to this; `consensus`: every consensus row), under the integrity `key`: the one recipe of
+    finalize_review and the bulk import (services.final_batch), so both store the same."""
+    score = score_rows(scale, consensus).to_dict()
+    values = {**review, "final_score": score}
+    consensus_rows = [consensus_values(row) for row in consensus]
+    checksum = content_checksum(key, values, raters, consensus_rows, rater_ratings)
+    pairs = [(row.item_id, row.rating) for row in consensus]
+    seal = ratings_seal(key, values, pairs, score)
+    sums = sums_row(key, [values[name] for name in SUMS_HEAD], scale, pairs)
+    return FinalFacts(score, checksum, seal, sums)
 
 
 def check_integrity(s: Session, review: Review) -> None:

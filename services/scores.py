@@ -19,7 +19,11 @@ from scales.schema import Item
 from scoring import ItemEntry, ItemRatingError, ReviewScore, rate_item, score_ratings
 from scoring.items import ItemScore, check_input, check_rating
 from services.errors import ScaleChangedError, ValidationProblem
+from storage.integrity import ConsensusValues
 from storage.models import ConsensusRating, RaterRating, RatingSource
+
+StoredRow = RaterRating | ConsensusRating | ConsensusValues
+"""A rating row as scoring reads it: a stored row, or a consensus row's values before it is written."""
 
 __all__ = [
     "Resolved",
@@ -183,17 +187,17 @@ def item_entry(item: Item, given: int | None, inputs: Mapping[str, Any] | None) 
     return ItemEntry(rating=given, inputs=usable)
 
 
-def given_rating(row: RaterRating | ConsensusRating) -> int | None:
+def given_rating(row: StoredRow) -> int | None:
     """The row's rating when a person gave it (not when it was computed from the inputs)."""
     return row.rating if row.rating_source == RatingSource.RATED else None
 
 
-def row_entry(item: Item, row: RaterRating | ConsensusRating) -> ItemEntry | None:
+def row_entry(item: Item, row: StoredRow) -> ItemEntry | None:
     """What scoring sees of a stored row."""
     return item_entry(item, given_rating(row), row.inputs)
 
 
-def score_rows(scale: Scale, rows: Iterable[RaterRating | ConsensusRating]) -> ReviewScore:
+def score_rows(scale: Scale, rows: Iterable[StoredRow]) -> ReviewScore:
     """The score of one rater's rows or of the consensus rows (items without a row: unrated).
 
     ScaleChangedError when stored data no longer fits its scale."""

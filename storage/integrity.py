@@ -26,6 +26,7 @@ import hmac
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -137,9 +138,30 @@ def content_text(
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
 
 
-def review_checksum(s: Session, review: Review, key: str | None) -> str:
-    """The checksum of `review`'s rows as they are in the session now, keyed with `key`."""
-    return keyed_digest(key, contents(s, [review])[review.id])
+@dataclass(frozen=True)
+class ConsensusValues:
+    """One consensus row's values as they are written, without an ORM object: what a bulk
+    writer (the historical import) scores, checksums and seals, as the ORM path does its rows."""
+
+    item_id: str
+    rating: int | None = None
+    rating_source: str | None = None
+    inputs: dict[str, Any] | None = None
+    evidence: str | None = None
+    recommendation: str | None = None
+    data_sources: list[str] | None = None
+    not_rated_reason: str | None = None
+    override_reason: str | None = None
+
+
+def consensus_values(row: ConsensusRating | ConsensusValues) -> dict[str, Any]:
+    """A consensus row's values the checksum covers (content_text's `consensus`)."""
+    return {key: getattr(row, key) for key in (*CONSENSUS_FIELDS, *SET_ONLY_FIELDS)}
+
+
+def rater_values(row: RaterRating) -> dict[str, Any]:
+    """A rater's rating's values the checksum covers (content_text's `rater_ratings`)."""
+    return {key: getattr(row, key) for key in (*RATER_FIELDS, *SET_ONLY_FIELDS)}
 
 
 def failing_reviews(s: Session, reviews: Sequence[Review], key: str | None) -> list[int]:
@@ -164,13 +186,9 @@ def contents(s: Session, reviews: Sequence[Review], chunk: int = 500) -> dict[in
         consensus: dict[int, list[dict[str, Any]]] = defaultdict(list)
         rater_ratings: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in s.scalars(select(ConsensusRating).where(ConsensusRating.review_id.in_(part))):
-            consensus[row.review_id].append(
-                {key: getattr(row, key) for key in (*CONSENSUS_FIELDS, *SET_ONLY_FIELDS)}
-            )
+            consensus[row.review_id].append(consensus_values(row))
         for rrow in s.scalars(select(RaterRating).where(RaterRating.review_id.in_(part))):
-            rater_ratings[rrow.review_id].append(
-                {key: getattr(rrow, key) for key in (*RATER_FIELDS, *SET_ONLY_FIELDS)}
-            )
+            rater_ratings[rrow.review_id].append(rater_values(rrow))
         for review_id, review in part.items():
             found[review_id] = content_text(
                 {key: getattr(review, key) for key in REVIEW_FIELDS},

@@ -29,7 +29,7 @@ from streamlit.testing.v1 import AppTest
 
 from exchange.export import table_csv, tables_xlsx
 from exchange.historical import WideImportError, read, read_wide_file
-from services import historical_import
+from services import final_batch, historical_import
 from services import reviews as svc
 from services.database import Database
 from services.errors import ValidationProblem
@@ -371,21 +371,22 @@ def test_a_failure_in_the_middle_of_the_import_rolls_back_every_row(
         [good_row("A ACT", "2021-01-01"), good_row("B ACT", "2022-01-01"), good_row("C ACT", "2023-01-01")]
     )
     frame = read_wide_file(raw, "history.csv")
-    original, calls = historical_import._store, []
+    monkeypatch.setattr(final_batch, "CHUNK_REVIEWS", 1)  # the first two rows are written first
+    original, calls = final_batch.final_facts, []
 
-    def failing_store(*args: Any, **kwargs: Any) -> int:
+    def failing_facts(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         if len(calls) == 3:
             raise ValidationProblem("the third row failed while it was written")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(historical_import, "_store", failing_store)
+    monkeypatch.setattr(final_batch, "final_facts", failing_facts)
     before = snapshot(db)
     with pytest.raises(ValidationProblem):
         import_wide(db, frame, actor=ADMIN)
     assert len(calls) == 3
     assert snapshot(db) == before
-    monkeypatch.setattr(historical_import, "_store", original)
+    monkeypatch.setattr(final_batch, "final_facts", original)
     assert import_wide(db, frame, actor=ADMIN).created == 3
 
 

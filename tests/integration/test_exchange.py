@@ -42,7 +42,7 @@ from exchange.historical import (
 from exchange.redcap import REDCAP_COLUMNS, RedcapError, scale_to_redcap
 from exchange.redcap_dictionary import redcap_to_scale, scale_to_yaml
 from scales import Scale, ScaleRegistry, TotalMethod, load_scale_file, parse_scale_text
-from services import historical_import
+from services import final_batch
 from services import reviews as svc
 from services.access import local_admin
 from services.database import Database, open_database
@@ -552,16 +552,18 @@ def test_other_sheets_and_empty_files(db: Database) -> None:
 
 
 def test_the_import_is_one_transaction(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    stored = historical_import._store
+    # One review per chunk: the third fails after two chunks are written.
+    monkeypatch.setattr(final_batch, "CHUNK_REVIEWS", 1)
+    facts = final_batch.final_facts
     calls = {"n": 0}
 
-    def failing_store(*args: Any, **kwargs: Any) -> int:
+    def failing_facts(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk full")
-        return stored(*args, **kwargs)
+        return facts(*args, **kwargs)
 
-    monkeypatch.setattr(historical_import, "_store", failing_store)
+    monkeypatch.setattr(final_batch, "final_facts", failing_facts)
     data = wide_csv([row(f"Team {i}", "2021-01-01") for i in range(4)])
     with pytest.raises(RuntimeError):
         import_wide(db, read_wide_file(data, "a.csv"), actor=local_admin("importer"))
