@@ -167,7 +167,9 @@ def score_reviews(data: PreparedRatings, registry: ScaleRegistry) -> ScoredRevie
     n = len(reviews)
     scale_code, scales = _scale_codes(reviews, registry)
     scale_list = list(scales.values())
-    review_code = pd.Index(reviews["review_id"]).get_indexer(rows["review_id"])
+    review_code = data.review_code
+    if review_code is None or len(review_code) != len(rows):
+        review_code = pd.Index(reviews["review_id"]).get_indexer(rows["review_id"])
     items = _item_index(rows, scale_list, scale_code[review_code], review_code, n)
 
     sub_ids = tuple(dict.fromkeys(sub.id for scale in scale_list for sub in scale.subscales))
