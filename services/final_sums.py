@@ -162,7 +162,7 @@ def _latest_statement(dialect: str, *, limited: bool) -> Any:
         .order_by(shown.review_date, shown.id)
     )
     if limited:
-        ids = bindparam("program_ids")
+        ids: Any = bindparam("program_ids")
         if dialect == "sqlite":
             statement = statement.where(
                 Program.id.in_(select(literal_column("value")).select_from(func.json_each(ids)))
