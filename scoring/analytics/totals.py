@@ -211,7 +211,13 @@ def _scale_codes_of(
     scale_ids: np.ndarray, versions: np.ndarray, registry: ScaleRegistry
 ) -> tuple[np.ndarray, dict[tuple[str, str], Scale]]:
     scales: dict[tuple[str, str], Scale] = {}
-    if len(scale_ids) <= 64:  # one program's reviews: a dict beats factorizing
+    n = len(scale_ids)
+    if n > 64 and (scale_ids == scale_ids[0]).all() and (versions == versions[0]).all():
+        # One scale version (the dashboard of a scale): no factorizing, no per-review loop.
+        text = (str(scale_ids[0]), str(versions[0]))
+        scales[text] = registry.get(*text)
+        return np.zeros(n, dtype="int64"), scales
+    if n <= 64:  # one program's reviews: a dict beats factorizing
         code_of: dict[tuple[Any, Any], int] = {}
         found: list[int] = []
         for key in zip(scale_ids, versions, strict=True):
