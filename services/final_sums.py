@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import bindparam, func, literal_column, select
+from sqlalchemy import bindparam, func, literal_column, select, true
 from sqlalchemy.orm import Session, aliased
 
 from scales import Scale
@@ -129,37 +129,43 @@ def _latest_statement(dialect: str, *, limited: bool) -> Any:
     found = _STATEMENTS.get((dialect, limited))
     if found is not None:
         return found
-    latest = (
-        select(Review.id)
+    head = (Review.id, Review.scale_id, Review.scale_version, Review.review_date, Review.scale_hash)
+    newest = (
+        select(*head, Review.amendment_of)
         .where(Review.program_id == Program.id, Review.scale_id == bindparam("scale_id"), *current_final())
         .order_by(Review.review_date.desc(), Review.id.desc())
         .limit(1)
-        .correlate(Program)
-        .scalar_subquery()
     )
-    shown = aliased(Review, name="shown")
+    if dialect == "postgresql":
+        # LATERAL: PostgreSQL then seeks each program's latest review by the index and reads
+        # its sums by key; joined on a scalar subquery it hashed a scan of every review instead.
+        shown: Any = newest.lateral("shown")
+        start = select().select_from(Program).join(shown, true())
+    else:  # SQLite has no LATERAL, and seeks per program with the scalar subquery already
+        shown = aliased(Review, name="shown")
+        latest = newest.with_only_columns(Review.id).correlate(Program).scalar_subquery()
+        start = select().select_from(Program).join(shown, shown.id == latest)
+    columns = shown.c if dialect == "postgresql" else shown
     statement = (
-        select(
-            shown.id,
+        start.add_columns(
+            columns.id,
             Program.id,
             Program.name,
             Provider.name,
             Program.region,
-            shown.scale_id,
-            shown.scale_version,
-            shown.review_date,
-            shown.scale_hash,
-            shown.amendment_of,
+            columns.scale_id,
+            columns.scale_version,
+            columns.review_date,
+            columns.scale_hash,
+            columns.amendment_of,
             FinalReviewSums.rated,
             FinalReviewSums.total_sum,
             FinalReviewSums.subscales,
             FinalReviewSums.seal,
         )
-        .select_from(Program)
-        .join(shown, shown.id == latest)
-        .outerjoin(FinalReviewSums, FinalReviewSums.review_id == shown.id)
+        .outerjoin(FinalReviewSums, FinalReviewSums.review_id == columns.id)
         .outerjoin(Provider, Provider.id == Program.provider_id)
-        .order_by(shown.review_date, shown.id)
+        .order_by(columns.review_date, columns.id)
     )
     if limited:
         ids: Any = bindparam("program_ids")
