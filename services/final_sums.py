@@ -53,7 +53,9 @@ def latest_sums(db: Database, *, actor: Actor, scale_id: str) -> tuple[dict[str,
         ids = sorted(programs)
         params["program_ids"] = json.dumps(ids) if db.dialect == "sqlite" else ids
     statement = _latest_statement(db.dialect, limited=programs is not None)
-    rows = run_statement(db.engine, statement, params)  # compiled once, run on the driver
+    rows: Sequence[Any] | None = []  # a scope of no program: nothing to read
+    if programs is None or programs:
+        rows = run_statement(db.engine, statement, params)  # compiled once, run on the driver
     assert rows is not None, "the statement has no IN list to expand"
     if any(row[-1] is None for row in rows):
         return None
