@@ -201,7 +201,8 @@ def series_all(ctx: Context) -> Result:
         def floor() -> list[tuple[Any, ...]]:
             return conn.execute(sql).fetchall()
 
-        timing = paired(project, floor, rounds=5)
+        # 5 rounds (fewer when --rounds says so: at 5,000 programs a round takes minutes)
+        timing = paired(project, floor, rounds=min(5, ctx.rounds))
         checks = _compare_means(project(), floor(), "all programs")
     return Result(
         ctx.dialect,

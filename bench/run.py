@@ -3,6 +3,7 @@
     python -m bench                       # 1,000 programs x 20 reviews, SQLite and PostgreSQL
     python -m bench --db sqlite --only dashboard,scoring
     python -m bench --programs 20         # tiny: CI keeps the benchmarks working with this
+    python -m bench --growth --db sqlite  # dashboard, series-all, scoring at 1,000 and 5,000 programs
 
 The agency database is generated once per size and seed (bench/generate.py) and reused;
 --regenerate builds it again and times it against its one-minute goal. The exit status is 0
@@ -19,6 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench import growth as bench_growth
 from bench import results as results_file
 from bench import targets as bench_targets
 from bench.cases import BENCHMARKS, Context
@@ -33,6 +35,7 @@ from bench.generate import (
 from bench.measure import Result
 from bench.mixed import has_mixed
 from bench.targets import Target, default_target
+from scales import ScaleRegistry
 from services.database import Database
 from services.settings import get_registry
 
@@ -87,6 +90,35 @@ def ensure_database(
     )
 
 
+def measure_size(
+    dialect: str, programs: int, args: argparse.Namespace, registry: ScaleRegistry, chosen: list[str]
+) -> tuple[list[Result], list[Result]]:
+    """The generation's result (when it ran) and the chosen benchmarks' results at one size,
+    each printed as it ends; with --growth, named with the size and the load average added."""
+    made: list[Result] = []
+    measured: list[Result] = []
+    target = default_target(dialect, programs, args.reviews_per_program, args.seed)
+    generated = ensure_database(
+        target, programs, args.reviews_per_program, args.seed, regenerate=args.regenerate
+    )
+    if generated is not None:
+        made.append(generated)
+        print(generated.line(), flush=True)
+    db = Database(target.url, registry=registry)
+    ctx = Context(target, db, registry, programs, args.reviews_per_program, args.seed, rounds=args.rounds)
+    try:
+        for name in chosen:
+            outcome = BENCHMARKS[name](ctx)
+            for result in outcome if isinstance(outcome, list) else [outcome]:
+                if args.growth:
+                    (result,) = bench_growth.at_size([result], programs)
+                measured.append(result)
+                print(result.line(), flush=True)
+    finally:
+        db.dispose()
+    return made, measured
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--programs", type=int, default=DEFAULT_PROGRAMS)
@@ -104,8 +136,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--compare", type=Path, help="print the change of every figure against this earlier JSON"
     )
+    parser.add_argument(
+        "--growth",
+        action="store_true",
+        help="run the chosen benchmarks (default: dashboard, series-all, scoring) at two sizes and "
+        "print how their times grow (bench/growth.py)",
+    )
+    parser.add_argument(
+        "--growth-sizes", default="1000,5000", help="the two program counts of --growth (default 1000,5000)"
+    )
     args = parser.parse_args(argv)
-    chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
+    default = list(bench_growth.GROWTH_CASES) if args.growth else list(BENCHMARKS)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()] or default
+    try:
+        sizes = bench_growth.parse_sizes(args.growth_sizes) if args.growth else (args.programs,)
+    except ValueError as exc:
+        parser.error(str(exc))
     unknown = [name for name in chosen if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
@@ -121,25 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Result] = []
     started = time.perf_counter()
     for dialect in parse_dialects(args.db):
-        target = default_target(dialect, args.programs, args.reviews_per_program, args.seed)
-        made = ensure_database(
-            target, args.programs, args.reviews_per_program, args.seed, regenerate=args.regenerate
-        )
-        if made is not None:
-            results.append(made)
-            print(made.line(), flush=True)
-        db = Database(target.url, registry=registry)
-        ctx = Context(
-            target, db, registry, args.programs, args.reviews_per_program, args.seed, rounds=args.rounds
-        )
-        try:
-            for name in chosen:
-                outcome = BENCHMARKS[name](ctx)
-                for result in outcome if isinstance(outcome, list) else [outcome]:
-                    results.append(result)
-                    print(result.line(), flush=True)
-        finally:
-            db.dispose()
+        by_size: dict[int, list[Result]] = {}
+        for programs in sizes:
+            made, by_size[programs] = measure_size(dialect, programs, args, registry, chosen)
+            results += [*made, *by_size[programs]]
+        if args.growth and len(sizes) == 2:
+            for result in bench_growth.growth(dialect, (sizes[0], sizes[1]), by_size):
+                results.append(result)
+                print(result.line(), flush=True)
     failed = [r for r in results if not r.passed]
     print(
         f"{len(results) - len(failed)} of {len(results)} benchmarks within their goals "
@@ -149,7 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = results_file.document(
         machine(),
         [r.as_json() for r in results],
-        {"programs": args.programs, "reviews_per_program": args.reviews_per_program, "rounds": args.rounds},
+        {
+            "programs": list(sizes) if args.growth else args.programs,
+            "reviews_per_program": args.reviews_per_program,
+            "rounds": args.rounds,
+            "load_average_at_end": bench_growth.load_average(),
+        },
     )
     path = args.json or results_file.default_path(bench_targets.DATA_DIR)
     results_file.write(path, doc)

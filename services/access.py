@@ -94,6 +94,15 @@ def program_filter(actor: Actor, action: Action = Action.READ_PROGRAMS) -> Colum
     return None
 
 
+def visible_program_ids(actor: Actor, action: Action = Action.READ_PROGRAMS) -> frozenset[int] | None:
+    """The ids of the programs the actor may see (None: every program): what `program_filter`
+    keeps, for a statement that takes them as one parameter instead of an IN list."""
+    scope = require(actor, action)
+    if scope in (Scope.OWN_PROGRAMS, Scope.OWN_FINAL):
+        return frozenset(actor.program_ids)
+    return None
+
+
 def review_filter(actor: Actor, action: Action = Action.READ_REVIEW) -> ColumnElement[bool] | None:
     """A WHERE clause on Review keeping the reviews the actor may see (None: all of them)."""
     scope = require(actor, action)

@@ -129,8 +129,11 @@ def _scored(db: Database, columns: dict[str, Any], warnings: Sequence[str]) -> R
             name: [v for v, k in zip(values, keep, strict=True) if k] for name, values in columns.items()
         }
     for name in columns:
+        values = columns[name]
+        if isinstance(values, np.ndarray) and values.dtype == np.int64:
+            continue  # the stored sums come as integer arrays already
         if name in ("rated", "total_sum") or name.startswith(("rated_", "sum_")):
-            columns[name] = np.asarray([v or 0 for v in columns[name]], dtype="int64")
+            columns[name] = np.asarray([v or 0 for v in values], dtype="int64")
     dates = columns["review_date"]
     columns["review_date"] = np.array(list(dates), dtype="datetime64[ns]")  # dates, or ISO text on SQLite
     scored = score_sums(columns, db.registry)

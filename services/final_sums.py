@@ -9,10 +9,13 @@ the caller falls back to adding up the ratings.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from sqlalchemy import bindparam, select
+import numpy as np
+from sqlalchemy import bindparam, func, literal_column, select, true
 from sqlalchemy.orm import aliased
 
 from scales import Scale
@@ -21,7 +24,7 @@ from services.access import Action, Actor
 from services.analytics_query import current_final, run_statement
 from services.database import Database
 from services.integrity_gate import warning
-from storage.final_sums import parse_subscales, seal_matches, sums_of, sums_seal
+from storage.final_sums import SumsSeals, parse_subscales, sums_of, sums_seal
 from storage.models import FinalReviewSums, Program, Provider, Review
 
 HEAD: Final = ("id", "program_id", "scale_id", "scale_version", "scale_hash", "review_date", "amendment_of")
@@ -38,92 +41,142 @@ def sums_row(
     return {"review_id": head[0], "rated": rated, "total_sum": total, "subscales": text, "seal": seal}
 
 
-def latest_sums(
-    db: Database, *, actor: Actor, scale_id: str
-) -> tuple[dict[str, list[Any]], list[str]] | None:
+def latest_sums(db: Database, *, actor: Actor, scale_id: str) -> tuple[dict[str, Any], list[str]] | None:
     """Each visible program's latest current final review of `scale_id`, with its stored sums as
     the columns `scoring.analytics.score_sums` reads (review columns, scale_hash, rated,
     total_sum, rated_<sub>, sum_<sub>), in review date, id order; and the warnings of the reviews
     left out because their sums' seal failed. None when a review has no stored sums."""
-    visible = access.program_filter(actor, Action.READ_ANALYTICS)
-    statement = _latest_statement(visible is not None)
+    programs = access.visible_program_ids(actor, Action.READ_ANALYTICS)
     params: dict[str, Any] = {"scale_id": scale_id}
-    if visible is not None:
-        statement = statement.where(visible)
-    # The shared statement runs compiled once on the driver (analytics_query.run_statement).
-    rows = run_statement(db.engine, statement, params) if visible is None else None
-    if rows is None:
-        engine = db.engine
-        if db.dialect != "sqlite":  # one statement: no BEGIN and ROLLBACK round trips
-            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            rows = conn.execute(statement, params).all()
-    key = db.integrity_key
-    names = ("review_id", "program_id", "program", "provider", "region", "scale_id", "scale_version",
-             "review_date", "scale_hash", "rated", "total_sum")  # fmt: skip
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    subs: list[dict[str, tuple[int, int]]] = []
+    if programs is not None:
+        # The scope as ONE parameter (a JSON array on SQLite, an array on PostgreSQL): the
+        # statement stays the same for every user, so it is compiled once, not per call.
+        ids = sorted(programs)
+        params["program_ids"] = json.dumps(ids) if db.dialect == "sqlite" else ids
+    statement = _latest_statement(db.dialect, limited=programs is not None)
+    rows: Sequence[Any] | None = []  # a scope of no program: nothing to read
+    if programs is None or programs:
+        rows = run_statement(db.engine, statement, params)  # compiled once, run on the driver
+    assert rows is not None, "the statement has no IN list to expand"
+    if any(row[-1] is None for row in rows):
+        return None
+    seals = SumsSeals(db.integrity_key)  # the key's bytes once; one one-shot HMAC per row
+    matches = seals.matches
+    kept: list[Sequence[Any]] = []
     warnings: list[str] = []
     for row in rows:
-        rid, pid, program, provider, region, sid, version, day, digest, amendment_of, *stored = row
-        rated, total, text, seal = stored
-        if seal is None:
-            return None
-        if not seal_matches(
-            key, (rid, pid, sid, version, digest, day, amendment_of), rated, total, text, seal
-        ):
+        rid, pid, program, _provider, _region, sid, version, day, digest, amendment_of = row[:10]
+        if matches((rid, pid, sid, version, digest, day, amendment_of), row[10], row[11], row[12], row[13]):
+            kept.append(row)
+        else:  # every row is checked and every failing one named
             warnings.append(warning(rid, program, day))
-            continue
-        values = (rid, pid, program, provider, region, sid, version, day, digest, rated, total)
-        for name, value in zip(names, values, strict=True):
-            columns[name].append(value)
-        subs.append(parse_subscales(text))
-    for sub_id in dict.fromkeys(s for found in subs for s in found):
-        columns[f"rated_{sub_id}"] = [found.get(sub_id, (0, 0))[0] for found in subs]
-        columns[f"sum_{sub_id}"] = [found.get(sub_id, (0, 0))[1] for found in subs]
+    names = ("review_id", "program_id", "program", "provider", "region", "scale_id", "scale_version",
+             "review_date", "scale_hash")  # fmt: skip
+    columns: dict[str, Any] = {name: [] for name in names}
+    if kept:
+        values = list(zip(*kept, strict=True))
+        columns = dict(zip(names, (list(v) for v in values[:9]), strict=True))
+        columns["rated"] = np.asarray(values[10], dtype="int64")
+        columns["total_sum"] = np.asarray(values[11], dtype="int64")
+        columns.update(subscale_columns(values[12]))
+    else:
+        columns["rated"] = columns["total_sum"] = np.zeros(0, dtype="int64")
     return columns, warnings
 
 
-_STATEMENTS: dict[bool, Any] = {}
+_NUMBERS = re.compile(r"=([0-9]+)/([0-9]+)")
 
 
-def _latest_statement(limited: bool) -> Any:
+def subscale_columns(texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """`rated_<sub>` and `sum_<sub>` arrays of stored subscales texts (missing: 0). When every
+    text has the same subscales in the same order (one scale version: the usual case) the
+    numbers are read with one regular expression over all of them; otherwise text by text."""
+    n = len(texts)
+    if n:
+        first = texts[0]
+        shape = _NUMBERS.sub("=/", first)
+        joined = "\n".join(texts)
+        numbers = _NUMBERS.findall(joined)
+        k = len(_NUMBERS.findall(first))
+        # No text holds a newline or "=/": each text's numbers are then those of its own part.
+        if (
+            joined.count("\n") == n - 1
+            and "=/" not in joined
+            and len(numbers) == n * k
+            and _NUMBERS.sub("=/", joined) == "\n".join([shape] * n)
+        ):
+            found = np.asarray(numbers, dtype="int64").reshape(n, k, 2)
+            sub_ids = [sub_id for sub_id, _ in parse_subscales(first).items()]
+            if len(sub_ids) == k:
+                columns: dict[str, np.ndarray] = {}
+                for i, sub_id in enumerate(sub_ids):
+                    columns[f"rated_{sub_id}"] = found[:, i, 0]
+                    columns[f"sum_{sub_id}"] = found[:, i, 1]
+                return columns
+    subs = [parse_subscales(text) for text in texts]
+    columns = {}
+    for sub_id in dict.fromkeys(s for found_ in subs for s in found_):
+        columns[f"rated_{sub_id}"] = np.asarray([f.get(sub_id, (0, 0))[0] for f in subs], dtype="int64")
+        columns[f"sum_{sub_id}"] = np.asarray([f.get(sub_id, (0, 0))[1] for f in subs], dtype="int64")
+    return columns
+
+
+_STATEMENTS: dict[tuple[str, bool], Any] = {}
+
+
+def _latest_statement(dialect: str, *, limited: bool) -> Any:
     """One statement: per program an index seek for its latest current final review of the
-    scale, then that review's stored sums by key (the scope filter is added by the caller)."""
-    if not limited and False in _STATEMENTS:
-        return _STATEMENTS[False]
-    latest = (
-        select(Review.id)
+    scale, then that review's stored sums by key; `limited`: only the programs whose ids the
+    parameter `program_ids` holds. Built once per dialect (SQLite and PostgreSQL take the ids
+    differently), so run_statement compiles it once."""
+    found = _STATEMENTS.get((dialect, limited))
+    if found is not None:
+        return found
+    head = (Review.id, Review.scale_id, Review.scale_version, Review.review_date, Review.scale_hash)
+    newest = (
+        select(*head, Review.amendment_of)
         .where(Review.program_id == Program.id, Review.scale_id == bindparam("scale_id"), *current_final())
         .order_by(Review.review_date.desc(), Review.id.desc())
         .limit(1)
-        .correlate(Program)
-        .scalar_subquery()
     )
-    shown = aliased(Review, name="shown")
+    if dialect == "postgresql":
+        # LATERAL: PostgreSQL then seeks each program's latest review by the index and reads
+        # its sums by key; joined on a scalar subquery it hashed a scan of every review instead.
+        shown: Any = newest.lateral("shown")
+        start = select().select_from(Program).join(shown, true())
+    else:  # SQLite has no LATERAL, and seeks per program with the scalar subquery already
+        shown = aliased(Review, name="shown")
+        latest = newest.with_only_columns(Review.id).correlate(Program).scalar_subquery()
+        start = select().select_from(Program).join(shown, shown.id == latest)
+    columns = shown.c if dialect == "postgresql" else shown
     statement = (
-        select(
-            shown.id,
+        start.add_columns(
+            columns.id,
             Program.id,
             Program.name,
             Provider.name,
             Program.region,
-            shown.scale_id,
-            shown.scale_version,
-            shown.review_date,
-            shown.scale_hash,
-            shown.amendment_of,
+            columns.scale_id,
+            columns.scale_version,
+            columns.review_date,
+            columns.scale_hash,
+            columns.amendment_of,
             FinalReviewSums.rated,
             FinalReviewSums.total_sum,
             FinalReviewSums.subscales,
             FinalReviewSums.seal,
         )
-        .select_from(Program)
-        .join(shown, shown.id == latest)
-        .outerjoin(FinalReviewSums, FinalReviewSums.review_id == shown.id)
+        .outerjoin(FinalReviewSums, FinalReviewSums.review_id == columns.id)
         .outerjoin(Provider, Provider.id == Program.provider_id)
-        .order_by(shown.review_date, shown.id)
+        .order_by(columns.review_date, columns.id)
     )
-    if not limited:
-        _STATEMENTS[False] = statement
+    if limited:
+        ids: Any = bindparam("program_ids")
+        if dialect == "sqlite":
+            statement = statement.where(
+                Program.id.in_(select(literal_column("value")).select_from(func.json_each(ids)))
+            )
+        else:
+            statement = statement.where(Program.id == func.any(ids))
+    _STATEMENTS[(dialect, limited)] = statement
     return statement

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
 
 from scales.loader import ScaleRegistry
 from scales.schema import Item, Scale
@@ -20,6 +23,9 @@ class PreparedRatings:
 
     rows: pd.DataFrame  # RATING_COLUMNS, coerced
     reviews: pd.DataFrame  # REVIEW_COLUMNS, one row per review, by review_date then review_id
+    # Each row's review as a position in `reviews`, when prepare_ratings found it on the way
+    # (None: the scorer looks it up).
+    review_code: np.ndarray | None = None
 
 
 def prepare_ratings(
@@ -41,7 +47,7 @@ def prepare_ratings(
         frame = frame.loc[frame["scale_id"] == scale_id]
 
     for col in REQUIRED_COLUMNS:
-        if frame[col].isna().any():
+        if _has_missing(frame[col]):
             raise ValueError(f"column {col} has missing values")
     try:
         rating = frame["rating"].astype("Int64")
@@ -64,17 +70,28 @@ def prepare_ratings(
             "item_id": frame["item_id"].astype(str),
             "rating": rating,
             "evidence": frame["evidence"],
-        }
+        },
+        copy=False,  # no copy of every column into one block: half a gigabyte for the agency's ratings
     ).reset_index(drop=True)
-    return PreparedRatings(rows=rows, reviews=_reviews_of(rows))
+    reviews, review_code = _reviews_of(rows)
+    return PreparedRatings(rows=rows, reviews=reviews, review_code=review_code)
 
 
-def _reviews_of(rows: pd.DataFrame) -> pd.DataFrame:
+def _has_missing(column: pd.Series) -> bool:
+    if isinstance(column.array, ArrowStringArray):  # Arrow counts its nulls already
+        return bool(pa.array(column.array).null_count)
+    return bool(column.isna().any())
+
+
+def _reviews_of(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
     """One row per review, by review_date then review_id; the review columns must agree on
-    every row of a review. Sorting once and comparing neighbours keeps this linear."""
+    every row of a review. Sorting once and comparing neighbours keeps this linear. With it,
+    each row's review as a position in that frame when the rows came grouped by review."""
     review_id = rows["review_id"].to_numpy()
     grouped = review_id[1:] != review_id[:-1]
-    if len(review_id) and np.count_nonzero(grouped) + 1 == len(pd.unique(review_id)):
+    # Each review's rows are together when no review starts two runs (the runs' ids are few).
+    runs = review_id[np.concatenate([[True], grouped])] if len(review_id) else review_id
+    if len(review_id) and len(pd.unique(runs)) == len(runs):
         order = None  # each review's rows are together already (as the loader gives them)
         ordered_ids = review_id
     else:
@@ -84,7 +101,8 @@ def _reviews_of(rows: pd.DataFrame) -> pd.DataFrame:
     if same.any():
         for col in REVIEW_COLUMNS[1:]:
             values = _comparable(rows[col])
-            values = values if order is None else values[order]
+            if order is not None:
+                values = values.take(pa.array(order)) if isinstance(values, pa.Array) else values[order]
             differs = _differs(values[1:], values[:-1], same)
             if differs.any():
                 bad = ordered_ids[1:][differs][0]
@@ -94,23 +112,39 @@ def _reviews_of(rows: pd.DataFrame) -> pd.DataFrame:
                 )
     starts = np.concatenate([[True], ~same]) if len(review_id) else np.zeros(0, dtype=bool)
     first = np.flatnonzero(starts) if order is None else order[starts]
-    reviews = rows.loc[first, list(REVIEW_COLUMNS)]
+    # By review_date, then review_id: one lexsort of the first rows (each review once, so
+    # the same order as a stable sort on both), then one take of the review columns.
+    sorter = np.lexsort((review_id[first], rows["review_date"].to_numpy()[first]))
+    reviews = rows[list(REVIEW_COLUMNS)].take(first[sorter]).reset_index(drop=True)
     for col in ("program", "provider", "region"):
         reviews[col] = text_column(reviews[col])
-    return reviews.sort_values(["review_date", "review_id"], kind="stable").reset_index(drop=True)
+    review_code = None
+    if order is None:  # run j is the review at position where_run[j] of `reviews`
+        where_run = np.empty(len(first), dtype="int64")
+        where_run[sorter] = np.arange(len(first))
+        review_code = where_run[np.cumsum(starts) - 1]
+    return reviews, review_code
 
 
-def _comparable(column: pd.Series) -> np.ndarray:
+def _comparable(column: pd.Series) -> np.ndarray | pa.Array:
     """The column as an array whose neighbours compare cheaply: numbers and datetimes as they
-    are, Python objects as they are (compared element by element), anything else as codes."""
+    are, Python objects as they are (compared element by element), Arrow strings as Arrow
+    (compared in C, no factorizing), anything else as codes."""
     if column.dtype == object or column.dtype.kind in "iufbmM":
         return column.to_numpy()
+    if isinstance(column.array, ArrowStringArray):
+        found = pa.array(column.array)
+        return found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
     return pd.factorize(column)[0]  # every missing value is -1
 
 
-def _differs(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> np.ndarray:
+def _differs(a: np.ndarray | pa.Array, b: np.ndarray | pa.Array, where: np.ndarray) -> np.ndarray:
     """Element-wise a != b where `where` holds (False elsewhere); two missing values (None,
     NaN, NA) count as equal."""
+    if isinstance(a, pa.Array) and isinstance(b, pa.Array):
+        missing = pc.xor(pc.is_null(a), pc.is_null(b))  # one missing, the other not
+        ne = pc.or_(pc.fill_null(pc.not_equal(a, b), False), missing)
+        return ne.to_numpy(zero_copy_only=False) & where
     try:
         ne = np.asarray(a != b, dtype=bool) & where
     except (TypeError, ValueError):  # an NA compared: its truth value is ambiguous

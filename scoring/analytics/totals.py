@@ -167,7 +167,9 @@ def score_reviews(data: PreparedRatings, registry: ScaleRegistry) -> ScoredRevie
     n = len(reviews)
     scale_code, scales = _scale_codes(reviews, registry)
     scale_list = list(scales.values())
-    review_code = pd.Index(reviews["review_id"]).get_indexer(rows["review_id"])
+    review_code = data.review_code
+    if review_code is None or len(review_code) != len(rows):
+        review_code = pd.Index(reviews["review_id"]).get_indexer(rows["review_id"])
     items = _item_index(rows, scale_list, scale_code[review_code], review_code, n)
 
     sub_ids = tuple(dict.fromkeys(sub.id for scale in scale_list for sub in scale.subscales))
@@ -209,7 +211,13 @@ def _scale_codes_of(
     scale_ids: np.ndarray, versions: np.ndarray, registry: ScaleRegistry
 ) -> tuple[np.ndarray, dict[tuple[str, str], Scale]]:
     scales: dict[tuple[str, str], Scale] = {}
-    if len(scale_ids) <= 64:  # one program's reviews: a dict beats factorizing
+    n = len(scale_ids)
+    if n > 64 and (scale_ids == scale_ids[0]).all() and (versions == versions[0]).all():
+        # One scale version (the dashboard of a scale): no factorizing, no per-review loop.
+        text = (str(scale_ids[0]), str(versions[0]))
+        scales[text] = registry.get(*text)
+        return np.zeros(n, dtype="int64"), scales
+    if n <= 64:  # one program's reviews: a dict beats factorizing
         code_of: dict[tuple[Any, Any], int] = {}
         found: list[int] = []
         for key in zip(scale_ids, versions, strict=True):

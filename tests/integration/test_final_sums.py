@@ -11,9 +11,10 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import text
 
+from domain.vocabulary import Role
 from services import integrity
 from services import reviews as svc
-from services.access import local_admin
+from services.access import Actor, local_admin
 from services.analytics_data import finalized_ratings, review_scores
 from services.database import Database
 from services.lifecycle import amend, finalize
@@ -136,3 +137,30 @@ def test_rekey_writes_the_sums_again_under_the_new_key(
         assert finalized_ratings(keyed, actor=ADMIN)["review_id"].nunique() == 3
     finally:
         keyed.dispose()
+
+
+def test_a_program_managers_dashboard_holds_their_programs_only(
+    db: Database, program: svc.ProgramView
+) -> None:
+    """The scope is one parameter of one statement (json_each on SQLite, ANY on PostgreSQL): the
+    same reviews as the local admin's dashboard, of the manager's programs, and a tampered sum
+    is still left out and named."""
+    ids = _agency(db, program)
+    everyone = review_scores(db, actor=ADMIN, scale_id="dacts", latest=1).frame
+    assert set(everyone["review_id"]) == {ids["amendment"], ids["mixed"]}
+
+    def manager(*program_ids: int) -> Actor:
+        return Actor(name="pm", role=Role.PROGRAM_MANAGER, user_id=99, program_ids=frozenset(program_ids))
+
+    own = review_scores(db, actor=manager(program.id), scale_id="dacts", latest=1)
+    assert list(own.frame["review_id"]) == [ids["amendment"]] and not own.problems
+    mine = everyone.loc[everyone["review_id"] == ids["amendment"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(own.frame, mine)
+    both = review_scores(db, actor=manager(*everyone["program_id"]), scale_id="dacts", latest=1)
+    pd.testing.assert_frame_equal(both.frame, everyone)
+    assert review_scores(db, actor=manager(), scale_id="dacts", latest=1).frame.empty
+
+    _tamper_sums(db, f"UPDATE final_review_sums SET rated = rated - 1 WHERE review_id = {ids['amendment']}")
+    own = review_scores(db, actor=manager(program.id), scale_id="dacts", latest=1)
+    assert own.frame.empty
+    assert len(own.problems) == 1 and f"review {ids['amendment']} " in own.problems[0]

@@ -1,0 +1,54 @@
+"""storage.final_sums.SumsSeals: the dashboard's per-row seal check gives exactly what
+sums_seal and seal_matches give (same text, same digest), and fails every changed value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from storage.final_sums import SUMS_VERSION, SumsSeals, seal_matches, sums_seal
+
+HEADS = [
+    (1, 2, "dacts", "1.0", "abc123", dt.date(2024, 1, 31), None),
+    (10, 20, "dacts", "1.0", None, "2024-01-31", 7),
+    (3, 4, 'we"ird\\id', "v\u00e9r\n\t\x01", "h\u2028x", dt.datetime(2024, 5, 1, 12, 0), None),
+    (5, 6, "iddt", "2.0", "", "2025-12-01", 0),
+]
+SUMS = [(0, 0, ""), (28, 110, "H=8/30;O=12/44;S=8/36"), (1, 5, 'x="/\\;é')]
+
+
+@pytest.mark.parametrize("key", [None, "a key", "k\u00e9y"])
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("sums", SUMS)
+def test_the_same_seal_as_sums_seal(key: str | None, head: tuple, sums: tuple[int, int, str]) -> None:
+    seals = SumsSeals(key)
+    rated, total, text = sums
+    review_id, program_id, scale_id, version, digest, day, amendment_of = head
+    values = [
+        SUMS_VERSION, review_id, program_id, scale_id, version, digest,
+        day.isoformat() if isinstance(day, dt.date) else day, amendment_of, rated, total, text,
+    ]  # fmt: skip
+    assert seals.text(head, rated, total, text) == json.dumps(
+        values, separators=(",", ":"), ensure_ascii=False
+    )
+    seal = sums_seal(key, head, rated, total, text)
+    assert seals.matches(head, rated, total, text, seal)
+    assert seal_matches(key, head, rated, total, text, seal)
+    assert not seals.matches(head, rated + 1, total, text, seal)
+    assert not seals.matches(head, rated, total - 1, text, seal)
+    assert not seals.matches(head, rated, total, text + ";", seal)
+    assert not seals.matches((head[0] + 1, *head[1:]), rated, total, text, seal)
+    assert not seals.matches(
+        head, rated, total, text, seal[:-1] + "0" if seal[-1] != "0" else seal[:-1] + "1"
+    )
+    assert not seals.matches(head, rated, total, text, "héllo")
+    assert not seals.matches(head, None, total, text, seal)
+    assert not seals.matches(head, rated, total, text, None)
+
+
+def test_a_keyed_seal_fails_without_the_key_and_the_other_way_round() -> None:
+    head = HEADS[0]
+    assert not SumsSeals(None).matches(head, 1, 2, "H=1/2", sums_seal("k", head, 1, 2, "H=1/2"))
+    assert not SumsSeals("k").matches(head, 1, 2, "H=1/2", sums_seal(None, head, 1, 2, "H=1/2"))
