@@ -127,8 +127,8 @@ def _change(ctx: Context) -> None:
 
 def page_runs(ctx: Context) -> list[Result]:
     """Each view for each user: a rerun's ratio to an empty page's, and the first run after a change."""
-    from streamlit.testing.v1 import AppTest
-
+    # Not at the top: Streamlit and the app load only when the pages are measured.
+    from streamlit.testing.v1 import AppTest  # noqa: I001
     from app_pages.shared import database
 
     # The CI size (tests/integration/test_bench.py, --rounds 2) checks that every view runs.
