@@ -149,4 +149,3 @@ def render() -> None:
     csv_download(table, "Download CSV", "action-plans.csv", key="plans_csv")
     if shown and allowed(Action.UPDATE_PLANS):
         _editor(shown)
-

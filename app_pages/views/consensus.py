@@ -344,4 +344,3 @@ def render() -> None:
             show_error(exc)
         else:
             st.switch_page("app_pages/results.py", query_params={"review": str(review.id)})
-

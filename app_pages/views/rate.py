@@ -343,4 +343,3 @@ def render() -> None:
             show_entry(page, item, saved)
         if saved is not None:
             st.caption(f"Last saved by {md(saved.updated_by)} at {saved.updated_at:%Y-%m-%d %H:%M} UTC")
-

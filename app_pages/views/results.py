@@ -268,4 +268,3 @@ def render() -> None:
     _download(review)
     _amend_section(review)
     _history(review)
-

@@ -353,4 +353,3 @@ def render() -> None:
     if allowed(Action.START_REVIEW):
         _start_section(all_programs, available_scales(database()))  # bundled and published, no drafts
     _list_section(all_programs)
-
