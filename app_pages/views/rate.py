@@ -320,7 +320,8 @@ def render() -> None:
     rater, acting = choose_rater(review, state)
     if rater is None:
         st.stop()
-    review = get_review(db, review.id, actor=acting)  # only what this rater may see
+    if acting != actor():  # acting for the rater: only what the rater may see
+        review = get_review(db, review.id, actor=acting)
     page = Rate(review, db, scale, rater, acting, state)
     show_field_copy(db, review.id, acting)  # a field copy says so; check out, export, conflicts
     ratings = review.ratings.get(rater, {})
