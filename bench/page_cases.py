@@ -142,7 +142,7 @@ def page_runs(ctx: Context) -> list[Result]:
             for key, value in view.query.items():
                 at.query_params[key] = value
             problems = [] if _offered(at, view.page) else [f"the navigation has no {view.page} for them"]
-            cold = best_of(at.run, 1)  # the process's first run of it (caches filled here)
+            cold = best_of(at.run, 1)  # the page's first run in a new session (the first one fills caches)
             problems += _problems(at, view)
             timing = paired(at.run, empty.run, rounds=rounds, warmup=2, collect=False)
             firsts = []
@@ -159,7 +159,7 @@ def page_runs(ctx: Context) -> list[Result]:
                 Result(
                     ctx.dialect,
                     f"{view.name} rerun, {who} (AppTest, cache warm)",
-                    timing.text("rerun", "an empty page's rerun") + f"; the process's first run {ms(cold)}",
+                    timing.text("rerun", "an empty page's rerun") + f"; new session {ms(cold)}",
                     timing.ratio,
                     RERUN_GOAL,
                     f"<= {RERUN_GOAL:.0f}x (medians)",
