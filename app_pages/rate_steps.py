@@ -22,7 +22,7 @@ RATED, UNRATED = "✓", "○"
 
 
 class RatePage(Protocol):
-    """What these steps need of app_pages.rate.Rate."""
+    """What these steps need of app_pages.views.rate.Rate."""
 
     @property
     def review(self) -> ReviewView: ...

@@ -13,12 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.widgets import show_error
+from app_pages.widgets import page_start, show_error
 from scales import ScaleRegistry, TotalMethod, UnknownScaleError
 from services.access import LOCAL_ADMIN, Action, Actor, can, program_filter
 from services.database import Database, open_database
 from services.errors import FidelityError
-from services.reviews import ReviewSummary, ReviewView, get_review, list_reviews
+from services.reviews import ReviewSummary, ReviewView, count_reviews, get_review, list_reviews
 from services.settings import get_registry, get_settings
 from services.users import actor_for_email
 
@@ -179,18 +179,27 @@ def _banded_by_sum(r: ReviewSummary) -> bool:
 
 
 def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Review") -> ReviewView | None:
-    """The review this page works on: from the URL (?review=ID), else picked from a list."""
-    db = database()
-    reviews = [r for r in list_reviews(db, actor=actor()) if statuses is None or r.status in statuses]
-    if not reviews:
+    """The review this page works on: from the URL (?review=ID), else picked from a list.
+
+    The list is one page of the newest reviews (CHOOSER_PAGE, with page numbers for the rest)
+    and the review open, if it is on another page: listing all 20,000 reviews of an agency (the
+    integrity gate and a label each) took half a second on every rerun."""
+    db, me = database(), actor()
+    total = count_reviews(db, actor=me, status=statuses)
+    if not total:
         return None
-    ids = [r.id for r in reviews]
+    start = page_start(total, CHOOSER_PAGE, "choose_review_page", "reviews")
+    reviews = list_reviews(db, actor=me, status=statuses, limit=CHOOSER_PAGE, offset=start)
     from_url = st.query_params.get("review")
     wanted = from_url or st.session_state.get("current_review")
     try:
         wanted_id = int(wanted) if wanted is not None else None
     except ValueError:
         wanted_id = None
+    ids = [r.id for r in reviews]
+    if wanted_id is not None and wanted_id not in ids:  # on another page, or not for this user
+        found = list_reviews(db, actor=me, status=statuses, review_id=wanted_id)
+        reviews, ids = found + reviews, [r.id for r in found] + ids
     if wanted_id not in ids:
         if from_url is not None:  # a link or bookmark to a review this page cannot show (to this user)
             st.info(f"Review {from_url} cannot be opened here; choose one below.", icon=":material/info:")
@@ -202,10 +211,13 @@ def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Revi
     st.query_params["review"] = str(chosen)
     st.session_state["current_review"] = chosen
     try:
-        return get_review(db, chosen, actor=actor())
+        return get_review(db, chosen, actor=me)
     except FidelityError as exc:
         show_error(exc)
         return None
+
+
+CHOOSER_PAGE = 50  # reviews a chooser lists at a time
 
 
 def analytics_version(db: Database) -> str:

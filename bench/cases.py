@@ -28,6 +28,7 @@ from bench.floors import bincount_means, dashboard_floor_sql, ensure_floor_sums
 from bench.measure import ROOT, Result, best_of, ms
 from bench.memory import memory
 from bench.mixed import LIMITED_EMAIL
+from bench.page_cases import page_runs
 from bench.process_cases import import_csv, pdf, pdf_limits, start
 from bench.timing import paired
 from scoring.analytics import review_totals
@@ -381,6 +382,7 @@ BENCHMARKS: dict[str, BenchFn] = {
     "series-all": series_all,
     "scoring": scoring,
     "pages": pages,
+    "page-runs": page_runs,  # every page, both users (bench/page_cases.py)
     "start": start,
     "pdf": pdf,
     "pdf-limits": pdf_limits,

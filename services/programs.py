@@ -183,7 +183,18 @@ def list_programs(
 ) -> list[ProgramView]:
     """Programs by name (those the actor may see); `search` matches part of the name,
     case-insensitively."""
-    query = select(Program).outerjoin(Program.provider).order_by(Program.name)
+    # Plain columns, not ORM objects: the pages list every program (1,000) on each rerun.
+    query = (
+        select(
+            *(getattr(Program, f) for f in ("id", "name", "region", "model", "active_from", "active_to")),
+            Provider.name.label("provider"),
+            Program.created_at,
+            Program.updated_at,
+        )
+        .select_from(Program)
+        .outerjoin(Program.provider)
+        .order_by(Program.name)
+    )
     visible = access.program_filter(actor)
     if visible is not None:
         query = query.where(visible)
@@ -201,7 +212,7 @@ def list_programs(
             (Program.active_to.is_(None)) | (Program.active_to >= active_on),
         )
     with db.reading() as s:
-        return [program_view(p) for p in s.scalars(query)]
+        return [ProgramView(**row._mapping) for row in s.execute(query)]
 
 
 def list_providers(db: Database, *, actor: Actor) -> list[str]:

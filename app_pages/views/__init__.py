@@ -1,3 +1,3 @@
-"""Bodies of the heavier pages and their parts: Compare and Drift as `render()` functions (see
-app_pages/drift.py), what they draw made once per change of the data (compare_data, drift_data),
-and the score sections of the Results page (results_score)."""
+"""Bodies of the pages and their parts: each page's `render()` (the page file in app_pages/ only
+runs it, see app_pages/drift.py), what Compare and Drift draw made once per change of the data
+(compare_data, drift_data), and the score sections of the Results page (results_score)."""

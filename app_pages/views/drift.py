@@ -291,13 +291,13 @@ def item_ratings(detail: ProgramDetail) -> None:
 
 def every_fall(detail: ProgramDetail) -> None:
     """Every item rating that fell from one final review to the next, over the program's history."""
-    everything = detail.report.all_falls
-    if everything.empty:
+    everything, shown = detail.report.all_falls, detail.every_fall
+    if not shown.rows:
         st.success("No item rating fell between any two consecutive reviews.", icon=":material/check_circle:")
         return
-    reviews = everything["review_id"].nunique()
+    reviews = shown.reviews
     st.markdown(
-        f"**{len(everything)} falls** between consecutive final reviews, "
+        f"**{shown.rows} falls** between consecutive final reviews, "
         f"at {reviews} review{'s' if reviews != 1 else ''}, oldest first."
     )
     st.dataframe(

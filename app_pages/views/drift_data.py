@@ -216,6 +216,7 @@ class PairTable:
     table: pa.Table
     rows: int
     caption: str  # which review is "before" and which "after"
+    reviews: int = 0  # the reviews the rows are at (counted here, not on every rerun)
 
 
 def pair_view(frame: pd.DataFrame, *, dated: bool = False) -> PairTable:
@@ -229,7 +230,8 @@ def pair_view(frame: pd.DataFrame, *, dated: bool = False) -> PairTable:
             f"Evidence before: the review of {day(frame['previous_review_date'].iloc[0])}; "
             f"after: that of {day(frame['review_date'].iloc[0])}."
         )
-    return PairTable(pa.Table.from_pandas(table, preserve_index=False), len(table), caption)
+    reviews = int(frame["review_id"].nunique()) if "review_id" in frame else 0
+    return PairTable(pa.Table.from_pandas(table, preserve_index=False), len(table), caption, reviews)
 
 
 @dataclass(frozen=True, eq=False)

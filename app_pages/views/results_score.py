@@ -9,7 +9,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages.charts import arrow_spec
 from app_pages.markup import md
+from app_pages.page_cache import page_cache
 from scales import Scale, TotalMethod
 from scales.schema import TotalBand
 from services.report_data import METHOD_TEXT, computed_working
@@ -228,10 +230,34 @@ def score_charts(score: dict[str, Any], scale: Scale) -> None:
     if not item_rows:
         st.info("Nothing to chart yet: no item has a consensus rating.", icon=":material/bar_chart:")
         return
+    subscale_spec, item_spec = _chart_specs(
+        scale.id,
+        scale.version,
+        tuple(tuple(row.items()) for row in subscale_rows),
+        tuple(tuple(row.items()) for row in item_rows),
+        scale,
+    )
+    if subscale_spec is not None:
+        st.vega_lite_chart(spec=subscale_spec, width="stretch", key="results_subscale_chart")
+    st.vega_lite_chart(spec=item_spec, width="stretch", key="results_item_chart")
+
+
+@page_cache(spinner=None, max_entries=256)
+def _chart_specs(
+    scale_id: str,
+    version: str,
+    subscale_rows: tuple[tuple[tuple[str, Any], ...], ...],
+    item_rows: tuple[tuple[tuple[str, Any], ...], ...],
+    _scale: Scale,
+) -> tuple[dict[str, object] | None, dict[str, object]]:
+    """The two charts' Vega-Lite specs, made once per score drawn: Altair builds and checks a
+    chart against its schema in about 40 ms, which every rerun of the Results page paid."""
+    scale = _scale
+    subscales = None
     if len(subscale_rows) > 1:
-        st.altair_chart(
+        subscales = arrow_spec(
             _bar_chart(
-                pd.DataFrame(subscale_rows),
+                pd.DataFrame([dict(row) for row in subscale_rows]),
                 y="subscale",
                 legend=False,  # the rows are the subscales
                 value="mean",
@@ -244,13 +270,11 @@ def score_charts(score: dict[str, Any], scale: Scale) -> None:
                     alt.Tooltip("rated:N", title="Items rated"),
                 ],
                 label_format=".2f",
-            ),
-            width="stretch",
-            key="results_subscale_chart",
+            )
         )
-    st.altair_chart(
+    items = arrow_spec(
         _bar_chart(
-            pd.DataFrame(item_rows),
+            pd.DataFrame([dict(row) for row in item_rows]),
             y="item",
             legend=True,
             value="rating",
@@ -264,10 +288,9 @@ def score_charts(score: dict[str, Any], scale: Scale) -> None:
                 alt.Tooltip("source:N", title="Source"),
             ],
             label_format="d",
-        ),
-        width="stretch",
-        key="results_item_chart",
+        )
     )
+    return subscales, items
 
 
 # ---- item table -------------------------------------------------------------------------------

@@ -1,0 +1,355 @@
+"""Reviews (the start page): start a review, and find every review with its score so far."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.markup import md
+from app_pages.shared import actor, allowed, database, identity_banner, review_label
+from app_pages.widgets import page_start, show_error
+from domain.vocabulary import PERSON_LENGTH
+from scales import Scale
+from services.access import Action, Role
+from services.errors import FidelityError
+from services.reviews import (
+    ProgramView,
+    ReviewStatus,
+    ReviewSummary,
+    ReviewType,
+    count_reviews,
+    list_programs,
+    list_reviews,
+    start_review,
+)
+from services.scale_library import available_scales
+from services.users import list_users
+
+PROGRAM = "reviews_start_program"
+SCALE = "reviews_start_scale"
+VERSION = "reviews_start_version"
+DATE = "reviews_start_date"
+TYPE = "reviews_start_type"
+RATER_1 = "reviews_start_rater_1"
+RATER_2 = "reviews_start_rater_2"
+REVIEWERS = "reviews_start_reviewers"
+ALL = "all"
+MAX_LINKS = 30
+LIST_PAGE = 100  # reviews per page of the list, newest first: one query per page at agency scale
+REVIEW_TYPES = [t.value for t in ReviewType]
+STATUSES = [s.value for s in ReviewStatus]
+STATUS_TEXT = {
+    ALL: "All statuses",
+    "draft": "Draft — raters are rating",
+    "consensus": "Consensus — agreeing the ratings",
+    "final": "Final",
+}
+
+
+def _versions(scales: list[Scale], scale_id: str) -> list[str]:
+    """The scale's versions, newest first (the registry lists them oldest first)."""
+    return [s.version for s in reversed(scales) if s.id == scale_id]
+
+
+def _default_scale(scale_ids: list[str], scales: list[Scale], program: ProgramView | None) -> str:
+    """The scale that measures the program's model: DACTS for ACT, IDDT for IDDT."""
+    model = (program.model or "").upper() if program else ""
+    for scale in scales:
+        if model and (scale.model or "").upper() == model:
+            return scale.id
+    return scale_ids[0]
+
+
+def _pick_defaults(by_id: dict[int, ProgramView], scale_ids: list[str], scales: list[Scale]) -> None:
+    """Program changed: choose its scale and that scale's newest version."""
+    state = st.session_state
+    state[SCALE] = _default_scale(scale_ids, scales, by_id.get(state.get(PROGRAM)))
+    state[VERSION] = _versions(scales, state[SCALE])[0]
+
+
+def _pick_newest_version(scales: list[Scale]) -> None:
+    st.session_state[VERSION] = _versions(scales, st.session_state[SCALE])[0]
+
+
+def _program_from_url() -> int | None:
+    """?program=ID, once: it is removed so the user's own choice stays on the next rerun."""
+    raw = st.query_params.get("program")
+    if raw is None:
+        return None
+    del st.query_params["program"]
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def _start_section(programs: list[ProgramView], scales: list[Scale]) -> None:
+    st.subheader("Start a review")
+    if not programs:
+        st.info("No programs yet — add the program you are reviewing first.", icon=":material/info:")
+        st.page_link(
+            "app_pages/programs.py", label="Add a program on the Programs page", icon=":material/add:"
+        )
+        return
+    if not scales:
+        st.error("No scales are loaded, so no review can be started. See the Scales page.")
+        return
+
+    by_id = {p.id: p for p in programs}
+    scale_ids = list(dict.fromkeys(s.id for s in scales))
+    titles = {s.id: s.title for s in scales}
+    state = st.session_state
+    wanted = _program_from_url()  # a link from the Programs page picks the program to review
+    if wanted in by_id and state.get(PROGRAM) != wanted:
+        state[PROGRAM] = wanted
+        _pick_defaults(by_id, scale_ids, scales)
+    if state.get(PROGRAM) not in by_id:
+        state[PROGRAM] = programs[0].id
+        _pick_defaults(by_id, scale_ids, scales)
+    if state.get(SCALE) not in scale_ids:
+        _pick_defaults(by_id, scale_ids, scales)
+    if state.get(VERSION) not in _versions(scales, state[SCALE]):
+        _pick_newest_version(scales)
+    state.setdefault(DATE, dt.date.today())
+    state.setdefault(TYPE, REVIEW_TYPES[0])
+
+    with st.container(border=True):
+        program_col, scale_col, version_col = st.columns([2, 2, 1])
+        program_col.selectbox(
+            "Program",
+            list(by_id),
+            key=PROGRAM,
+            format_func=lambda i: by_id[i].name + (f" ({by_id[i].model})" if by_id[i].model else ""),
+            on_change=_pick_defaults,
+            args=(by_id, scale_ids, scales),
+        )
+        scale_col.selectbox(
+            "Scale",
+            scale_ids,
+            key=SCALE,
+            format_func=titles.__getitem__,
+            on_change=_pick_newest_version,
+            args=(scales,),
+            help="Chosen from the program's model: DACTS for ACT teams, IDDT for IDDT teams.",
+        )
+        version_col.selectbox("Version", _versions(scales, state[SCALE]), key=VERSION)
+        date_col, type_col = st.columns(2)
+        date_col.date_input("Review date", key=DATE, help="The first day of the site visit.")
+        type_col.selectbox("Review type", REVIEW_TYPES, key=TYPE, format_func=str.capitalize)
+        rater_1, rater_2 = st.columns(2)
+        rater_1.text_input(
+            "Rater 1", key=RATER_1, placeholder="Name of the first rater", max_chars=PERSON_LENGTH
+        )
+        rater_2.text_input(
+            "Rater 2",
+            key=RATER_2,
+            placeholder="Name of the second rater",
+            max_chars=PERSON_LENGTH,
+            help="Leave empty for a single rater.",
+        )
+        reviewers = _reviewers_field()
+        clicked = st.button("Start review", type="primary", icon=":material/play_arrow:", key="reviews_start")
+
+    if not clicked:
+        return
+    raters = [name.strip() for name in (state.get(RATER_1) or "", state.get(RATER_2) or "") if name.strip()]
+    if not raters:
+        st.error("Enter at least one rater's name to start the review.", icon=":material/error:")
+        return
+    try:
+        review = start_review(
+            database(),
+            state[PROGRAM],
+            state[SCALE],
+            state[VERSION],
+            state[DATE],
+            state[TYPE],
+            raters,
+            actor=actor(),
+            reviewers=reviewers,
+        )
+    except FidelityError as exc:
+        show_error(exc)
+        return
+    state["current_review"] = review.id
+    st.switch_page("app_pages/rate.py", query_params={"review": str(review.id)})
+
+
+def _reviewers_field() -> list[str]:
+    """Who is assigned to the new review: an agency admin picks registered reviewers; a reviewer
+    who starts a review is assigned to it by the service."""
+    if not allowed(Action.MANAGE_USERS):
+        st.caption("You will be assigned to the review you start.")
+        return []
+    users = list_users(database(), actor=actor(), include_inactive=False)
+    emails = [u.email for u in users if u.role == Role.REVIEWER]
+    if not emails:
+        return []
+    return st.multiselect(
+        "Assigned reviewers",
+        emails,
+        key=REVIEWERS,
+        placeholder="Registered reviewers who may rate it",
+        help="With sign-in, a reviewer sees and rates only the reviews assigned to them.",
+    )
+
+
+def _amendment_text(r: ReviewSummary) -> str:
+    parts = []
+    if r.amendment_of is not None:
+        parts.append(f"amendment {r.amendment_number} of #{r.amendment_of}")
+    if r.amended_by is not None:
+        parts.append(f"amended by #{r.amended_by}")
+    return "; ".join(parts)
+
+
+def _band_text(r: ReviewSummary) -> str:
+    """The band, with a warning when items are unrated: the band reads only the rated ones."""
+    if not r.band or r.rated is None or r.items is None or r.rated >= r.items:
+        return r.band or ""
+    return f"{r.band} (⚠ {r.items - r.rated} of {r.items} items unrated)"
+
+
+def _reviews_table(reviews: list[ReviewSummary]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "id": r.id,
+                "program": r.program,
+                "scale": f"{r.scale_id.upper()} {r.scale_version}",
+                "date": r.review_date,
+                "type": r.review_type,
+                "status": r.status,
+                "total mean": r.total_mean,
+                "total sum": r.total_sum,
+                "rated": None if r.rated is None else f"{r.rated}/{r.items}",
+                "band": _band_text(r),
+                "amendment": _amendment_text(r),
+                "problem": r.problem or "",
+            }
+            for r in reviews
+        ]
+    )
+
+
+def _review_links(reviews: list[ReviewSummary]) -> None:
+    st.markdown("**Open a review**")
+    editing = allowed(Action.EDIT_REVIEW)  # a program manager only reads results
+    for r in reviews[:MAX_LINKS]:
+        label_col, rate_col, consensus_col, results_col = st.columns(
+            [5, 1, 1, 1], vertical_alignment="center"
+        )
+        label_col.markdown(md(review_label(r)))
+        final = r.status == ReviewStatus.FINAL
+        closed = "This review is final; amend it from Results to change it." if final else None
+        params = {"review": str(r.id)}
+        if editing:
+            with rate_col:
+                st.page_link(
+                    "app_pages/rate.py",
+                    label="Rate",
+                    icon=":material/edit_note:",
+                    query_params=params,
+                    disabled=final,
+                    help=closed,
+                )
+            with consensus_col:
+                st.page_link(
+                    "app_pages/consensus.py",
+                    label="Consensus",
+                    icon=":material/handshake:",
+                    query_params=params,
+                    disabled=final,
+                    help=closed,
+                )
+        with results_col:
+            st.page_link(
+                "app_pages/results.py", label="Results", icon=":material/insights:", query_params=params
+            )
+    if len(reviews) > MAX_LINKS:
+        st.caption(
+            f"Links for the first {MAX_LINKS} in the list above; "
+            "filter by program or status to find the others."
+        )
+
+
+def _list_section(programs: list[ProgramView]) -> None:
+    st.subheader("Reviews")
+    db = database()
+    by_id = {p.id: p for p in programs}
+    status_col, program_col = st.columns(2)
+    status = status_col.selectbox(
+        "Status", [ALL, *STATUSES], key="reviews_filter_status", format_func=STATUS_TEXT.__getitem__
+    )
+    program_options: list[int | None] = [None, *by_id]
+    if st.session_state.get("reviews_filter_program") not in program_options:
+        st.session_state["reviews_filter_program"] = None
+    program_id = program_col.selectbox(
+        "Program",
+        program_options,
+        key="reviews_filter_program",
+        format_func=lambda i: "All programs" if i is None else by_id[i].name,
+    )
+    chosen = {"program_id": program_id, "status": None if status == ALL else status}
+    try:
+        found = count_reviews(db, actor=actor(), **chosen)
+        anything = bool(found) or bool(count_reviews(db, actor=actor()))
+        start = page_start(found, LIST_PAGE, "reviews_page", "reviews")
+        reviews = list_reviews(db, actor=actor(), limit=LIST_PAGE, offset=start, **chosen)
+    except FidelityError as exc:
+        show_error(exc)
+        return
+    if not reviews:
+        if anything:
+            st.info("No reviews match these filters.", icon=":material/search_off:")
+        elif allowed(Action.START_REVIEW):
+            st.info("No reviews yet — start one above.", icon=":material/info:")
+        else:
+            st.info("No final reviews of your programs yet.", icon=":material/info:")
+        return
+    for r in reviews:  # a final review's problem is the integrity gate's: listed, marked, no score
+        if r.status == ReviewStatus.FINAL and r.problem:
+            st.warning(md(r.problem), icon=":material/gpp_maybe:")
+    table = _reviews_table(reviews)
+    if not table["problem"].any():
+        table = table.drop(columns="problem")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="reviews_table",
+        column_config={
+            "id": st.column_config.NumberColumn("id", format="#%d", width="small"),
+            "date": st.column_config.DateColumn("date", format="YYYY-MM-DD"),
+            "total mean": st.column_config.NumberColumn(
+                "total mean", format="%.2f", help="Mean of the consensus ratings so far (final: as finalized)"
+            ),
+            "total sum": st.column_config.NumberColumn("total sum", format="%d"),
+        },
+    )
+    _review_links(reviews)
+
+
+# ---- page -----------------------------------------------------------------------------------
+
+
+def render() -> None:
+    identity_banner()
+    st.title("Reviews")
+    if allowed(Action.START_REVIEW):
+        st.caption(
+            "A review goes: start it here → each rater rates on **Rate** → agree the ratings on "
+            "**Consensus** and finalize → read and export the score on **Results**."
+        )
+    else:
+        st.caption("The final reviews of your programs: open one for its score, charts and PDF report.")
+    try:
+        all_programs = list_programs(database(), actor=actor())
+    except FidelityError as exc:
+        show_error(exc)
+        st.stop()
+    if allowed(Action.START_REVIEW):
+        _start_section(all_programs, available_scales(database()))  # bundled and published, no drafts
+    _list_section(all_programs)
