@@ -147,17 +147,7 @@ def _review_rows(
         log("review", "rater_added", None, rater)
     rows = []
     for item in scale.items:
-        entry = record.items[item.id]
-        row = ConsensusValues(
-            item_id=item.id,
-            rating=entry.rating,
-            rating_source=entry.rating_source,
-            inputs=entry.inputs,
-            evidence=entry.evidence,
-            recommendation=entry.recommendation,
-            data_sources=entry.data_sources,
-            not_rated_reason=entry.not_rated_reason,
-        )
+        row = ConsensusValues(item_id=item.id, **record.items[item.id].columns())
         rows.append(row)
         consensus.append(
             {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import select
@@ -298,6 +298,10 @@ class ConsensusEntry:
     data_sources: list[str] | None = None
     not_rated_reason: str | None = None
 
+    def columns(self) -> dict[str, Any]:
+        """The consensus row's columns this entry gives (the ORM path and the bulk one)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
 
 @dataclass(frozen=True)
 class FinalReviewRecord:
@@ -347,17 +351,7 @@ def store_final_review(
     for item in scale.items:
         entry = record.items[item.id]
         row = ConsensusRating(
-            review_id=review.id,
-            item_id=item.id,
-            rating=entry.rating,
-            rating_source=entry.rating_source,
-            inputs=entry.inputs,
-            evidence=entry.evidence,
-            recommendation=entry.recommendation,
-            data_sources=entry.data_sources,
-            not_rated_reason=entry.not_rated_reason,
-            updated_at=log.at,
-            updated_by=log.actor,
+            review_id=review.id, item_id=item.id, **entry.columns(), updated_at=log.at, updated_by=log.actor
         )
         s.add(row)
         rows.append(row)
