@@ -17,8 +17,17 @@ from app_pages.charts import arrow_spec, band_distribution, item_heatmap, progra
 from app_pages.markup import md
 from app_pages.page_cache import page_cache
 from app_pages.shared import actor, final_ratings
-from scales import Scale, TotalMethod
-from services.analytics import LOW_RATING, AgencyOverview, agency_overview, review_date_spans
+from scales import Scale, ScaleRegistry, TotalMethod
+from services.analytics import (
+    LOW_RATING,
+    AgencyOverview,
+    agency_overview,
+    finalized_ratings,
+    left_out,
+    of_scale,
+    review_date_spans,
+    scale_problems,
+)
 from services.database import Database
 
 PICK = "program_pick"  # the ranking chart's selection parameter
@@ -57,16 +66,19 @@ def overview_for(
     """The comparison and what the page draws of it, for one choice of filters: from each
     program's latest final review of the scale in the window, read in one query. Cached per
     process (shared, not copied on every rerun; the page only reads it)."""
-    ratings, problems = final_ratings(
-        url,
-        version,
-        _db,
-        scale_id=scale_id,
-        latest=1,
-        evidence=False,
-        reviewed_from=window[0] if window else None,
-        reviewed_to=window[1] if window else None,
-    )
+    if window is None:  # the scale's part of the filters' read: no second read of the same rows
+        ratings, problems = checked(of_scale(scale_choices(url, version, _db).read, scale_id), _db.registry)
+    else:
+        ratings, problems = final_ratings(
+            url,
+            version,
+            _db,
+            scale_id=scale_id,
+            latest=1,
+            evidence=False,
+            reviewed_from=window[0],
+            reviewed_to=window[1],
+        )
     overview = agency_overview(
         ratings, _db.registry, scale_id, region=list(regions) or None, provider=list(providers) or None
     )
@@ -139,13 +151,15 @@ class Choices:
     providers: dict[str, list[str]]
     spans: dict[str, tuple[dt.date, dt.date]]
     problems: list[str]
+    read: pd.DataFrame  # each program's latest final review of each scale, as read (see overview_for)
 
 
 @page_cache(spinner=None, max_entries=4)
 def scale_choices(url: str, version: str, _db: Database) -> Choices:
     """The filters' choices, from each program's latest review of each scale, and the problems
     of the reviews left out. Shared, not copied: the page only reads it."""
-    ratings, problems = final_ratings(url, version, _db, latest=1, evidence=False)
+    read = finalized_ratings(_db, actor=actor(), latest=1, evidence=False)
+    ratings, problems = checked(read, _db.registry)
     reviews = ratings.drop_duplicates("review_id").loc[:, ["program_id", "provider", "region", "scale_id"]]
     counts = reviews.groupby("scale_id")["program_id"].nunique().sort_values(ascending=False)
     by_scale = dict(tuple(reviews.groupby("scale_id")))
@@ -155,7 +169,15 @@ def scale_choices(url: str, version: str, _db: Database) -> Choices:
         providers={s: sorted(by_scale[s]["provider"].dropna().unique()) for s in counts.index},
         spans=review_date_spans(_db, actor=actor()),
         problems=problems,
+        read=read,
     )
+
+
+def checked(read: pd.DataFrame, registry: ScaleRegistry) -> tuple[pd.DataFrame, list[str]]:
+    """A read without the reviews whose scale version is missing or changed, and the messages
+    of what was left out, the integrity gate's first: as app_pages.shared.final_ratings gives it."""
+    frame, problems = scale_problems(read, registry)
+    return frame, [*(md(message) for message in left_out(read)), *problems]
 
 
 def days(values: pd.Series) -> pd.Series:

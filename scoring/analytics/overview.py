@@ -106,11 +106,7 @@ def agency_overview(
     rows = scored.rows.loc[scored.rows["item_id"].isin(shared)]
     item_meta = item_union([reference]).set_index("item_id").loc[list(shared)]
     item_means = _item_means(rows, item_meta)
-    item_matrix = (
-        rows.pivot(index="item_id", columns="program_id", values="rating")
-        .reindex(index=list(shared), columns=programs["program_id"])
-        .astype("Int64")
-    )
+    item_matrix = _item_matrix(rows, shared, programs["program_id"])
     note = ""
     if len(versions) > 1:
         left_out = sorted({i for s in version_scales for i in s.item_ids} - set(shared))
@@ -131,6 +127,26 @@ def agency_overview(
         shared_items=shared,
         note=note,
     )
+
+
+def _item_matrix(rows: pd.DataFrame, items: tuple[str, ...], program_ids: pd.Series) -> pd.DataFrame:
+    """Item x program ratings (Int64; NA: not rated or no row), items and programs in the given
+    order. Placed with numpy: `pivot` unstacks an Int64 column one program at a time (0.2 s for
+    1,000 programs). Each program has one review here, so each (item, program) has one row."""
+    columns = pd.Index(program_ids, name="program_id")
+    index = pd.Index(list(items), name="item_id")
+    item_at = index.get_indexer(rows["item_id"])
+    program_at = columns.get_indexer(rows["program_id"])
+    rating = rows["rating"].astype("Int64")
+    rated = rating.notna().to_numpy(dtype=bool) & (item_at >= 0) & (program_at >= 0)
+    values = np.zeros((len(columns), len(index)), dtype="int64")  # a program's column is contiguous
+    missing = np.ones((len(columns), len(index)), dtype=bool)
+    values[program_at[rated], item_at[rated]] = rating.to_numpy(dtype="int64", na_value=0)[rated]
+    missing[program_at[rated], item_at[rated]] = False
+    data = {j: pd.arrays.IntegerArray(values[j], missing[j]) for j in range(len(columns))}
+    matrix = pd.DataFrame(data, index=index)
+    matrix.columns = columns
+    return matrix
 
 
 def _names(value: str | Collection[str]) -> list[str]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 
 from services import reviews as svc
 from services.access import local_admin
-from services.analytics_data import drift_overview, finalized_ratings, review_scores
+from services.analytics_data import drift_overview, finalized_ratings, of_scale, review_scores
 from services.database import Database
 from services.errors import IntegrityFailure
 from services.exports import item_ratings_table, left_out, reviews_table, wide_table
@@ -115,6 +116,29 @@ def test_an_edited_rating_is_left_out_of_drift_and_compare_with_its_warning(
     # The edited rating reaches no figure: the program's scores are the untouched reviews' only.
     scores = review_scores(db, actor=ADMIN, program_id=agency.middle.program.id)
     assert list(scores.columns["review_id"]) == [agency.first.id, agency.latest.id]
+
+
+def test_one_scale_of_a_read_is_that_scales_own_read_with_its_warnings(db: Database, agency: Agency) -> None:
+    # Compare draws a scale's comparison from the filters' read of every scale (of_scale), not
+    # from a second read: the rows and the left-out reviews must be the narrowed read's.
+    edit_rating(db, agency.latest)
+    iddt = svc.create_program(db, "Hillside IDDT", provider="Lake Care", model="IDDT", actor=ADMIN)
+    review = svc.start_review(
+        db, iddt.id, "iddt", "1.0", dt.date(2024, 3, 1), "baseline", ["ana"], actor=ADMIN
+    )
+    for item_id in db.registry.get("iddt", "1.0").item_ids:
+        svc.save_consensus(db, review.id, item_id, rating=3, expected_version=0, actor=ADMIN)
+    svc.finalize(db, review.id, actor=ADMIN)
+    every_scale = finalized_ratings(db, actor=ADMIN, latest=1, evidence=False)
+    assert left_out(every_scale) == [warning_of(agency.latest)]
+    for scale_id in ("dacts", "iddt"):
+        shared = of_scale(every_scale, scale_id)
+        own = finalized_ratings(db, actor=ADMIN, scale_id=scale_id, latest=1, evidence=False)
+        pd.testing.assert_frame_equal(shared, own)
+        assert (
+            left_out(shared) == left_out(own) == ([warning_of(agency.latest)] if scale_id == "dacts" else [])
+        )
+    assert agency.latest.id not in set(of_scale(every_scale, "dacts")["review_id"])
 
 
 def test_the_reviews_list_marks_an_edited_review_and_shows_no_score(db: Database, agency: Agency) -> None:

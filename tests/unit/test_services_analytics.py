@@ -37,3 +37,22 @@ def test_every_name_the_pages_use_is_there_and_is_the_original() -> None:
 def test_analytics_data_keeps_its_public_names() -> None:
     for name in ("review_scores", "ReviewScores", "PACK", "scale_problems", "FRAME_COLUMNS", "OVERVIEW_COLUMNS"):
         assert hasattr(analytics_data, name), name
+
+
+def test_per_review_counts_and_joins_as_a_groupby_does() -> None:
+    import pandas as pd
+
+    rows = pd.DataFrame(
+        {
+            "review_id": [3, 3, 5, 9, 9, 9],
+            "item_id": ["H2", "H1", "O4", "S1", "S3", "S2"],
+            "change": [-1, -2, -1, -3, -1, -2],
+        }
+    )
+    expected = rows.groupby("review_id").agg(
+        falls=("item_id", "size"), fallen_items=("item_id", ", ".join), largest_fall=("change", "min")
+    )
+    got = analytics_data._per_review(rows, "falls", "fallen_items", smallest="largest_fall")
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert list(got["fallen_items"]) == ["H2, H1", "O4", "S1, S3, S2"]  # row order, not sorted
+    assert analytics_data._per_review(rows.iloc[:0], "falls", "fallen_items", smallest="largest_fall").empty
