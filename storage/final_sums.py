@@ -104,10 +104,20 @@ def seal_matches(
 _json_string: Any = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
 
 
+_VERIFIED: set[tuple[Any, ...]] = set()
+"""Every (key, sealed values, seal) SumsSeals found matching in this process. A seal is a pure
+function of the key and the values, so the same inputs verify again without the text and the
+HMAC; any changed value or seal (or another key) is another entry and is checked in full.
+Bounded: emptied when full."""
+_VERIFIED_MAX: Final = 200_000
+
+
 class SumsSeals:
     """`seal_matches` for many rows under one key, with the least work per row: the key's bytes
     once, the sealed text formatted directly (exactly json.dumps' text of sums_seal's values,
-    held to it by tests/unit/test_final_sums_seal.py) and one one-shot HMAC per row."""
+    held to it by tests/unit/test_final_sums_seal.py) and one one-shot HMAC per row, once per
+    process for the same values and seal (`_VERIFIED`: the dashboard reads the same final
+    reviews' sums on every call)."""
 
     def __init__(self, key: str | None) -> None:
         self._key = None if key is None else key.encode("utf-8")
@@ -130,6 +140,17 @@ class SumsSeals:
         """Whether `seal` is the seal of these stored sums of the review with `head`."""
         if seal is None or rated is None or total_sum is None or subscales is None:
             return False
+        seen = (self._key, tuple(head), rated, total_sum, subscales, seal)
+        if seen in _VERIFIED:
+            return True
+        if not self._verify(head, rated, total_sum, subscales, seal):
+            return False  # not remembered: a failing row is checked in full every time
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED.add(seen)
+        return True
+
+    def _verify(self, head: Sequence[Any], rated: Any, total_sum: Any, subscales: Any, seal: Any) -> bool:
         data = self.text(head, rated, total_sum, subscales).encode("utf-8")
         if self._key is None:
             digest = hashlib.sha256(data).hexdigest()

@@ -52,3 +52,39 @@ def test_a_keyed_seal_fails_without_the_key_and_the_other_way_round() -> None:
     head = HEADS[0]
     assert not SumsSeals(None).matches(head, 1, 2, "H=1/2", sums_seal("k", head, 1, 2, "H=1/2"))
     assert not SumsSeals("k").matches(head, 1, 2, "H=1/2", sums_seal(None, head, 1, 2, "H=1/2"))
+
+
+def test_a_verified_row_is_remembered_and_any_change_is_checked_in_full(monkeypatch) -> None:
+    import storage.final_sums as final_sums
+
+    monkeypatch.setattr(final_sums, "_VERIFIED", set())
+    head, key = HEADS[1], "a key"
+    seal = sums_seal(key, head, 28, 110, "H=8/30")
+    seals = SumsSeals(key)
+    checked: list[tuple] = []
+    full = seals._verify
+    monkeypatch.setattr(seals, "_verify", lambda *a: checked.append(a) or full(*a))
+    assert seals.matches(head, 28, 110, "H=8/30", seal)
+    assert seals.matches(head, 28, 110, "H=8/30", seal)  # the same values and seal: remembered
+    assert len(checked) == 1
+    # Every changed value, seal or key misses the memo and fails the full check, each time.
+    assert not seals.matches(head, 28, 111, "H=8/30", seal)
+    assert not seals.matches(head, 28, 111, "H=8/30", seal)
+    assert not seals.matches(head, 28, 110, "H=8/31", seal)
+    assert not seals.matches((*head[:5], "2024-02-01", head[6]), 28, 110, "H=8/30", seal)
+    assert not seals.matches(head, 28, 110, "H=8/30", seal[:-1] + ("0" if seal[-1] != "0" else "1"))
+    assert len(checked) == 6
+    assert not SumsSeals("another key").matches(head, 28, 110, "H=8/30", seal)
+    assert not SumsSeals(None).matches(head, 28, 110, "H=8/30", seal)
+
+
+def test_the_memo_is_bounded(monkeypatch) -> None:
+    import storage.final_sums as final_sums
+
+    monkeypatch.setattr(final_sums, "_VERIFIED", set())
+    monkeypatch.setattr(final_sums, "_VERIFIED_MAX", 3)
+    seals = SumsSeals("k")
+    for review_id in range(10):
+        head = (review_id, *HEADS[0][1:])
+        assert seals.matches(head, 1, 2, "H=1/2", sums_seal("k", head, 1, 2, "H=1/2"))
+        assert len(final_sums._VERIFIED) <= 3
