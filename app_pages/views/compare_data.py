@@ -17,16 +17,14 @@ from app_pages.charts import arrow_spec, band_distribution, item_heatmap, progra
 from app_pages.markup import md
 from app_pages.page_cache import page_cache
 from app_pages.shared import actor, final_ratings
-from scales import Scale, ScaleRegistry, TotalMethod
+from app_pages.views.final_read import checked, read_final
+from scales import Scale, TotalMethod
 from services.analytics import (
     LOW_RATING,
     AgencyOverview,
     agency_overview,
-    finalized_ratings,
-    left_out,
     of_scale,
     review_date_spans,
-    scale_problems,
 )
 from services.database import Database
 
@@ -158,7 +156,7 @@ class Choices:
 def scale_choices(url: str, version: str, _db: Database) -> Choices:
     """The filters' choices, from each program's latest review of each scale, and the problems
     of the reviews left out. Shared, not copied: the page only reads it."""
-    read = finalized_ratings(_db, actor=actor(), latest=1, evidence=False)
+    read = read_final(_db, latest=1, evidence=False)
     ratings, problems = checked(read, _db.registry)
     reviews = ratings.drop_duplicates("review_id").loc[:, ["program_id", "provider", "region", "scale_id"]]
     counts = reviews.groupby("scale_id")["program_id"].nunique().sort_values(ascending=False)
@@ -171,13 +169,6 @@ def scale_choices(url: str, version: str, _db: Database) -> Choices:
         problems=problems,
         read=read,
     )
-
-
-def checked(read: pd.DataFrame, registry: ScaleRegistry) -> tuple[pd.DataFrame, list[str]]:
-    """A read without the reviews whose scale version is missing or changed, and the messages
-    of what was left out, the integrity gate's first: as app_pages.shared.final_ratings gives it."""
-    frame, problems = scale_problems(read, registry)
-    return frame, [*(md(message) for message in left_out(read)), *problems]
 
 
 def days(values: pd.Series) -> pd.Series:

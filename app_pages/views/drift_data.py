@@ -14,7 +14,7 @@ import pyarrow as pa
 from app_pages.charts import arrow_spec, item_heatmap, score_trend
 from app_pages.markup import md
 from app_pages.page_cache import page_cache
-from app_pages.shared import final_ratings
+from app_pages.views.final_read import checked, read_final
 from scales import ScaleRegistry
 from services.analytics import (
     LOW_RATING,
@@ -60,7 +60,7 @@ class AgencyDrift:
 def agency_drift(url: str, version: str, _db: Database) -> AgencyDrift:
     """drift_overview of every program and what the page shows of it: from each program's two
     latest final reviews of each scale (all the overview compares)."""
-    ratings, problems = final_ratings(url, version, _db, latest=2, evidence=False)
+    ratings, problems = checked(read_final(_db, latest=2, evidence=False), _db.registry)
     overview = drift_overview(ratings, _db.registry)
     compared = overview.loc[overview["band_direction"].notna()]
     fell = compared.loc[compared["band_direction"] == "fell"]
@@ -118,7 +118,7 @@ def program_detail(
     url: str, version: str, program_id: int, scale_id: str, program: str, _db: Database
 ) -> ProgramDetail:
     """One program's drift on a scale: from its reviews of the scale only."""
-    ratings, problems = final_ratings(url, version, _db, program_id=program_id, scale_id=scale_id)
+    ratings, problems = checked(read_final(_db, program_id=program_id, scale_id=scale_id), _db.registry)
     registry = _db.registry
     series = program_series(ratings, registry, program_id, scale_id=scale_id)
     items = item_series(ratings, registry, program_id, scale_id=scale_id)
