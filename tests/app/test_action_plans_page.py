@@ -5,12 +5,15 @@ entries across providers, filters them and downloads them."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages import shared
+from app_pages.views import action_plans as plans_page
 from app_pages.views.plan_marks import MARK_CAPTION, plan_layers
 from services import action_plans, users
 from services import reviews as svc
@@ -85,6 +88,36 @@ def test_a_program_manager_sees_their_programs_open_entries_and_updates_one(demo
     )
     # The done entry leaves the open list on the page.
     assert chosen.id not in list(at.dataframe[0].value["id"])
+
+
+def _owner(at: AppTest, entry_id: int) -> str:
+    table = at.dataframe[0].value
+    return str(table[table["id"] == entry_id]["owner"].iloc[0])
+
+
+def test_the_entries_are_kept_for_the_version_max_age_but_a_save_here_shows_at_once(
+    demo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each click reruns the page: the entries are read at most once per VERSION_MAX_AGE, except
+    that a save through this server reads them again at once; another process's save shows
+    within that second."""
+    at = signed_in(ADMIN)
+    first = int(at.dataframe[0].value["id"].iloc[0])
+    monkeypatch.setattr(plans_page, "VERSION_MAX_AGE", 600.0)  # no rerun here takes that long
+    assert at.selectbox(key="plans_entry").value.id == first
+    at.text_input(key=f"plans_owner_{first}").input("Dana Here")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _owner(at, first) == "Dana Here"  # this server's save: at once
+
+    with open_database(demo) as other:  # another process: its saves are not this server's
+        action_plans.update_entry(other, first, actor=LOCAL_ADMIN, owner="Dana Elsewhere")
+    at.run()
+    assert _owner(at, first) == "Dana Here"  # kept: not read again within the max age
+    monkeypatch.setattr(plans_page, "VERSION_MAX_AGE", shared.VERSION_MAX_AGE)
+    time.sleep(shared.VERSION_MAX_AGE)
+    at.run()
+    assert _owner(at, first) == "Dana Elsewhere"  # read again once the second has passed
 
 
 def test_an_agency_admin_sees_the_overdue_entries_across_providers(demo: str) -> None:
