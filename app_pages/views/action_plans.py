@@ -6,7 +6,6 @@ program managers of the entry's program: services.action_plans checks it)."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ import pyarrow as pa
 import streamlit as st
 
 from app_pages.markup import md
+from app_pages.page_cache import session_kept
 from app_pages.shared import VERSION_MAX_AGE, actor, allowed, database, identity_banner
 from app_pages.widgets import attempt, csv_download, show_error, show_feedback
 from domain.action_plans import NOTE_LENGTH, PlanStatus
@@ -25,7 +25,7 @@ from services.errors import FidelityError
 
 ALL = "All"
 FEEDBACK = "plans_feedback"
-ENTRIES = "plans_entries"  # (viewer, statuses, day), writes, when, entries: see _entries
+ENTRIES = "plans_entries"  # see _entries
 
 
 @dataclass
@@ -166,15 +166,14 @@ def _entries(statuses: tuple[str, ...] | None) -> _Listing:
     another process's change shows within that second. Kept per viewer, filter and day (the
     overdue flags change at midnight)."""
     db = database()
-    key = (actor(), statuses, dt.datetime.now(dt.UTC).date())
-    now = time.monotonic()
-    kept = st.session_state.get(ENTRIES)
-    if kept is not None and kept[0] == key and kept[1] == db.writes and 0 <= now - kept[2] < VERSION_MAX_AGE:
-        return kept[3]
-    writes = db.writes  # from before the read: a save during it reads again next time
-    listing = _Listing(action_plans.list_entries(db, actor=key[0], statuses=statuses, today=key[2]))
-    st.session_state[ENTRIES] = (key, writes, now, listing)
-    return listing
+    who, today = actor(), dt.datetime.now(dt.UTC).date()
+    return session_kept(
+        ENTRIES,
+        (who, statuses, today),
+        db.writes,
+        lambda: _Listing(action_plans.list_entries(db, actor=who, statuses=statuses, today=today)),
+        max_age=VERSION_MAX_AGE,
+    )
 
 
 def render() -> None:
