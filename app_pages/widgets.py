@@ -271,6 +271,13 @@ def view_tabs(labels: Sequence[str], key: str, *, default: str | None = None) ->
     )
 
 
+def keep_param(name: str, value: str) -> None:
+    """Put `value` in the URL as ?name=, unless it is there already: each assignment sends the
+    browser the whole query string again, which a rerun need not do when nothing changed."""
+    if st.query_params.get(name) != value:
+        st.query_params[name] = value
+
+
 def _keep_view(key: str) -> None:
     st.query_params[VIEW_PARAM] = st.session_state[key]
 
