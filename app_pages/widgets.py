@@ -226,15 +226,22 @@ def sync_widget(key: str, saved: Any) -> None:
 
 
 def csv_download(
-    frame: pd.DataFrame, label: str, file_name: str, key: str, *, help: str | None = None
+    frame: pd.DataFrame | Callable[[], pd.DataFrame],
+    label: str,
+    file_name: str,
+    key: str,
+    *,
+    help: str | None = None,
 ) -> None:
+    """A CSV download of the table, or of what `frame()` makes: made when clicked, not on every
+    rerun (a table a page would reshape only for the download is passed as a function)."""
     # Formula-like text (a program "=HYPERLINK(…)") made inert. Imported when a page draws a
     # download, not with every page: the exports module brings the FHIR and REDCap formats.
     from services.exports import table_csv
 
     st.download_button(
         label,
-        data=lambda: table_csv(frame),  # made when clicked, not on every rerun
+        data=lambda: table_csv(frame() if callable(frame) else frame),  # made when clicked
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",
