@@ -77,13 +77,14 @@ def sign_in() -> Actor:
     if not configured:
         who = LOCAL_ADMIN
     else:
-        if not st.user.get("is_logged_in"):
+        user = st.user.to_dict()  # read once: each read of st.user looks for the secrets again
+        if not user.get("is_logged_in"):
             _sign_in_page()
             st.stop()
-        email = st.user.get("email")
+        email = user.get("email")
         # Google sends email_verified; Entra ID sends no such claim, but its optional claim
         # xms_edov says the email's domain owner verified it (README, sign-in).
-        verified = email_verified(st.user.get("email_verified")) or email_verified(st.user.get("xms_edov"))
+        verified = email_verified(user.get("email_verified")) or email_verified(user.get("xms_edov"))
         found = None
         if isinstance(email, str) and verified:
             kept = _recent(SIGN_IN_KEY, email, now)  # keyed by address: another sign-in asks again
