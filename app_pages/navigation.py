@@ -7,6 +7,7 @@ once per process (see README, Performance).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from app_pages.shared import sign_in
 from services.access import Action, Actor, can
 
 # A bundled picture: a Material icon or an emoji as the page icon is fetched from the internet
-# by the browser, and the app must work with no network.
+# by the browser, and the app must work with no network. Given as a data URL (700 bytes):
+# a file's path is opened, checked and stored in the media files again on every rerun.
 ICON = Path(__file__).with_name("icon.png")
+ICON_URL = "data:image/png;base64," + base64.b64encode(ICON.read_bytes()).decode("ascii")
 
 
 def page(
@@ -69,7 +72,7 @@ def navigation(viewer: Actor) -> dict[str, list[StreamlitPage]]:
 
 def run() -> None:
     """One run of the app: the page setup, the sign-in, then the page chosen."""
-    st.set_page_config(page_title="ebp-fidelity", page_icon=str(ICON), layout="wide")
+    st.set_page_config(page_title="ebp-fidelity", page_icon=ICON_URL, layout="wide")
     viewer = sign_in()  # the sign-in page, or "not registered", stops the run here
     # Built once per session and role: a session's runs take turns, so its page objects are never
     # shared by two runs at once (st.navigation marks the one it runs).

@@ -1,4 +1,5 @@
-"""What the analytics pages draw, made once and shared by every session of the server process.
+"""What the analytics pages draw, made once and shared by every session of the server process
+(`page_cache`); what a session reads on every rerun, kept for a second (`session_kept`).
 
 Like `st.cache_resource` (shared, never copied; arguments named with a leading underscore are
 not part of the key; a spinner while a value is made) but looked up in a dict: Streamlit's
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import inspect
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 import streamlit as st
 
@@ -62,3 +65,28 @@ def page_cache(*, spinner: str | None, max_entries: int) -> Callable[[Callable[P
         return cached
 
     return decorate
+
+
+def session_kept(
+    name: str, key: object, writes: int, make: Callable[[], R], *, max_age: float, now: float | None = None
+) -> R:
+    """What `make()` gave, kept in this session under `name` for `max_age` seconds while `key`
+    (compared with ==) and `writes` (the Database's count of transactions written, see
+    services.database) stay the same: for what a rerun would read again unchanged, which a save
+    through this server must show at once and another process's within `max_age`. Only the last
+    key is kept. `writes` is read before `make()`: a save during it makes the next run read again."""
+    now = time.monotonic() if now is None else now
+    kept = st.session_state.get(name)
+    if isinstance(kept, _Kept) and kept.key == key and kept.writes == writes and 0 <= now - kept.at < max_age:
+        return cast("R", kept.value)
+    value = make()
+    st.session_state[name] = _Kept(key, writes, now, value)
+    return value
+
+
+@dataclass(frozen=True)
+class _Kept:
+    key: object
+    writes: int
+    at: float  # time.monotonic() when made
+    value: object

@@ -6,8 +6,10 @@ app_pages/widgets.py."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -60,25 +62,54 @@ def sign_in() -> Actor:
     Without `[auth]`: the local admin. With it: the stored user whose e-mail the identity
     provider signed in; until then the sign-in page, and for an address that is not an active
     user a "not registered" page; both stop the run, so no page and no data is shown.
+
+    Whether sign-in is configured and who the address's user is are kept in the session for
+    `VERSION_MAX_AGE`: every click reruns the app, and reading both each time cost about as much
+    as an empty page. A role change, a withdrawn access or a new `[auth]` takes effect within
+    that second (no users' version is stored to key on).
     """
-    configured = st.session_state[AUTH_KEY] = auth_configured()  # st.secrets looks for files on each read
+    now = time.monotonic()
+    configured = _recent(SIGN_IN_KEY, "auth", now)
+    if configured is None:
+        configured = auth_configured()  # st.secrets looks for files on each read
+        st.session_state[SIGN_IN_KEY] = {"auth": (configured, now)}
+    st.session_state[AUTH_KEY] = configured
     if not configured:
         who = LOCAL_ADMIN
     else:
-        if not st.user.get("is_logged_in"):
+        user = st.user.to_dict()  # read once: each read of st.user looks for the secrets again
+        if not user.get("is_logged_in"):
             _sign_in_page()
             st.stop()
-        email = st.user.get("email")
+        email = user.get("email")
         # Google sends email_verified; Entra ID sends no such claim, but its optional claim
         # xms_edov says the email's domain owner verified it (README, sign-in).
-        verified = email_verified(st.user.get("email_verified")) or email_verified(st.user.get("xms_edov"))
-        found = actor_for_email(database(), email) if isinstance(email, str) and verified else None
+        verified = email_verified(user.get("email_verified")) or email_verified(user.get("xms_edov"))
+        found = None
+        if isinstance(email, str) and verified:
+            kept = _recent(SIGN_IN_KEY, email, now)  # keyed by address: another sign-in asks again
+            if kept is None:
+                kept = (actor_for_email(database(), email),)
+                st.session_state[SIGN_IN_KEY][email] = (kept, now)
+            found = kept[0]
         if found is None:
             _not_registered_page(email if isinstance(email, str) else None)
             st.stop()
         who = found
     st.session_state[ACTOR_KEY] = who
     return who
+
+
+SIGN_IN_KEY = "fidelity_sign_in"  # {"auth": (configured, when), e-mail: ((Actor or None,), when)}
+
+
+def _recent(key: str, part: str, now: float) -> Any:
+    """The session's kept `part`, or None when it is missing or older than `VERSION_MAX_AGE`."""
+    kept = st.session_state.get(key)
+    if not isinstance(kept, dict) or part not in kept:
+        return None
+    value, when = kept[part]
+    return value if 0 <= now - when < VERSION_MAX_AGE else None
 
 
 def email_verified(claim: object) -> bool:

@@ -226,15 +226,22 @@ def sync_widget(key: str, saved: Any) -> None:
 
 
 def csv_download(
-    frame: pd.DataFrame, label: str, file_name: str, key: str, *, help: str | None = None
+    frame: pd.DataFrame | Callable[[], pd.DataFrame],
+    label: str,
+    file_name: str,
+    key: str,
+    *,
+    help: str | None = None,
 ) -> None:
+    """A CSV download of the table, or of what `frame()` makes: made when clicked, not on every
+    rerun (a table a page would reshape only for the download is passed as a function)."""
     # Formula-like text (a program "=HYPERLINK(…)") made inert. Imported when a page draws a
     # download, not with every page: the exports module brings the FHIR and REDCap formats.
     from services.exports import table_csv
 
     st.download_button(
         label,
-        data=lambda: table_csv(frame),  # made when clicked, not on every rerun
+        data=lambda: table_csv(frame() if callable(frame) else frame),  # made when clicked
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",
@@ -269,6 +276,13 @@ def view_tabs(labels: Sequence[str], key: str, *, default: str | None = None) ->
         on_change=_keep_view,
         args=(key,),
     )
+
+
+def keep_param(name: str, value: str) -> None:
+    """Put `value` in the URL as ?name=, unless it is there already: each assignment sends the
+    browser the whole query string again, which a rerun need not do when nothing changed."""
+    if st.query_params.get(name) != value:
+        st.query_params[name] = value
 
 
 def _keep_view(key: str) -> None:

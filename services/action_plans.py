@@ -27,12 +27,27 @@ from domain.checks import UNSET, Unset
 from scales import Scale, UnknownScaleError
 from services import access
 from services.access import Action, Actor
-from services.action_plan_views import PlanEntryView, PlanEvent, entry_view, plan_events, plan_order
+from services.action_plan_views import (
+    PlanEntryView,
+    PlanEvent,
+    PlanNoteView,
+    entry_view,
+    plan_events,
+    plan_order,
+)
 from services.audit import AuditLog
 from services.database import Database
 from services.errors import NotFound, StaleWriteError, ValidationProblem
 from services.rows import actor_name, consensus_rows, load_review, review_scale, scale_item
-from storage.models import ActionPlanEntry, ActionPlanNote, ConsensusRating, Program, Review, ReviewStatus
+from storage.models import (
+    ActionPlanEntry,
+    ActionPlanNote,
+    ConsensusRating,
+    Program,
+    Provider,
+    Review,
+    ReviewStatus,
+)
 
 __all__ = [
     "add_entry",
@@ -274,9 +289,53 @@ def list_entries(
             ActionPlanEntry.due_date < day,
             ActionPlanEntry.status.in_([x.value for x in plans.OPEN]),
         )
+    # Plain columns, not ORM objects: the Action plans page lists every open entry on each
+    # rerun, and loading the reviews (with their JSON) and entries as objects cost ~40 ms.
+    columns = query.with_only_columns(
+        *(getattr(ActionPlanEntry, name) for name in _ENTRY_COLUMNS),
+        Review.review_date,
+        Review.scale_id,
+        Review.scale_version,
+        Program.name,
+        Provider.name,
+    ).outerjoin(Provider, Provider.id == Program.provider_id)
     with db.reading() as s:
-        rows = list(s.scalars(query))
-        views = _views(db, s, rows, day)
+        rows = s.execute(columns).all()
+        notes: dict[int, list[PlanNoteView]] = {row[0]: [] for row in rows}
+        if notes:
+            found = (
+                select(
+                    ActionPlanNote.entry_id,
+                    ActionPlanNote.at,
+                    ActionPlanNote.by,
+                    ActionPlanNote.status,
+                    ActionPlanNote.text,
+                )
+                .where(ActionPlanNote.entry_id.in_(list(notes)))
+                .order_by(ActionPlanNote.id)
+            )
+            for entry_id, at, by, status, text in s.execute(found):
+                notes[entry_id].append(PlanNoteView(at, by, status, text))
+    names: dict[tuple[str, str, str], str] = {}
+    views = []
+    for row in rows:
+        fields = dict(zip(_ENTRY_COLUMNS, row[: len(_ENTRY_COLUMNS)], strict=True))
+        review_date, scale_id, scale_version, program, provider_name = row[len(_ENTRY_COLUMNS) :]
+        key = (scale_id, scale_version, fields["item_id"])
+        if key not in names:
+            names[key] = _scale_item_name(db, scale_id, scale_version, fields["item_id"])
+        views.append(
+            PlanEntryView(
+                **fields,
+                review_date=review_date,
+                program=program,
+                provider=provider_name,
+                scale_id=scale_id,
+                item_name=names[key],
+                overdue=plans.is_overdue(fields["due_date"], fields["status"], day),
+                notes=tuple(notes[fields["id"]]),
+            )
+        )
     if provider:
         views = [v for v in views if v.provider == provider]
     return sorted(views, key=plan_order)
@@ -362,11 +421,23 @@ def _views(db: Database, s: Session, rows: Sequence[ActionPlanEntry], today: dt.
 
 
 def _item_name(db: Database, review: Review, item_id: str) -> str:
+    return _scale_item_name(db, review.scale_id, review.scale_version, item_id)
+
+
+def _scale_item_name(db: Database, scale_id: str, scale_version: str, item_id: str) -> str:
     try:
-        scale = db.registry.get(review.scale_id, review.scale_version)
+        scale = db.registry.get(scale_id, scale_version)
     except UnknownScaleError:  # a scale no longer loaded: the plan still shows, by item id
         return item_id
     return scale.item(item_id).name if scale.has_item(item_id) else item_id
+
+
+# The entry's own columns a PlanEntryView has, by the same names.
+_ENTRY_COLUMNS = (
+    "id", "review_id", "program_id", "item_id", "rating", "evidence", "recommendation", "goal",
+    "steps", "owner", "due_date", "status", "opened_at", "opened_by", "closed_at", "updated_at",
+    "updated_by", "version",
+)  # fmt: skip
 
 
 def _item_order(db: Database, review: Review) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,8 +69,27 @@ def get_settings() -> Settings:
         env_file = os.stat(".env").st_mtime_ns
     except OSError:
         env_file = None
+    return _settings_for(_fidelity_variables(), os.getcwd(), env_file)
+
+
+# The environment's raw variables when last scanned, and its FIDELITY_ ones.
+_environ_seen: tuple[dict[Any, Any], tuple[tuple[str, str], ...]] | None = None
+
+
+def _fidelity_variables() -> tuple[tuple[str, str], ...]:
+    """The FIDELITY_ variables, sorted. Scanned again only when the environment changed: the
+    scan decodes every variable (about 0.1 ms, and a page's rerun asks several times), while
+    comparing os.environ's raw mapping with a copy is a C-level dict comparison."""
+    global _environ_seen
+    raw = getattr(os.environ, "_data", None)  # CPython's encoded variables, kept in step by os.environ
+    seen = _environ_seen
+    if isinstance(raw, dict) and seen is not None and seen[0] == raw:
+        return seen[1]
+    copy = dict(raw) if isinstance(raw, dict) else None  # before the scan: a change during it scans again
     variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("FIDELITY_")))
-    return _settings_for(variables, os.getcwd(), env_file)
+    if copy is not None:
+        _environ_seen = (copy, variables)
+    return variables
 
 
 @lru_cache(maxsize=8)

@@ -5,12 +5,17 @@ program managers of the entry's program: services.action_plans checks it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, allowed, database, identity_banner
+from app_pages.page_cache import session_kept
+from app_pages.shared import VERSION_MAX_AGE, actor, allowed, database, identity_banner
 from app_pages.widgets import attempt, csv_download, show_error, show_feedback
 from domain.action_plans import NOTE_LENGTH, PlanStatus
 from services import action_plans
@@ -20,31 +25,65 @@ from services.errors import FidelityError
 
 ALL = "All"
 FEEDBACK = "plans_feedback"
+ENTRIES = "plans_entries"  # see _entries
 
 
-def _choice(label: str, values: Sequence[str], key: str) -> str:
-    options = [ALL, *sorted({v for v in values if v})]
-    return str(st.selectbox(label, options, key=key))
+@dataclass
+class _Shown:
+    """What one choice of filters shows: the entries, their table (and as Arrow, which
+    `st.dataframe` would otherwise convert on every rerun) and the entry chooser's labels."""
+
+    entries: list[PlanEntryView]
+    table: pd.DataFrame
+    arrow: pa.Table
+    labels: dict[int, str]
 
 
-def _filtered(entries: list[PlanEntryView]) -> list[PlanEntryView]:
+@dataclass
+class _Listing:
+    """The entries listed and what is made from them, kept with them (see `_entries`)."""
+
+    entries: list[PlanEntryView]
+    options: dict[str, list[str]] = field(default_factory=dict)  # each filter's choices
+    shown: dict[tuple[str, ...], _Shown] = field(default_factory=dict)  # by the filters chosen
+
+    def choices(self, name: str, values: Callable[[PlanEntryView], str | None]) -> list[str]:
+        if name not in self.options:
+            self.options[name] = [ALL, *sorted({v for e in self.entries if (v := values(e))})]
+        return self.options[name]
+
+    def filtered(self, chosen: tuple[str, str, str, str]) -> _Shown:
+        if chosen not in self.shown:
+            provider, program, item, owner = chosen
+            entries = [
+                e
+                for e in self.entries
+                if provider in (ALL, e.provider)
+                and program in (ALL, e.program)
+                and item in (ALL, e.item_id)
+                and owner in (ALL, e.owner)
+            ]
+            table = entries_table(entries)
+            arrow = pa.Table.from_pandas(table, preserve_index=False)
+            self.shown[chosen] = _Shown(entries, table, arrow, {e.id: _entry_label(e) for e in entries})
+        return self.shown[chosen]
+
+
+def _filtered(listing: _Listing) -> _Shown:
     provider_col, program_col, item_col, owner_col = st.columns(4)
     with provider_col:
-        provider = _choice("Provider", [e.provider or "" for e in entries], "plans_provider")
+        provider = st.selectbox(
+            "Provider", listing.choices("provider", lambda e: e.provider), key="plans_provider"
+        )
     with program_col:
-        program = _choice("Program", [e.program for e in entries], "plans_program")
+        program = st.selectbox(
+            "Program", listing.choices("program", lambda e: e.program), key="plans_program"
+        )
     with item_col:
-        item = _choice("Item", [e.item_id for e in entries], "plans_item")
+        item = st.selectbox("Item", listing.choices("item", lambda e: e.item_id), key="plans_item")
     with owner_col:
-        owner = _choice("Owner", [e.owner or "" for e in entries], "plans_owner")
-    return [
-        e
-        for e in entries
-        if provider in (ALL, e.provider)
-        and program in (ALL, e.program)
-        and item in (ALL, e.item_id)
-        and owner in (ALL, e.owner)
-    ]
+        owner = st.selectbox("Owner", listing.choices("owner", lambda e: e.owner), key="plans_owner")
+    return listing.filtered((str(provider), str(program), str(item), str(owner)))
 
 
 def _entry_label(e: PlanEntryView) -> str:
@@ -94,10 +133,14 @@ def _save(entry: PlanEntryView) -> None:
         st.session_state[f"plans_note_{entry.id}"] = ""
 
 
-def _editor(entries: list[PlanEntryView]) -> None:
+def _editor(shown: _Shown) -> None:
     st.subheader("Update an entry")
     chosen = st.selectbox(
-        "Entry", entries, format_func=_entry_label, key="plans_entry", help="Overdue first, then by due date."
+        "Entry",
+        shown.entries,
+        format_func=lambda e: shown.labels[e.id],
+        key="plans_entry",
+        help="Overdue first, then by due date.",
     )
     if chosen is None:
         return
@@ -117,6 +160,22 @@ def _editor(entries: list[PlanEntryView]) -> None:
     show_feedback(FEEDBACK)
 
 
+def _entries(statuses: tuple[str, ...] | None) -> _Listing:
+    """The entries listed, kept in the session for `VERSION_MAX_AGE` (every click reruns the
+    page): a save through this server (this session's or another's) reads them again at once,
+    another process's change shows within that second. Kept per viewer, filter and day (the
+    overdue flags change at midnight)."""
+    db = database()
+    who, today = actor(), dt.datetime.now(dt.UTC).date()
+    return session_kept(
+        ENTRIES,
+        (who, statuses, today),
+        db.writes,
+        lambda: _Listing(action_plans.list_entries(db, actor=who, statuses=statuses, today=today)),
+        max_age=VERSION_MAX_AGE,
+    )
+
+
 def render() -> None:
     identity_banner()
     st.title("Action plans")
@@ -130,22 +189,19 @@ def render() -> None:
     )
     show_closed = st.toggle("Also done and dropped entries", key="plans_closed")
     try:
-        entries = action_plans.list_entries(
-            database(), actor=actor(), statuses=None if show_closed else ("open", "in progress")
-        )
+        listing = _entries(None if show_closed else ("open", "in progress"))
     except FidelityError as exc:
         show_error(exc)
         st.stop()
-    if not entries:
+    if not listing.entries:
         st.info("No open action plan entries.", icon=":material/task_alt:")
         return
-    shown = _filtered(entries)
-    overdue = sum(e.overdue for e in shown)
+    shown = _filtered(listing)
+    overdue = sum(e.overdue for e in shown.entries)
     open_col, overdue_col = st.columns(2)
-    open_col.metric("Entries shown", len(shown))
+    open_col.metric("Entries shown", len(shown.entries))
     overdue_col.metric("Overdue", overdue)
-    table = entries_table(shown)
-    st.dataframe(table, hide_index=True, width="stretch", key="plans_table")
-    csv_download(table, "Download CSV", "action-plans.csv", key="plans_csv")
-    if shown and allowed(Action.UPDATE_PLANS):
+    st.dataframe(shown.arrow, hide_index=True, width="stretch", key="plans_table")
+    csv_download(shown.table, "Download CSV", "action-plans.csv", key="plans_csv")
+    if shown.entries and allowed(Action.UPDATE_PLANS):
         _editor(shown)

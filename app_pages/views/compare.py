@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from app_pages.item_links import show_item_links
@@ -207,11 +208,18 @@ def providers_below(overview: AgencyOverview, scale: Scale, drawn: Drawn) -> Non
 
 def distribution(overview: AgencyOverview, scale: Scale, spec: dict[str, Any]) -> None:
     st.vega_lite_chart(spec=spec, width="stretch", key="compare_distribution")  # a bar per band
-    table = overview.distribution.assign(
-        band=overview.distribution["band"].fillna("no band"), share=overview.distribution["share"].round(3)
-    )
     csv_download(
-        table, "Download the distribution (CSV)", f"bands-{scale.id}.csv", "compare_distribution_csv"
+        lambda: distribution_table(overview.distribution),  # made when clicked, not on each rerun
+        "Download the distribution (CSV)",
+        f"bands-{scale.id}.csv",
+        "compare_distribution_csv",
+    )
+
+
+def distribution_table(distribution: pd.DataFrame) -> pd.DataFrame:
+    """The distribution as its download has it: "no band" named, shares to three places."""
+    return distribution.assign(
+        band=distribution["band"].fillna("no band"), share=distribution["share"].round(3)
     )
 
 

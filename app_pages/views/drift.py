@@ -29,7 +29,7 @@ from app_pages.views.drift_data import (
     program_detail,
 )
 from app_pages.views.plan_marks import MARK_CAPTION, with_plan_marks
-from app_pages.widgets import VIEW_PARAM, analytics_intro, csv_download, page_start, view_tabs
+from app_pages.widgets import VIEW_PARAM, analytics_intro, csv_download, keep_param, page_start, view_tabs
 from scales import ScaleRegistry
 from services.analytics import LOW_RATING, DriftReport
 from services.database import Database
@@ -131,7 +131,7 @@ def choose_program(agency: AgencyDrift) -> int:
             key=PICK_KEY,
             on_change=program_picked,
         )
-    st.query_params[PROGRAM_PARAM] = str(chosen)
+    keep_param(PROGRAM_PARAM, str(chosen))
     st.session_state["drift_current_program"] = chosen
     return chosen
 
@@ -165,7 +165,7 @@ def choose_scale(agency: AgencyDrift, program_id: int, registry: ScaleRegistry) 
         format_func=lambda s: f"{registry.get(s).title} ({reviews[s]} reviews)",
         key=f"drift_scale_{program_id}",
     )
-    st.query_params[SCALE_PARAM] = chosen
+    keep_param(SCALE_PARAM, chosen)
     return chosen
 
 

@@ -5,12 +5,16 @@ entries across providers, filters them and downloads them."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages import shared
+from app_pages.views import action_plans as plans_page
+from app_pages.views import plan_marks
 from app_pages.views.plan_marks import MARK_CAPTION, plan_layers
 from services import action_plans, users
 from services import reviews as svc
@@ -87,6 +91,36 @@ def test_a_program_manager_sees_their_programs_open_entries_and_updates_one(demo
     assert chosen.id not in list(at.dataframe[0].value["id"])
 
 
+def _owner(at: AppTest, entry_id: int) -> str:
+    table = at.dataframe[0].value
+    return str(table[table["id"] == entry_id]["owner"].iloc[0])
+
+
+def test_the_entries_are_kept_for_the_version_max_age_but_a_save_here_shows_at_once(
+    demo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each click reruns the page: the entries are read at most once per VERSION_MAX_AGE, except
+    that a save through this server reads them again at once; another process's save shows
+    within that second."""
+    at = signed_in(ADMIN)
+    first = int(at.dataframe[0].value["id"].iloc[0])
+    monkeypatch.setattr(plans_page, "VERSION_MAX_AGE", 600.0)  # no rerun here takes that long
+    assert at.selectbox(key="plans_entry").value.id == first
+    at.text_input(key=f"plans_owner_{first}").input("Dana Here")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _owner(at, first) == "Dana Here"  # this server's save: at once
+
+    with open_database(demo) as other:  # another process: its saves are not this server's
+        action_plans.update_entry(other, first, actor=LOCAL_ADMIN, owner="Dana Elsewhere")
+    at.run()
+    assert _owner(at, first) == "Dana Here"  # kept: not read again within the max age
+    monkeypatch.setattr(plans_page, "VERSION_MAX_AGE", shared.VERSION_MAX_AGE)
+    time.sleep(shared.VERSION_MAX_AGE)
+    at.run()
+    assert _owner(at, first) == "Dana Elsewhere"  # read again once the second has passed
+
+
 def test_an_agency_admin_sees_the_overdue_entries_across_providers(demo: str) -> None:
     at = signed_in(ADMIN)
     table = at.dataframe[0].value
@@ -145,6 +179,40 @@ def test_the_drift_chart_marks_when_plan_entries_were_opened(demo: str) -> None:
     assert MARK_CAPTION in [c.value for c in at.caption]
     spec = str(at.get("vega_lite_chart")[0].proto)
     assert f"{len(opened)} opened: " in spec and "triangle-down" in spec
+
+
+def test_the_drift_charts_plan_marks_show_a_save_here_at_once_and_another_process_within_a_second(
+    demo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_database(demo) as db:
+        program = svc.find_program(db, "Demo ACT Team 8", actor=LOCAL_ADMIN)  # one review, six entries
+        assert program is not None
+        entries = action_plans.list_entries(db, actor=LOCAL_ADMIN, program_id=program.id)
+    first, second = entries[0].id, entries[1].id
+
+    def marks(at: AppTest) -> str:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return str(at.get("vega_lite_chart")[0].proto)
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.query_params["program"] = str(program.id)
+    at.session_state["drift_section"] = "Scores over time"
+    at.switch_page("app_pages/drift.py")
+    assert " closed: " not in marks(at)
+    monkeypatch.setattr(plan_marks, "VERSION_MAX_AGE", 600.0)  # no rerun here takes that long
+    try:
+        with open_database(demo) as other:  # another process: its saves are not this server's
+            action_plans.update_entry(other, first, actor=LOCAL_ADMIN, status="done")
+        assert " closed: " not in marks(at)  # kept: not read again within the max age
+        # A save through this server (as the Action plans page makes it): shown at once, with
+        # the other process's.
+        action_plans.update_entry(shared.database(), second, actor=LOCAL_ADMIN, status="done")
+        assert "2 closed: " in marks(at)
+    finally:
+        with open_database(demo) as db:  # as it was, for the other tests of the module
+            for entry_id in (first, second):
+                action_plans.update_entry(db, entry_id, actor=LOCAL_ADMIN, status="open")
 
 
 def test_plan_layers_group_the_days_and_kinds() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages import shared
 from services import reviews as svc
 from services import users
 from services.access import LOCAL_ADMIN, Role
@@ -312,13 +314,43 @@ def test_analytics_caches_are_never_shared_between_scopes(agency: dict[str, Any]
     assert OTHER not in shown(manager)
 
 
-def test_a_role_change_takes_effect_on_the_next_run(agency: dict[str, Any]) -> None:
+def test_a_role_change_takes_effect_within_the_version_max_age(agency: dict[str, Any]) -> None:
+    """Who the address's user is is kept in the session for VERSION_MAX_AGE (each click reruns
+    the app, and reading it cost as much as an empty page): a change shows within that second."""
     at = app(REVIEWER)
     assert "import" not in navigation(at)
     users.add_user(agency["db"], "deputy@agency.org", role=Role.AGENCY_ADMIN, actor=LOCAL_ADMIN)
     users.set_role(agency["db"], REVIEWER, Role.AGENCY_ADMIN, actor=LOCAL_ADMIN)
+    time.sleep(shared.VERSION_MAX_AGE)
     at.run()
     assert "import" in navigation(at)
     users.set_active(agency["db"], REVIEWER, False, actor=LOCAL_ADMIN)
+    time.sleep(shared.VERSION_MAX_AGE)
     at.run()
     assert [t.value for t in at.title] == ["Not registered"]
+
+
+def test_the_signed_in_user_is_read_again_only_after_the_version_max_age(
+    agency: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[str] = []
+    original = shared.actor_for_email
+
+    def counted(db: Database, email: str) -> Any:
+        read.append(email)
+        return original(db, email)
+
+    monkeypatch.setattr(shared, "actor_for_email", counted)
+    monkeypatch.setattr(shared, "VERSION_MAX_AGE", 600.0)  # no rerun here takes that long
+    at = app(REVIEWER)
+    at.run()
+    at.run()
+    assert read == [REVIEWER]
+    # Signed in with another address in the same session: that one is read, not the kept one.
+    at.user = {"is_logged_in": True, "email": MANAGER, "name": MANAGER, "email_verified": True}
+    at.run()
+    assert read == [REVIEWER, MANAGER]
+    assert "rate" not in navigation(at)  # the program manager's pages, not the reviewer's
+    monkeypatch.setattr(shared, "VERSION_MAX_AGE", 0.0)
+    at.run()
+    assert read == [REVIEWER, MANAGER, MANAGER]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -26,5 +27,9 @@ def test_the_page_icon_is_a_bundled_png_not_a_font_or_emoji_from_the_internet(
     monkeypatch.setattr(st, "set_page_config", record)
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
-    icon = Path(str(seen[0]["page_icon"]))
-    assert icon.suffix == ".png" and icon.is_file()  # served by the app itself
+    # The bundled file itself, inline: served by the app, never fetched from elsewhere.
+    icon = str(seen[0]["page_icon"])
+    prefix = "data:image/png;base64,"
+    assert icon.startswith(prefix)
+    bundled = Path(APP).with_name("app_pages") / "icon.png"
+    assert base64.b64decode(icon.removeprefix(prefix)) == bundled.read_bytes()
