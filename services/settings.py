@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,8 +69,25 @@ def get_settings() -> Settings:
         env_file = os.stat(".env").st_mtime_ns
     except OSError:
         env_file = None
+    return _settings_for(_fidelity_variables(), os.getcwd(), env_file)
+
+
+_environ_seen: tuple[dict[Any, Any], tuple[tuple[str, str], ...]] | None = None
+
+
+def _fidelity_variables() -> tuple[tuple[str, str], ...]:
+    """The FIDELITY_ variables, sorted. Picking them out of os.environ decodes every variable
+    (0.3 ms, asked 30 times a page run): the raw environment is compared first, a dict
+    comparison in C, and they are picked out again only when it differs."""
+    global _environ_seen
+    raw = getattr(os.environ, "_data", None)  # CPython's raw mapping, which os.environ writes through
+    seen = _environ_seen
+    if isinstance(raw, dict) and seen is not None and seen[0] == raw:
+        return seen[1]
     variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("FIDELITY_")))
-    return _settings_for(variables, os.getcwd(), env_file)
+    if isinstance(raw, dict):
+        _environ_seen = (dict(raw), variables)
+    return variables
 
 
 @lru_cache(maxsize=8)
