@@ -44,7 +44,8 @@ def review_version(db: Database, *, max_age: float = 0.0) -> str:
     """A fingerprint of everything the review pages read: one primary-key lookup, asked again
     only after `max_age` seconds or a write through `db` (as analytics_data.data_version)."""
     writes = db.writes  # before the read: a write after it makes the next call ask again
-    seen = _seen.get(db)
+    with _lock:
+        seen = _seen.get(db)
     if max_age > 0 and seen is not None and seen[2] == writes and time.monotonic() - seen[1] < max_age:
         return seen[0]
     engine = db.unpinged_engine
@@ -58,7 +59,8 @@ def review_version(db: Database, *, max_age: float = 0.0) -> str:
     # No counter row (a schema made without the migrations): a version never seen again, so
     # nothing is served from what was kept.
     version = f"{row[0]}|{row[1]}" if row is not None else f"uncounted-{next(_unique)}"
-    _seen[db] = (version, time.monotonic(), writes)
+    with _lock:
+        _seen[db] = (version, time.monotonic(), writes)
     return version
 
 
