@@ -94,6 +94,12 @@ def _out(value: Any) -> Any:
     return list(value) if isinstance(value, list) else value
 
 
+def forget_version(db: Database) -> None:
+    """Ask the version again on the next call, as `max_age` passing would (the bench)."""
+    with _lock:
+        _seen.pop(db, None)
+
+
 def forget(db: Database) -> None:
     """Drop what is kept for `db` (tests; a restore that rewinds the counter's time stamp too)."""
     with _lock:

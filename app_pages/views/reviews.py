@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -234,13 +235,11 @@ def _reviews_table(reviews: list[ReviewSummary]) -> pd.DataFrame:
     )
 
 
-def _review_links(reviews: list[ReviewSummary]) -> None:
+def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
     """One review of the list, chosen by its label, and its Rate, Consensus and Results links.
 
     A row of links under every review (30 rows, 300 elements) was most of this page's rerun;
     the chooser lists every review on the page, each labelled as the other pages' choosers."""
-    registry = database().registry
-    labels = {r.id: review_label(r, registry) for r in reviews}
     current = st.session_state.get("current_review")
     ids = list(labels)
     chosen = st.selectbox(
@@ -298,7 +297,7 @@ def _list_section(programs: list[ProgramView]) -> None:
         found = kept(count_reviews, **chosen)
         anything = bool(found) or bool(kept(count_reviews))
         start = page_start(found, LIST_PAGE, "reviews_page", "reviews")
-        reviews = kept(list_reviews, limit=LIST_PAGE, offset=start, **chosen)
+        reviews, table, labels = kept(_listed_page, limit=LIST_PAGE, offset=start, **chosen)
     except FidelityError as exc:
         show_error(exc)
         return
@@ -313,9 +312,6 @@ def _list_section(programs: list[ProgramView]) -> None:
     for r in reviews:  # a final review's problem is the integrity gate's: listed, marked, no score
         if r.status == ReviewStatus.FINAL and r.problem:
             st.warning(md(r.problem), icon=":material/gpp_maybe:")
-    table = _reviews_table(reviews)
-    if not table["problem"].any():
-        table = table.drop(columns="problem")
     st.dataframe(
         table,
         hide_index=True,
@@ -330,7 +326,20 @@ def _list_section(programs: list[ProgramView]) -> None:
             "total sum": st.column_config.NumberColumn("total sum", format="%d"),
         },
     )
-    _review_links(reviews)
+    _review_links(reviews, labels)
+
+
+def _listed_page(
+    db: Database, *, actor: Actor, **filters: Any
+) -> tuple[list[ReviewSummary], pd.DataFrame, dict[int, str]]:
+    """One page of the list with its table and labels, made once per change of the data (kept):
+    shared by every session, so neither is changed after."""
+    reviews = list_reviews(db, actor=actor, **filters)
+    table = _reviews_table(reviews)
+    if not table.empty and not table["problem"].any():
+        table = table.drop(columns="problem")
+    registry = db.registry
+    return reviews, table, {r.id: review_label(r, registry) for r in reviews}
 
 
 # ---- page -----------------------------------------------------------------------------------
