@@ -16,7 +16,8 @@ from app_pages.views.results_score import item_table, metrics, missing_and_actio
 from app_pages.widgets import show_error
 from domain.vocabulary import REASON_LENGTH
 from scales import Scale
-from services.access import Action, Role
+from services.access import Action, Actor, Role
+from services.database import Database
 from services.errors import FidelityError
 from services.report_data import safe_filename, stored_review_pdf
 from services.reviews import ReviewView, amend, audit_trail, count_reviews, live_score, review_json
@@ -33,7 +34,13 @@ def _score_of(review: ReviewView) -> tuple[dict[str, Any], bool]:
     """The score as finalized (a final review keeps the score it was given), else the live one."""
     if review.is_final and review.final_score is not None:
         return review.final_score, False
-    return kept(live_score, review.id).to_dict(), True
+    return kept(_live_score, review.id), True
+
+
+def _live_score(db: Database, review_id: int, *, actor: Actor) -> dict[str, Any]:
+    """The live score as a dict, kept (app_pages.shared.kept) as one object per change of the data,
+    so the items table made from it is kept too (results_score.item_table)."""
+    return live_score(db, review_id, actor=actor).to_dict()
 
 
 # ---- header -----------------------------------------------------------------------------------
