@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.markup import md
+from app_pages.shared import kept
 from app_pages.widgets import show_error
 from services.access import Actor
 from services.database import Database
@@ -22,7 +23,7 @@ RECEIVED = "field-received"
 def show_field_copy(db: Database, review_id: int, acting: Actor) -> None:
     """On the Rate page: say plainly when this review is a field copy and where it came from,
     offer the check-out (server) or the export (field copy), and list conflicts to settle."""
-    copy = field_copy(db, review_id, actor=acting)
+    copy = kept(field_copy, review_id, who=acting)
     if copy is not None:
         st.warning(copy.banner, icon=":material/hiking:")
         previous = copy.previous_final
@@ -64,7 +65,7 @@ def show_field_copy(db: Database, review_id: int, acting: Actor) -> None:
 def show_conflicts(db: Database, review_id: int, acting: Actor) -> None:
     """Each pending conflict side by side, with a choice that is saved (and audited) at once."""
     try:
-        conflicts = pending_conflicts(db, review_id, actor=acting)
+        conflicts = kept(pending_conflicts, review_id, who=acting)
     except FidelityError as exc:
         show_error(exc)
         return

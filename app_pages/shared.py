@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -20,9 +20,12 @@ from scales import ScaleRegistry, TotalMethod, UnknownScaleError
 from services.access import LOCAL_ADMIN, Action, Actor, can, program_filter
 from services.database import Database, open_database
 from services.errors import FidelityError
+from services.review_reads import cached
 from services.reviews import ReviewSummary, ReviewView, count_reviews, get_review, list_reviews
 from services.settings import get_registry, get_settings
 from services.users import actor_for_email
+
+T = TypeVar("T")
 
 LOCAL_ACTOR = LOCAL_ADMIN.name
 ACTOR_KEY = "fidelity_actor"  # the acting user of this run, set by sign_in() in app.py
@@ -187,11 +190,16 @@ def allowed(action: Action) -> bool:
     return can(actor(), action)
 
 
-def review_label(r: ReviewSummary) -> str:
+def review_label(r: ReviewSummary, registry: ScaleRegistry | None = None) -> str:
+    """`registry`: the database's (a list passes it once; else it is looked up)."""
     score = ""
     if r.total_mean is not None:
         # The figure the band reads: IDDT's bands read the sum, DACTS's the mean.
-        figure = f"sum {r.total_sum}" if _banded_by_sum(r) else f"mean {r.total_mean:.2f}"
+        figure = (
+            f"sum {r.total_sum}"
+            if _banded_by_sum(r, registry or database().registry)
+            else f"mean {r.total_mean:.2f}"
+        )
         score = f" · {figure}" + (f" · {r.band}" if r.band else "")
         if r.band and r.rated is not None and r.items and r.rated < r.items:
             score += f" (⚠ {r.items - r.rated} of {r.items} items unrated)"
@@ -201,9 +209,9 @@ def review_label(r: ReviewSummary) -> str:
     )
 
 
-def _banded_by_sum(r: ReviewSummary) -> bool:
+def _banded_by_sum(r: ReviewSummary, registry: ScaleRegistry) -> bool:
     try:
-        scale = database().registry.get(r.scale_id, r.scale_version)  # published ones too
+        scale = registry.get(r.scale_id, r.scale_version)  # published ones too
     except UnknownScaleError:  # its scale file is gone: the list says so in its own column
         return False
     return scale.scoring.method is TotalMethod.SUM
@@ -215,12 +223,11 @@ def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Revi
     The list is one page of the newest reviews (CHOOSER_PAGE, with page numbers for the rest)
     and the review open, if it is on another page: listing all 20,000 reviews of an agency (the
     integrity gate and a label each) took half a second on every rerun."""
-    db, me = database(), actor()
-    total = count_reviews(db, actor=me, status=statuses)
+    total = kept(count_reviews, status=statuses)
     if not total:
         return None
     start = page_start(total, CHOOSER_PAGE, "choose_review_page", "reviews")
-    reviews = list_reviews(db, actor=me, status=statuses, limit=CHOOSER_PAGE, offset=start)
+    reviews = kept(list_reviews, status=statuses, limit=CHOOSER_PAGE, offset=start)
     from_url = st.query_params.get("review")
     wanted = from_url or st.session_state.get("current_review")
     try:
@@ -229,26 +236,32 @@ def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Revi
         wanted_id = None
     ids = [r.id for r in reviews]
     if wanted_id is not None and wanted_id not in ids:  # on another page, or not for this user
-        found = list_reviews(db, actor=me, status=statuses, review_id=wanted_id)
+        found = kept(list_reviews, status=statuses, review_id=wanted_id)
         reviews, ids = found + reviews, [r.id for r in found] + ids
     if wanted_id not in ids:
         if from_url is not None:  # a link or bookmark to a review this page cannot show (to this user)
             st.info(f"Review {from_url} cannot be opened here; choose one below.", icon=":material/info:")
         wanted_id = ids[0]
-    by_id = {r.id: r for r in reviews}
-    chosen = st.selectbox(
-        label, ids, index=ids.index(wanted_id), format_func=lambda i: review_label(by_id[i]), key=None
-    )
+    registry = database().registry
+    labels = {r.id: review_label(r, registry) for r in reviews}
+    chosen = st.selectbox(label, ids, index=ids.index(wanted_id), format_func=labels.__getitem__, key=None)
     st.query_params["review"] = str(chosen)
     st.session_state["current_review"] = chosen
     try:
-        return get_review(db, chosen, actor=me)
+        return kept(get_review, chosen)
     except FidelityError as exc:
         show_error(exc)
         return None
 
 
 CHOOSER_PAGE = 50  # reviews a chooser lists at a time
+
+
+def kept(read: Callable[..., T], *args: Hashable, who: Actor | None = None, **kwargs: Any) -> T:
+    """`read(database(), *args, actor=who or actor(), **kwargs)`, a read-only service call, kept
+    until what the review pages read changes (services.review_reads): a change made by this
+    server shows at once, another process's within VERSION_MAX_AGE."""
+    return cached(database(), VERSION_MAX_AGE, read, *args, actor=who or actor(), **kwargs)
 
 
 def analytics_version(db: Database) -> str:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-HEAD_REVISION = "0012"  # the newest migration in migrations/versions (tests check it is alembic's head)
+HEAD_REVISION = "0013"  # the newest migration in migrations/versions (tests check it is alembic's head)
 # Two processes starting on one new PostgreSQL database must not both create the tables.
 _PG_MIGRATION_LOCK = 7_261_503_114
 

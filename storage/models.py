@@ -328,6 +328,19 @@ class AnalyticsChanges(Base):
     changed_at: Mapped[str] = mapped_column(String(40))
 
 
+class ReviewChanges(Base):
+    """One row counting every change of what the review pages read (reviews, ratings, consensus,
+    raters, assignments, programs, users, field copies), kept by triggers of migration 0013:
+    the review pages' caches' cheap key."""
+
+    __tablename__ = "review_changes"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[str] = mapped_column(String(40))
+
+
 class AuditChainHead(Base):
     """One row naming the audit chain's newest row and its digest, sealed with the integrity key
     (storage.audit_chain): deleting the newest audit rows leaves it pointing past the end."""

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app_pages.consensus_steps import finalize_blockers, mark_all_not_rated, override_field, show_waiting
 from app_pages.markup import md
-from app_pages.shared import actor, choose_review, database, identity_banner
+from app_pages.shared import actor, choose_review, database, identity_banner, kept
 from app_pages.views.agreement import review_agreement_box
 from app_pages.widgets import attempt, show_error, show_feedback, sync_widget
 from domain.vocabulary import (
@@ -134,12 +134,12 @@ def accept_agreed(page: Consensus, items: list[Item]) -> None:
 
 
 def agreement_panel(page: Consensus) -> Agreement | None:
-    review, db, scale, raters = page.review, page.db, page.scale, page.raters
+    review, scale, raters = page.review, page.scale, page.raters
     if len(raters) < 2:
         st.info("This review has one rater: agree each item below from their ratings.")
         return None
     a, b = raters
-    result = compare_raters(db, review.id, a, b, actor=actor())
+    result = kept(compare_raters, review.id, a, b)
     cols = st.columns(4)
     cols[0].metric("Items both rated", f"{result.compared} / {len(scale.items)}")
     cols[1].metric("Exact agreement", "–" if result.exact_pct is None else f"{result.exact_pct:.0f}%")
@@ -303,7 +303,7 @@ def render() -> None:
 
     db = database()
     scale: Scale = db.registry.get(review.scale_id, review.scale_version)
-    state = rating_state(db, review.id, actor=actor())
+    state = kept(rating_state, review.id)
     if not state.consensus_open:
         show_waiting(db, review, state)
         st.stop()

@@ -17,7 +17,7 @@ from app_pages.rate_steps import (
     show_override,
     show_submit,
 )
-from app_pages.shared import actor, choose_review, database, identity_banner
+from app_pages.shared import actor, choose_review, database, identity_banner, kept
 from app_pages.views.plan_follow_up import rate_follow_up
 from app_pages.widgets import attempt, show_feedback, sync_widget
 from domain.saving import may_save_on_top
@@ -316,12 +316,12 @@ def render() -> None:
 
     db = database()
     scale: Scale = db.registry.get(review.scale_id, review.scale_version)
-    state = rating_state(db, review.id, actor=actor())
+    state = kept(rating_state, review.id)
     rater, acting = choose_rater(review, state)
     if rater is None:
         st.stop()
     if acting != actor():  # acting for the rater: only what the rater may see
-        review = get_review(db, review.id, actor=acting)
+        review = kept(get_review, review.id, who=acting)
     page = Rate(review, db, scale, rater, acting, state)
     show_field_copy(db, review.id, acting)  # a field copy says so; check out, export, conflicts
     ratings = review.ratings.get(rater, {})

@@ -10,13 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, allowed, choose_review, database, identity_banner
+from app_pages.shared import actor, allowed, choose_review, database, identity_banner, kept
 from app_pages.views.plan_follow_up import results_follow_up, review_plan
 from app_pages.views.results_score import item_table, metrics, missing_and_action_plan, score_charts
 from app_pages.widgets import show_error
 from domain.vocabulary import REASON_LENGTH
 from scales import Scale
-from services.access import Action, Role
+from services.access import Action, Actor, Role
+from services.database import Database
 from services.errors import FidelityError
 from services.report_data import safe_filename, stored_review_pdf
 from services.reviews import ReviewView, amend, audit_trail, count_reviews, live_score, review_json
@@ -33,7 +34,13 @@ def _score_of(review: ReviewView) -> tuple[dict[str, Any], bool]:
     """The score as finalized (a final review keeps the score it was given), else the live one."""
     if review.is_final and review.final_score is not None:
         return review.final_score, False
-    return live_score(database(), review.id, actor=actor()).to_dict(), True
+    return kept(_live_score, review.id), True
+
+
+def _live_score(db: Database, review_id: int, *, actor: Actor) -> dict[str, Any]:
+    """The live score as a dict, kept (app_pages.shared.kept) as one object per change of the data,
+    so the items table made from it is kept too (results_score.item_table)."""
+    return live_score(db, review_id, actor=actor).to_dict()
 
 
 # ---- header -----------------------------------------------------------------------------------
@@ -140,7 +147,7 @@ def _may_amend(review: ReviewView) -> bool:
     me = actor()
     if not allowed(Action.AMEND_REVIEW):
         return False
-    return me.role != Role.REVIEWER or me.email in review_reviewers(database(), review.id, actor=me)
+    return me.role != Role.REVIEWER or me.email in kept(review_reviewers, review.id, who=me)
 
 
 def _amend_section(review: ReviewView) -> None:
@@ -179,7 +186,7 @@ def _history(review: ReviewView) -> None:
         return
     with st.expander("History of changes"):
         try:
-            records = audit_trail(database(), review.id, actor=actor())
+            records = kept(audit_trail, review.id)
         except FidelityError as exc:
             show_error(exc)
             return
@@ -222,7 +229,7 @@ def render() -> None:
 
     review = choose_review()
     if review is None:
-        if not count_reviews(database(), actor=actor()):  # else choose_review has shown why it cannot open
+        if not kept(count_reviews):  # else choose_review has shown why it cannot open
             if allowed(Action.START_REVIEW):
                 st.info("No reviews yet — start one on the Reviews page.", icon=":material/info:")
                 st.page_link("app_pages/reviews.py", label="Start a review", icon=":material/add:")

@@ -311,7 +311,38 @@ def _source_text(entry: dict[str, Any], scale: Scale, item_id: str, unrated: str
 EVIDENCE_ROW = 84  # px: about four lines of evidence in the items table
 
 
+ITEM_TABLE = "results_item_frame"  # session state: (review, score, scale, live, the table made of them)
+
+
 def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> None:
+    # The review and its score are the kept reads' objects (app_pages.shared.kept): while none of
+    # them changed (`is`), the table made of them last time is this session's again.
+    made = st.session_state.get(ITEM_TABLE)
+    if made is not None and made[0] is review and made[1] is score and made[2] is scale and made[3] == live:
+        table = made[4]
+    else:
+        table = _item_frame(score, review, scale, live)
+        st.session_state[ITEM_TABLE] = (review, score, scale, live, table)
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="results_item_table",
+        height="content",
+        row_height=EVIDENCE_ROW,  # rows taller than 4rem wrap their text: the evidence is read, not cut
+        placeholder="",
+        column_config={
+            "id": st.column_config.TextColumn("id", width=55, pinned=True),
+            "name": st.column_config.TextColumn("name", width=220),
+            "rating": st.column_config.NumberColumn("rating", width=60, format="%d"),
+            "source": st.column_config.TextColumn("source", width=260),
+            "evidence": st.column_config.TextColumn("consensus evidence", width="large"),
+            "recommendation": st.column_config.TextColumn("recommendation", width="medium"),
+        },
+    )
+
+
+def _item_frame(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> pd.DataFrame:
     rows = []
     for item_id, entry in score["items"].items():
         consensus = review.consensus.get(item_id)
@@ -331,20 +362,4 @@ def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bo
         )
     table = pd.DataFrame(rows)
     table["rating"] = table["rating"].astype("Int64")
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        key="results_item_table",
-        height="content",
-        row_height=EVIDENCE_ROW,  # rows taller than 4rem wrap their text: the evidence is read, not cut
-        placeholder="",
-        column_config={
-            "id": st.column_config.TextColumn("id", width=55, pinned=True),
-            "name": st.column_config.TextColumn("name", width=220),
-            "rating": st.column_config.NumberColumn("rating", width=60, format="%d"),
-            "source": st.column_config.TextColumn("source", width=260),
-            "evidence": st.column_config.TextColumn("consensus evidence", width="large"),
-            "recommendation": st.column_config.TextColumn("recommendation", width="medium"),
-        },
-    )
+    return table

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, allowed, database, identity_banner, review_label
+from app_pages.shared import actor, allowed, database, identity_banner, kept, review_label
 from app_pages.widgets import page_start, show_error
 from domain.vocabulary import PERSON_LENGTH
 from scales import Scale
-from services.access import Action, Role
+from services.access import Action, Actor, Role
+from services.database import Database
 from services.errors import FidelityError
 from services.reviews import (
     ProgramView,
@@ -36,7 +38,6 @@ RATER_1 = "reviews_start_rater_1"
 RATER_2 = "reviews_start_rater_2"
 REVIEWERS = "reviews_start_reviewers"
 ALL = "all"
-MAX_LINKS = 30
 LIST_PAGE = 100  # reviews per page of the list, newest first: one query per page at agency scale
 REVIEW_TYPES = [t.value for t in ReviewType]
 STATUSES = [s.value for s in ReviewStatus]
@@ -183,7 +184,7 @@ def _reviewers_field() -> list[str]:
     if not allowed(Action.MANAGE_USERS):
         st.caption("You will be assigned to the review you start.")
         return []
-    users = list_users(database(), actor=actor(), include_inactive=False)
+    users = kept(list_users, include_inactive=False)
     emails = [u.email for u in users if u.role == Role.REVIEWER]
     if not emails:
         return []
@@ -234,50 +235,49 @@ def _reviews_table(reviews: list[ReviewSummary]) -> pd.DataFrame:
     )
 
 
-def _review_links(reviews: list[ReviewSummary]) -> None:
-    st.markdown("**Open a review**")
-    editing = allowed(Action.EDIT_REVIEW)  # a program manager only reads results
-    for r in reviews[:MAX_LINKS]:
-        label_col, rate_col, consensus_col, results_col = st.columns(
-            [5, 1, 1, 1], vertical_alignment="center"
+def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
+    """One review of the list, chosen by its label, and its Rate, Consensus and Results links.
+
+    A row of links under every review (30 rows, 300 elements) was most of this page's rerun;
+    the chooser lists every review on the page, each labelled as the other pages' choosers."""
+    current = st.session_state.get("current_review")
+    ids = list(labels)
+    chosen = st.selectbox(
+        "Open a review",
+        ids,
+        index=ids.index(current) if current in labels else 0,
+        format_func=labels.__getitem__,
+        key="reviews_open",
+    )
+    r = next(r for r in reviews if r.id == chosen)
+    final = r.status == ReviewStatus.FINAL
+    closed = "This review is final; amend it from Results to change it." if final else None
+    params = {"review": str(r.id)}
+    rate_col, consensus_col, results_col = st.columns(3)
+    if allowed(Action.EDIT_REVIEW):  # a program manager only reads results
+        rate_col.page_link(
+            "app_pages/rate.py",
+            label="Rate",
+            icon=":material/edit_note:",
+            query_params=params,
+            disabled=final,
+            help=closed,
         )
-        label_col.markdown(md(review_label(r)))
-        final = r.status == ReviewStatus.FINAL
-        closed = "This review is final; amend it from Results to change it." if final else None
-        params = {"review": str(r.id)}
-        if editing:
-            with rate_col:
-                st.page_link(
-                    "app_pages/rate.py",
-                    label="Rate",
-                    icon=":material/edit_note:",
-                    query_params=params,
-                    disabled=final,
-                    help=closed,
-                )
-            with consensus_col:
-                st.page_link(
-                    "app_pages/consensus.py",
-                    label="Consensus",
-                    icon=":material/handshake:",
-                    query_params=params,
-                    disabled=final,
-                    help=closed,
-                )
-        with results_col:
-            st.page_link(
-                "app_pages/results.py", label="Results", icon=":material/insights:", query_params=params
-            )
-    if len(reviews) > MAX_LINKS:
-        st.caption(
-            f"Links for the first {MAX_LINKS} in the list above; "
-            "filter by program or status to find the others."
+        consensus_col.page_link(
+            "app_pages/consensus.py",
+            label="Consensus",
+            icon=":material/handshake:",
+            query_params=params,
+            disabled=final,
+            help=closed,
         )
+    results_col.page_link(
+        "app_pages/results.py", label="Results", icon=":material/insights:", query_params=params
+    )
 
 
 def _list_section(programs: list[ProgramView]) -> None:
     st.subheader("Reviews")
-    db = database()
     by_id = {p.id: p for p in programs}
     status_col, program_col = st.columns(2)
     status = status_col.selectbox(
@@ -294,10 +294,10 @@ def _list_section(programs: list[ProgramView]) -> None:
     )
     chosen = {"program_id": program_id, "status": None if status == ALL else status}
     try:
-        found = count_reviews(db, actor=actor(), **chosen)
-        anything = bool(found) or bool(count_reviews(db, actor=actor()))
+        found = kept(count_reviews, **chosen)
+        anything = bool(found) or bool(kept(count_reviews))
         start = page_start(found, LIST_PAGE, "reviews_page", "reviews")
-        reviews = list_reviews(db, actor=actor(), limit=LIST_PAGE, offset=start, **chosen)
+        reviews, table, labels = kept(_listed_page, limit=LIST_PAGE, offset=start, **chosen)
     except FidelityError as exc:
         show_error(exc)
         return
@@ -312,9 +312,6 @@ def _list_section(programs: list[ProgramView]) -> None:
     for r in reviews:  # a final review's problem is the integrity gate's: listed, marked, no score
         if r.status == ReviewStatus.FINAL and r.problem:
             st.warning(md(r.problem), icon=":material/gpp_maybe:")
-    table = _reviews_table(reviews)
-    if not table["problem"].any():
-        table = table.drop(columns="problem")
     st.dataframe(
         table,
         hide_index=True,
@@ -329,10 +326,28 @@ def _list_section(programs: list[ProgramView]) -> None:
             "total sum": st.column_config.NumberColumn("total sum", format="%d"),
         },
     )
-    _review_links(reviews)
+    _review_links(reviews, labels)
+
+
+def _listed_page(
+    db: Database, *, actor: Actor, **filters: Any
+) -> tuple[list[ReviewSummary], pd.DataFrame, dict[int, str]]:
+    """One page of the list with its table and labels, made once per change of the data (kept):
+    shared by every session, so neither is changed after."""
+    reviews = list_reviews(db, actor=actor, **filters)
+    table = _reviews_table(reviews)
+    if not table.empty and not table["problem"].any():
+        table = table.drop(columns="problem")
+    registry = db.registry
+    return reviews, table, {r.id: review_label(r, registry) for r in reviews}
 
 
 # ---- page -----------------------------------------------------------------------------------
+
+
+def _scales(db: Database, *, actor: Actor) -> list[Scale]:
+    """The scales a review can be started on (any actor may list them: kept() passes one)."""
+    return available_scales(db)
 
 
 def render() -> None:
@@ -346,10 +361,10 @@ def render() -> None:
     else:
         st.caption("The final reviews of your programs: open one for its score, charts and PDF report.")
     try:
-        all_programs = list_programs(database(), actor=actor())
+        all_programs = kept(list_programs)
     except FidelityError as exc:
         show_error(exc)
         st.stop()
     if allowed(Action.START_REVIEW):
-        _start_section(all_programs, available_scales(database()))  # bundled and published, no drafts
+        _start_section(all_programs, kept(_scales))  # bundled and published, no drafts
     _list_section(all_programs)

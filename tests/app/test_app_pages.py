@@ -145,8 +145,12 @@ def test_each_page_renders_a_populated_database(at: AppTest, db: Database) -> No
     reviews = at.dataframe[0].value
     assert set(reviews["id"]) == {final.id, draft.id}
     assert set(reviews["status"]) == {"final", "draft"}
+    # One chooser of the listed reviews and the chosen one's links (a row of links each was most
+    # of the page's rerun).
+    options = at.selectbox(key="reviews_open").options  # the labels, as the choosers give them
+    assert sorted(label.split()[0] for label in options) == sorted(f"#{r.id}" for r in (final, draft))
     links = texts(at.get("page_link"))
-    assert links.count("Rate") == links.count("Consensus") == links.count("Results") == 2
+    assert links.count("Rate") == links.count("Consensus") == links.count("Results") == 1
 
     open_page(at, "results", draft.id)
     assert "Live score — not final" in " ".join(texts(at.warning))

@@ -71,9 +71,10 @@ def test_reviews_list_warns_beside_the_band_and_shows_iddts_sum(db: Database) ->
     partial = agreed(db, "dacts", "ACT", 25)
     iddt = agreed(db, "iddt", "IDDT", 14)
     at = open_page("reviews")
-    labels = " ".join(m.value for m in at.markdown)
+    options = at.selectbox(key="reviews_open").options  # the review chooser's labels (were one line each)
+    labels = " ".join(options)
     assert f"#{partial} Team dacts" in labels and "(⚠ 3 of 28 items unrated)" in labels
-    iddt_label = next(m.value for m in at.markdown if f"#{iddt} Team iddt" in m.value)
+    iddt_label = next(label for label in options if f"#{iddt} Team iddt" in label)
     assert "· sum 56 ·" in iddt_label and "mean" not in iddt_label
     table = at.dataframe[0].value
     assert table.loc[table["id"] == partial, "band"].iloc[0].endswith("(⚠ 3 of 28 items unrated)")

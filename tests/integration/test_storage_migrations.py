@@ -33,6 +33,7 @@ TABLES = {
     "action_plan_entries",
     "action_plan_notes",
     "analytics_changes",
+    "review_changes",  # migration 0013
     "audit_chain_head",
     "programs",
     "reviews",

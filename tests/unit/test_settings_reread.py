@@ -1,0 +1,31 @@
+"""get_settings is asked about 30 times a page run: it reads the settings again only when a
+FIDELITY_ variable, the working folder or its .env changed, and must see each such change."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from services.settings import get_settings
+
+
+def test_settings_follow_the_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FIDELITY_DATABASE_URL", raising=False)
+    first = get_settings()
+    assert get_settings() is first  # nothing changed: the same settings
+    monkeypatch.setenv("UNRELATED_VARIABLE", "x")
+    assert get_settings() is first
+    monkeypatch.setenv("FIDELITY_DATABASE_URL", "sqlite:///a.db")
+    assert get_settings().database_url == "sqlite:///a.db"
+    os.environ["FIDELITY_DATABASE_URL"] = "sqlite:///b.db"  # set in place, as a script would
+    assert get_settings().database_url == "sqlite:///b.db"
+    monkeypatch.delenv("FIDELITY_DATABASE_URL")
+    (tmp_path / ".env").write_text("FIDELITY_DATABASE_URL=sqlite:///from-dotenv.db\n", encoding="utf-8")
+    assert get_settings().database_url == "sqlite:///from-dotenv.db"
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.chdir(other)  # another folder, without a .env
+    assert get_settings().database_url == "sqlite:///fidelity.db"
