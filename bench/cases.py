@@ -318,6 +318,7 @@ PAGE_VIEWS: dict[str, list[tuple[str, dict[str, str], dict[str, str]]]] = {
         for tab in ("Ranking", "Programs below", "Providers below", "Bands", "Items", "Weak spots")
     ],
 }
+PAGE_GOAL = 2.0  # x an empty page's rerun: issue 22's goal for every page (it was our own 3x before)
 PAGE_ROUNDS = (
     60  # reruns are milliseconds: many interleaved rounds, the median of each (the machine is shared)
 )
@@ -361,8 +362,8 @@ def pages(ctx: Context) -> list[Result]:
                         f"{page.title()} page rerun, {view} (AppTest, cache warm)",
                         timing.text("rerun", "an empty page's rerun") + f"; first run {ms(first)}",
                         timing.ratio,
-                        3.0,
-                        "<= 3x (medians)",
+                        PAGE_GOAL,
+                        f"<= {PAGE_GOAL:.0f}x (medians)",
                         problems[:1],
                         {**timing.figures(), "first_s": first},
                     )
