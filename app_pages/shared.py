@@ -261,7 +261,7 @@ def kept(read: Callable[..., T], *args: Hashable, who: Actor | None = None, **kw
     """`read(database(), *args, actor=who or actor(), **kwargs)`, a read-only service call, kept
     until what the review pages read changes (services.review_reads): a change made by this
     server shows at once, another process's within VERSION_MAX_AGE."""
-    return cached(database(), VERSION_MAX_AGE, read, *args, actor=who or actor(), **kwargs)
+    return cached(database(), _max_age("review_pages"), read, *args, actor=who or actor(), **kwargs)
 
 
 def analytics_version(db: Database) -> str:
@@ -269,12 +269,22 @@ def analytics_version(db: Database) -> str:
     user's analytics scope, so a cached frame or chart is never shown to another scope."""
     from services.analytics import data_version  # pandas-heavy: imported by the pages that use it
 
-    return f"{data_version(db, max_age=VERSION_MAX_AGE)}|scope={_analytics_scope(actor())}"
+    return f"{data_version(db, max_age=_max_age('analytics'))}|scope={_analytics_scope(actor())}"
 
 
 # A rerun (each click) asks the database for the data version at most this often; a change this
 # server makes shows at once, another process's within this many seconds (README, Performance).
 VERSION_MAX_AGE = 1.0
+
+
+def _max_age(version: str) -> float:
+    """VERSION_MAX_AGE, but 0 the first time a session asks for `version`: opening or reloading a
+    page (a new session) always shows the data as it is now, whoever changed it."""
+    asked = f"_fidelity_asked_{version}_version"
+    if st.session_state.get(asked):
+        return VERSION_MAX_AGE
+    st.session_state[asked] = True
+    return 0.0
 
 
 def _analytics_scope(who: Actor) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import app_pages.shared
 from scales import Scale, ScaleRegistry, load_registry
 from services.database import Database
 from storage.testing import SqliteTemplate, postgres_required, postgres_schema, postgres_test_url
@@ -127,3 +128,11 @@ def db(db_url: str, open_db: Callable[..., Database]) -> Database:
 @pytest.fixture
 def sqlite_db(sqlite_url: str, open_db: Callable[..., Database]) -> Database:
     return open_db(sqlite_url)
+
+
+@pytest.fixture(autouse=True)
+def _pages_ask_the_data_version_every_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Page tests (AppTest) change the data through their own Database, as another process would:
+    the pages would see it within VERSION_MAX_AGE (one second). Asked every run, they see it at
+    the next run, as a user does once that second has passed; what they keep is kept the same way."""
+    monkeypatch.setattr(app_pages.shared, "VERSION_MAX_AGE", 0.0)
