@@ -6,7 +6,6 @@ app_pages/widgets.py."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable, Hashable, Mapping
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.markup import md
+from app_pages.page_cache import session_kept
 from app_pages.widgets import page_start, show_error
 from scales import ScaleRegistry, TotalMethod, UnknownScaleError
 from services.access import LOCAL_ADMIN, Action, Actor, can, program_filter
@@ -67,15 +67,12 @@ def sign_in() -> Actor:
     user a "not registered" page; both stop the run, so no page and no data is shown.
 
     Whether sign-in is configured and who the address's user is are kept in the session for
-    `VERSION_MAX_AGE`: every click reruns the app, and reading both each time cost about as much
-    as an empty page. A role change, a withdrawn access or a new `[auth]` takes effect within
-    that second (no users' version is stored to key on).
+    `VERSION_MAX_AGE` (`session_kept`): every click reruns the app, and reading both each time
+    cost about as much as an empty page. A role change or a withdrawn access made through this
+    server takes effect at once, another process's or a new `[auth]` within that second.
     """
-    now = time.monotonic()
-    configured = _recent(SIGN_IN_KEY, "auth", now)
-    if configured is None:
-        configured = auth_configured()  # st.secrets looks for files on each read
-        st.session_state[SIGN_IN_KEY] = {"auth": (configured, now)}
+    # st.secrets looks for files on each read
+    configured = session_kept(AUTH_CONFIGURED_KEY, None, 0, auth_configured, max_age=VERSION_MAX_AGE)
     st.session_state[AUTH_KEY] = configured
     if not configured:
         who = LOCAL_ADMIN
@@ -90,11 +87,10 @@ def sign_in() -> Actor:
         verified = email_verified(user.get("email_verified")) or email_verified(user.get("xms_edov"))
         found = None
         if isinstance(email, str) and verified:
-            kept = _recent(SIGN_IN_KEY, email, now)  # keyed by address: another sign-in asks again
-            if kept is None:
-                kept = (actor_for_email(database(), email),)
-                st.session_state[SIGN_IN_KEY][email] = (kept, now)
-            found = kept[0]
+            db = database()  # keyed by address: another sign-in asks again
+            found = session_kept(
+                SIGNED_IN_KEY, email, db.writes, lambda: actor_for_email(db, email), max_age=VERSION_MAX_AGE
+            )
         if found is None:
             _not_registered_page(email if isinstance(email, str) else None)
             st.stop()
@@ -103,16 +99,8 @@ def sign_in() -> Actor:
     return who
 
 
-SIGN_IN_KEY = "fidelity_sign_in"  # {"auth": (configured, when), e-mail: ((Actor or None,), when)}
-
-
-def _recent(key: str, part: str, now: float) -> Any:
-    """The session's kept `part`, or None when it is missing or older than `VERSION_MAX_AGE`."""
-    kept = st.session_state.get(key)
-    if not isinstance(kept, dict) or part not in kept:
-        return None
-    value, when = kept[part]
-    return value if 0 <= now - when < VERSION_MAX_AGE else None
+AUTH_CONFIGURED_KEY = "fidelity_auth_configured"  # whether [auth] is configured, kept
+SIGNED_IN_KEY = "fidelity_signed_in"  # the signed-in address's user (or None), kept
 
 
 def email_verified(claim: object) -> bool:

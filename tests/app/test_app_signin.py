@@ -330,6 +330,19 @@ def test_a_role_change_takes_effect_within_the_version_max_age(agency: dict[str,
     assert [t.value for t in at.title] == ["Not registered"]
 
 
+def test_a_role_change_made_through_this_server_shows_at_the_next_run(
+    agency: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept user is read again once this server has written (the Users page, another
+    session): no waiting for VERSION_MAX_AGE, here far longer than the test."""
+    monkeypatch.setattr(shared, "VERSION_MAX_AGE", 600.0)
+    at = app(REVIEWER)
+    assert "import" not in navigation(at)
+    users.set_role(shared.database(), REVIEWER, Role.AGENCY_ADMIN, actor=LOCAL_ADMIN)  # the app's own
+    at.run()
+    assert "import" in navigation(at)
+
+
 def test_the_signed_in_user_is_read_again_only_after_the_version_max_age(
     agency: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
