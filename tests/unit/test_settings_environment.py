@@ -1,22 +1,35 @@
-"""get_settings scans the environment again only when it changed, and always sees a change."""
+"""get_settings is asked about 30 times a page run: it reads the settings again only when a
+FIDELITY_ variable, the working folder or its .env changed, and must see each such change; it
+scans the environment again only when the environment changed."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
 from services import settings
 
 
-def test_a_changed_or_removed_variable_is_seen_on_the_next_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FIDELITY_DATABASE_URL", "sqlite:///first.db")
-    assert settings.get_settings().database_url == "sqlite:///first.db"
-    assert settings.get_settings() is settings.get_settings()  # the same settings while nothing changed
-    monkeypatch.setenv("FIDELITY_DATABASE_URL", "sqlite:///second.db")
-    assert settings.get_settings().database_url == "sqlite:///second.db"
-    monkeypatch.setenv("FIDELITY_SCALES_DIRS", "/nowhere")
-    assert settings.get_settings().scales_dirs == "/nowhere"
-    monkeypatch.delenv("FIDELITY_SCALES_DIRS")
-    assert settings.get_settings().scales_dirs == ""
+def test_settings_follow_the_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FIDELITY_DATABASE_URL", raising=False)
+    first = settings.get_settings()
+    assert settings.get_settings() is first  # nothing changed: the same settings
+    monkeypatch.setenv("UNRELATED_VARIABLE", "x")
+    assert settings.get_settings() is first
+    monkeypatch.setenv("FIDELITY_DATABASE_URL", "sqlite:///a.db")
+    assert settings.get_settings().database_url == "sqlite:///a.db"
+    os.environ["FIDELITY_DATABASE_URL"] = "sqlite:///b.db"  # set in place, as a script would
+    assert settings.get_settings().database_url == "sqlite:///b.db"
+    monkeypatch.delenv("FIDELITY_DATABASE_URL")
+    (tmp_path / ".env").write_text("FIDELITY_DATABASE_URL=sqlite:///from-dotenv.db\n", encoding="utf-8")
+    assert settings.get_settings().database_url == "sqlite:///from-dotenv.db"
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.chdir(other)  # another folder, without a .env
+    assert settings.get_settings().database_url == "sqlite:///fidelity.db"
 
 
 def test_an_unchanged_environment_is_not_scanned_again(monkeypatch: pytest.MonkeyPatch) -> None:
