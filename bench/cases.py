@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -28,7 +27,7 @@ from bench.floors import bincount_means, dashboard_floor_sql, ensure_floor_sums
 from bench.measure import ROOT, Result, best_of, ms
 from bench.memory import memory
 from bench.mixed import LIMITED_EMAIL
-from bench.page_cases import page_runs
+from bench.page_cases import EMPTY_PAGE, RERUN_GOAL, app_database, page_runs
 from bench.process_cases import import_csv, pdf, pdf_limits, start
 from bench.timing import paired
 from scoring.analytics import review_totals
@@ -64,7 +63,6 @@ SERIES_SQL = (
     f"WITH s AS (SELECT r.id AS id, {MEANS} FROM reviews r JOIN consensus_ratings c ON c.review_id = r.id "
     f"WHERE {FINAL}{{program}} GROUP BY r.id) {RESULT} ORDER BY r.review_date, r.id"
 )
-EMPTY_PAGE = "import streamlit as st\n\nst.title('Empty')\n"
 TOLERANCE = 1e-9
 
 
@@ -318,7 +316,6 @@ PAGE_VIEWS: dict[str, list[tuple[str, dict[str, str], dict[str, str]]]] = {
         for tab in ("Ranking", "Programs below", "Providers below", "Bands", "Items", "Weak spots")
     ],
 }
-PAGE_GOAL = 2.0  # x an empty page's rerun: issue 22's goal for every page (it was our own 3x before)
 PAGE_ROUNDS = (
     60  # reruns are milliseconds: many interleaved rounds, the median of each (the machine is shared)
 )
@@ -328,9 +325,7 @@ def pages(ctx: Context) -> list[Result]:
     # not at the top: Streamlit (with AppTest, about a second) loads only when the pages are measured
     from streamlit.testing.v1 import AppTest
 
-    saved = os.environ.get("FIDELITY_DATABASE_URL")
-    os.environ["FIDELITY_DATABASE_URL"] = ctx.target.url
-    try:
+    with app_database(ctx.target.url):
         empty = AppTest.from_string(EMPTY_PAGE, default_timeout=600)
         empty.run()
         results = []
@@ -362,18 +357,13 @@ def pages(ctx: Context) -> list[Result]:
                         f"{page.title()} page rerun, {view} (AppTest, cache warm)",
                         timing.text("rerun", "an empty page's rerun") + f"; first run {ms(first)}",
                         timing.ratio,
-                        PAGE_GOAL,
-                        f"<= {PAGE_GOAL:.0f}x (medians)",
+                        RERUN_GOAL,  # issue 22's goal for every page (it was our own 3x before)
+                        f"<= {RERUN_GOAL:.0f}x (medians)",
                         problems[:1],
                         {**timing.figures(), "first_s": first},
                     )
                 )
         return results
-    finally:
-        if saved is None:
-            os.environ.pop("FIDELITY_DATABASE_URL", None)
-        else:
-            os.environ["FIDELITY_DATABASE_URL"] = saved
 
 
 BenchFn = Callable[[Context], "Result | list[Result]"]

@@ -87,7 +87,8 @@ def measured() -> list[tuple[str, View]]:
 
 
 @contextmanager
-def _app_database(url: str) -> Iterator[None]:
+def app_database(url: str) -> Iterator[None]:
+    """The app opens `url` (FIDELITY_DATABASE_URL) inside the block; the variable as it was after."""
     saved = os.environ.get("FIDELITY_DATABASE_URL")
     os.environ["FIDELITY_DATABASE_URL"] = url
     try:
@@ -135,7 +136,7 @@ def page_runs(ctx: Context) -> list[Result]:
     # The CI size (tests/integration/test_bench.py, --rounds 2) checks that every view runs.
     rounds, changes = (ROUNDS, CHANGES) if ctx.rounds >= 12 else (ctx.rounds, 1)
     results: list[Result] = []
-    with _app_database(ctx.target.url):
+    with app_database(ctx.target.url):
         empty = AppTest.from_string(EMPTY_PAGE, default_timeout=600)
         empty.run()
         for who, view in measured():
