@@ -33,7 +33,10 @@ def show_field_copy(db: Database, review_id: int, acting: Actor) -> None:
                 f"For context: the previous final review, {previous['review_date']}, mean "
                 f"{'-' if mean is None else f'{mean:.2f}'}, {previous.get('band') or 'band not determined'}."
             )
-    with st.expander("Field copy (rate without a network)", expanded=False):
+    key = f"{DOWNLOAD}|{review_id}"
+    done: CheckedOut | None = st.session_state.get(key)
+    # Keyed so a rerun never remounts it collapsed, and open while a package waits to be saved.
+    with st.expander("Field copy (rate without a network)", expanded=done is not None, key=f"{key}|panel"):
         if copy is None:
             st.markdown(
                 "Download a review package with your ratings so far, open it in the app on a laptop "
@@ -43,13 +46,11 @@ def show_field_copy(db: Database, review_id: int, acting: Actor) -> None:
         else:
             st.markdown("Export this field copy and check it in on the agency server's Import page.")
             label, make = "Export the field copy", lambda: export_field_copy(db, review_id, actor=acting)
-        key = f"{DOWNLOAD}|{review_id}"
         if st.button(label, key=f"{key}|make", icon=":material/package_2:"):
             try:
-                st.session_state[key] = make()
+                done = st.session_state[key] = make()
             except FidelityError as exc:
                 show_error(exc)
-        done: CheckedOut | None = st.session_state.get(key)
         if done is not None:
             st.download_button(
                 f"Download {done.filename}",

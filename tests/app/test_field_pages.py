@@ -63,3 +63,27 @@ def test_a_field_copy_says_so_and_a_checkin_conflict_is_settled_on_the_rate_page
     with open_database(server_url) as server:
         assert get_review(server, review.id, actor=ANA).ratings["Ana"]["H3"].rating == 4
         assert field_sync.pending_conflicts(server, review.id, actor=ANA) == []
+
+
+def test_a_checkout_offers_its_download_in_an_open_panel_that_stays_open_across_reruns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    with open_database(url) as server:
+        program = create_program(server, "Riverside ACT", actor=local_admin("test"), model="ACT")
+        review = start_review(
+            server, program.id, "dacts", "1.0", dt.date(2026, 3, 2), "baseline", ("Ana", "Ben"), actor=ANA
+        )
+    monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
+    at = rate_page(review.id)
+    panel = next(e for e in at.expander if e.label == "Field copy (rate without a network)")
+    assert not panel.proto.expanded  # closed until there is something to download
+
+    at.button(key=f"field-download|{review.id}|make").click().run()
+    assert not at.exception  # the click's run: the panel is open in the browser (the button is in it)
+    assert [b for b in at.get("download_button") if b.proto.label.startswith("Download review-")]
+    at.run()  # any later run: the panel is sent open, with the package still there
+    assert not at.exception
+    panel = next(e for e in at.expander if e.label == "Field copy (rate without a network)")
+    assert panel.proto.expanded
+    assert [b for b in panel.get("download_button") if b.proto.label.startswith("Download review-")]
