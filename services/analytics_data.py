@@ -1,9 +1,10 @@
 """Finalized reviews from the database, as the frame `scoring.analytics` reads.
 
-`finalized_ratings` loads every final review's consensus ratings with ONE query (no loop over
-programs or reviews); `data_version` is a cheap fingerprint of that data, for the pages to key
-their caches on; `drift_overview` is every program's latest-against-previous comparison at once
-(the agency-wide view of `scoring.analytics.drift`, vectorised).
+`finalized_ratings` loads every final review's consensus ratings with two queries, the reviews'
+columns once and their ratings (no loop over programs or reviews); `data_version` is a cheap
+fingerprint of that data, for the pages to key their caches on; `drift_overview` is every
+program's latest-against-previous comparison at once (the agency-wide view of
+`scoring.analytics.drift`, vectorised).
 
 When a final review has been amended and the amendment is final too, only the amendment counts:
 it replaces the review it corrects. An amendment still in progress does not count yet.
@@ -22,7 +23,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, null, select
+from sqlalchemy import Connection, Select, func, null, select
 
 from scales import ScaleRegistry
 from scoring.analytics import LOW_RATING, RATING_COLUMNS, review_totals
@@ -40,6 +41,10 @@ from storage.models import AnalyticsChanges, ConsensusRating, Program, Provider,
 
 FRAME_COLUMNS: Final[tuple[str, ...]] = (*RATING_COLUMNS, "scale_hash")
 """RATING_COLUMNS plus scale_hash (the content hash of the scale file the review was rated on)."""
+
+RATING_ROW_COLUMNS: Final = ("item_id", "rating", "evidence")
+REVIEW_COLUMNS: Final[tuple[str, ...]] = tuple(c for c in FRAME_COLUMNS if c not in RATING_ROW_COLUMNS)
+"""The columns of FRAME_COLUMNS a review has once, whatever its ratings."""
 
 OVERVIEW_COLUMNS: Final[tuple[str, ...]] = (
     "program_id",
@@ -106,7 +111,11 @@ def finalized_ratings(
         where.append(Review.review_date >= reviewed_from)
     if reviewed_to is not None:
         where.append(Review.review_date <= reviewed_to)
-    columns: list[Any] = [
+    # Two reads: each review's own columns once, and its ratings as (review, item, rating); the
+    # frame repeats a review's columns on its rows. One join repeated the program, provider,
+    # region, scale and hash on each of the ~28 rows of a review: at 5,000 programs (286,000 rows
+    # of the latest two) most of the read's seconds went to fetching and typing those copies.
+    review_columns: list[Any] = [
         Review.id,
         Program.id,
         Program.name,
@@ -115,18 +124,12 @@ def finalized_ratings(
         Review.scale_id,
         Review.scale_version,
         Review.review_date,
-        ConsensusRating.item_id,
-        ConsensusRating.rating,
-        ConsensusRating.evidence if evidence else null(),
         Review.scale_hash,
     ]
-    query = (
-        select(*columns)
-        .join(Program, Program.id == Review.program_id)
-        .outerjoin(Provider, Provider.id == Program.provider_id)
-        .join(ConsensusRating, ConsensusRating.review_id == Review.id)
+    query = select(*review_columns).join(Program, Program.id == Review.program_id).outerjoin(
+        Provider, Provider.id == Program.provider_id
     )
-    names = list(FRAME_COLUMNS)
+    names = [*REVIEW_COLUMNS]
     if latest is not None:
         partition = (Review.program_id, Review.scale_id)
         ranked = (
@@ -149,36 +152,88 @@ def finalized_ratings(
     else:
         query = query.where(*where)
         read = select(Review.id).join(Program, Program.id == Review.program_id).where(*where)
-    query = query.order_by(Review.review_date, Review.id, ConsensusRating.id)
+    query = query.order_by(Review.review_date, Review.id)
+    ratings = select(
+        ConsensusRating.review_id,
+        ConsensusRating.item_id,
+        ConsensusRating.rating,
+        ConsensusRating.evidence if evidence else null(),
+    ).where(ConsensusRating.review_id.in_(read)).order_by(ConsensusRating.review_id, ConsensusRating.id)
     with db.reading() as s:
         # Core, not the ORM: these are plain columns, and the ORM's row loading cost 0.5 s of
-        # 56,000 rows. Then column by column (pandas.DataFrame.from_records asked each
-        # SQLAlchemy Row for namedtuple fields, a raised AttributeError per row: 0.7 s), without
-        # a tuple per row (fewer objects for the garbage collector to walk in a large process).
-        rows = s.connection().execute(query).all()
+        # 56,000 rows.
+        connection = s.connection()
+        reviews = connection.execute(query).all()
+        rated = _driver_rows(connection, ratings)
         checked = gate(s, read, whole=False)  # the same reviews, in the same read; no stored score read
-    frame = _columns_frame(rows, names)
-    frame["review_id"] = frame["review_id"].astype("int64")
-    frame["program_id"] = frame["program_id"].astype("int64")
-    frame["rating"] = pd.array(frame["rating"], dtype="Int64")
-    frame["review_date"] = pd.to_datetime(frame["review_date"])
-    for column in ("program", "provider", "region", "evidence"):
-        frame[column] = pd.Series(
-            frame[column].to_numpy(dtype=object, na_value=None), index=frame.index, dtype=object
-        )
+    frame = _review_rows(reviews, names, rated)
     return mark_left_out(frame, checked)
+
+
+def _driver_rows(connection: Connection, statement: Select[*tuple[Any, ...]]) -> Sequence[Any]:
+    """The statement's rows as the driver gives them (tuples), in the connection's transaction:
+    for plain columns (no type SQLAlchemy converts) a Row object per rating row is pure cost."""
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.construct_params()
+    order = compiled.positiontup
+    bound = tuple(values[name] for name in order) if order is not None else values
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, bound)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _columns(rows: Sequence[Any], width: int) -> list[tuple[Any, ...]]:
+    """The rows' columns (`width` empty ones when there is no row)."""
+    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+
+def _objects(values: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """The values as an object array, each value as it is (np.asarray would make rows of tuples)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def _columns_frame(rows: Sequence[Any], names: list[str]) -> pd.DataFrame:
     """The rows as a frame, each column's type inferred from its values as
     DataFrame.from_records(rows, coerce_float=False) infers it."""
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    data = {}
-    for name, values in zip(names, columns, strict=True):
-        array = np.empty(len(values), dtype=object)
-        array[:] = values
-        data[name] = array
+    data = {name: _objects(values) for name, values in zip(names, _columns(rows, len(names)), strict=True)}
     return pd.DataFrame(data, columns=names).infer_objects()
+
+
+def _review_rows(reviews: Sequence[Any], names: list[str], rated: Sequence[Any]) -> pd.DataFrame:
+    """The FRAME_COLUMNS frame (with `names`' extra columns) of `reviews` (one row each, in the
+    frame's order) and their `rated` rows (review id, item, rating, evidence; in review id then
+    rating id order): each rating row with its review's columns, in the reviews' order. A rating
+    row of a review not among `reviews` is dropped (on PostgreSQL the two statements may see
+    different commits: a review made final in between), as is a review without rating rows (the
+    inner join did the same)."""
+    head = _columns_frame(reviews, names)
+    head["review_id"] = head["review_id"].astype("int64")
+    head["program_id"] = head["program_id"].astype("int64")
+    head["review_date"] = pd.to_datetime(head["review_date"])
+    for column in ("program", "provider", "region"):
+        head[column] = pd.Series(head[column].to_numpy(dtype=object, na_value=None), dtype=object)
+    ids = head["review_id"].to_numpy()
+    review_of, item_id, rating, evidence = (_objects(c) for c in _columns(rated, 4))
+    wanted = review_of.astype("int64")
+    if len(ids):
+        by_id = np.argsort(ids, kind="stable")
+        found = np.minimum(np.searchsorted(ids, wanted, sorter=by_id), len(ids) - 1)
+        position = by_id[found]
+        known = ids[position] == wanted
+    else:
+        position, known = wanted, np.zeros(len(wanted), dtype=bool)
+    # Reviews' order, each review's rating rows in their id order (a stable sort keeps it).
+    order = np.flatnonzero(known)[np.argsort(position[known], kind="stable")]
+    frame = head.iloc[position[order]].reset_index(drop=True)
+    frame.insert(names.index("scale_hash"), "item_id", pd.Series(item_id[order]).infer_objects())
+    frame.insert(names.index("scale_hash") + 1, "rating", pd.array(list(rating[order]), dtype="Int64"))
+    frame.insert(names.index("scale_hash") + 2, "evidence", pd.Series(evidence[order], dtype=object))
+    return frame[[*FRAME_COLUMNS, *names[len(REVIEW_COLUMNS) :]]]
 
 
 def of_scale(ratings: pd.DataFrame, scale_id: str) -> pd.DataFrame:

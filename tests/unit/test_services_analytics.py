@@ -56,3 +56,35 @@ def test_per_review_counts_and_joins_as_a_groupby_does() -> None:
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     assert list(got["fallen_items"]) == ["H2, H1", "O4", "S1, S3, S2"]  # row order, not sorted
     assert analytics_data._per_review(rows.iloc[:0], "falls", "fallen_items", smallest="largest_fall").empty
+
+
+def test_each_rating_row_gets_its_reviews_columns_in_the_reviews_order() -> None:
+    import datetime as dt
+
+    day = dt.date(2026, 3, 2)
+    # The reviews read in their order (date, id); their ratings in id then rating-id order.
+    reviews = [
+        (7, 1, "Riverside", None, "North", "dacts", "1.0", day, "sha:a"),
+        (4, 2, "Lakeside", "Acme", None, "iddt", "2.0", day + dt.timedelta(days=1), "sha:b"),
+        (9, 1, "Riverside", None, "North", "dacts", "1.0", day + dt.timedelta(days=2), "sha:a"),
+    ]
+    rated = [
+        (3, "H1", 5, None),  # a review the first read did not see (made final in between): dropped
+        (4, "IS1", None, "not rated"),
+        (4, "IS2", 2, None),
+        (7, "H2", 4, "staff"),
+        (7, "H1", 3, None),
+    ]  # review 9 has no rating row: no row, as the inner join gave
+    frame = analytics_data._review_rows(reviews, list(analytics_data.REVIEW_COLUMNS), rated)
+    assert list(frame.columns) == list(analytics_data.FRAME_COLUMNS)
+    assert list(zip(frame["review_id"], frame["item_id"], strict=True)) == [
+        (7, "H2"), (7, "H1"), (4, "IS1"), (4, "IS2"),
+    ]  # fmt: skip
+    assert list(frame["program"]) == ["Riverside", "Riverside", "Lakeside", "Lakeside"]
+    assert list(frame["provider"]) == [None, None, "Acme", "Acme"]
+    assert list(frame["scale_version"]) == ["1.0", "1.0", "2.0", "2.0"]
+    assert frame["rating"].isna().tolist() == [False, False, True, False]
+    assert frame["rating"].dropna().tolist() == [4, 3, 2]
+    assert frame["rating"].dtype == "Int64" and frame["review_date"].dtype.kind == "M"
+    assert list(frame["evidence"]) == ["staff", None, "not rated", None]
+    assert analytics_data._review_rows([], list(analytics_data.REVIEW_COLUMNS), []).empty
