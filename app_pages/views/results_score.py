@@ -7,6 +7,7 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.charts import arrow_spec
@@ -342,7 +343,7 @@ def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bo
     )
 
 
-def _item_frame(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> pd.DataFrame:
+def _item_frame(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> pa.Table:
     rows = []
     for item_id, entry in score["items"].items():
         consensus = review.consensus.get(item_id)
@@ -362,4 +363,5 @@ def _item_frame(score: dict[str, Any], review: ReviewView, scale: Scale, live: b
         )
     table = pd.DataFrame(rows)
     table["rating"] = table["rating"].astype("Int64")
-    return table
+    # Arrow once: st.dataframe converts a pandas frame again on every rerun.
+    return pa.Table.from_pandas(table, preserve_index=False)

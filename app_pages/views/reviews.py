@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.markup import md
@@ -331,15 +332,17 @@ def _list_section(programs: list[ProgramView]) -> None:
 
 def _listed_page(
     db: Database, *, actor: Actor, **filters: Any
-) -> tuple[list[ReviewSummary], pd.DataFrame, dict[int, str]]:
+) -> tuple[list[ReviewSummary], pa.Table, dict[int, str]]:
     """One page of the list with its table and labels, made once per change of the data (kept):
-    shared by every session, so neither is changed after."""
+    shared by every session, so neither is changed after. The table is Arrow, as st.dataframe
+    sends it: a pandas frame is converted again on every rerun."""
     reviews = list_reviews(db, actor=actor, **filters)
     table = _reviews_table(reviews)
     if not table.empty and not table["problem"].any():
         table = table.drop(columns="problem")
     registry = db.registry
-    return reviews, table, {r.id: review_label(r, registry) for r in reviews}
+    labels = {r.id: review_label(r, registry) for r in reviews}
+    return reviews, pa.Table.from_pandas(table, preserve_index=False), labels
 
 
 # ---- page -----------------------------------------------------------------------------------
