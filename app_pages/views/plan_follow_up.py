@@ -48,7 +48,9 @@ def results_follow_up(review_id: int, score: Mapping[str, Any]) -> None:
     st.caption(
         "The entries earlier reviews of this program opened, beside this review's rating of each item."
     )
-    st.dataframe(_follow_up_table(entries, score), hide_index=True, width="stretch", key="results_plan_follow_up")
+    st.dataframe(
+        _follow_up_table(entries, score), hide_index=True, width="stretch", key="results_plan_follow_up"
+    )
 
 
 def _follow_up_table(entries: list[PlanEntryView], score: Mapping[str, Any]) -> pa.Table:
