@@ -19,7 +19,7 @@ from app_pages.rate_steps import (
 )
 from app_pages.shared import actor, choose_review, database, identity_banner, kept
 from app_pages.views.plan_follow_up import rate_follow_up
-from app_pages.widgets import attempt, show_feedback, sync_widget
+from app_pages.widgets import attempt, keep_param, show_feedback, sync_widget
 from domain.saving import may_save_on_top
 from domain.vocabulary import EVIDENCE_LENGTH
 from scales import Item, Scale
@@ -71,7 +71,7 @@ def current_item(page: Rate, items: list[Item], ratings: dict[str, RatingView]) 
     chosen = mid.selectbox("Jump to item", ids, format_func=label, key=key)
     right.button("Next ▶", on_click=step, args=(1,), width="stretch", key=f"next|{review.id}|{rater}")
     next_unrated(key, ids, ratings)
-    st.query_params["item"] = chosen
+    keep_param("item", chosen)
     return scale.item(chosen)
 
 
@@ -84,7 +84,9 @@ def show_progress(page: Rate, ratings: dict[str, RatingView]) -> None:
         f"{md(sub.id)} {md(sub.name)}: {sum(1 for i in sub.items if i in rated)} / {len(sub.items)}"
         for sub in scale.subscales
     )
-    st.progress(len(rated) / len(scale.items), text=f"**Rated {len(rated)} / {len(scale.items)}** — {subscales}")
+    st.progress(
+        len(rated) / len(scale.items), text=f"**Rated {len(rated)} / {len(scale.items)}** — {subscales}"
+    )
 
 
 def number_value(spec: ComputedInput, value: Any) -> int | float | None:

@@ -108,9 +108,8 @@ def _review_texts(review: ReviewView) -> None:
         return
     st.subheader("Review summary")
     for heading, text in texts.items():
-        if text:
-            st.markdown(f"**{heading}**")
-            st.markdown(md(text))
+        if text:  # the heading and its text as one element, as they read
+            st.markdown(f"**{heading}**\n\n{md(text)}")
 
 
 # ---- actions ----------------------------------------------------------------------------------

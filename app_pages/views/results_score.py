@@ -208,6 +208,30 @@ def _bar_chart(
 
 
 def score_charts(score: dict[str, Any], scale: Scale) -> None:
+    # The score is a kept read's object (app_pages.shared.kept): while it is the same (`is`), so
+    # are its charts' specs, made last time.
+    made = st.session_state.get(CHART_SPECS)
+    if made is not None and made[0] is score and made[1] is scale:
+        specs = made[2]
+    else:
+        specs = _specs_of(score, scale)
+        st.session_state[CHART_SPECS] = (score, scale, specs)
+    if specs is None:
+        st.info("Nothing to chart yet: no item has a consensus rating.", icon=":material/bar_chart:")
+        return
+    subscale_spec, item_spec = specs
+    if subscale_spec is not None:
+        st.vega_lite_chart(spec=subscale_spec, width="stretch", key="results_subscale_chart")
+    st.vega_lite_chart(spec=item_spec, width="stretch", key="results_item_chart")
+
+
+CHART_SPECS = "results_chart_specs"  # session state: (score, scale, the charts' specs)
+
+
+def _specs_of(
+    score: dict[str, Any], scale: Scale
+) -> tuple[dict[str, object] | None, dict[str, object]] | None:
+    """The subscale and item charts' specs of the score (None: nothing rated to chart)."""
     subscale_rows = [
         {
             "subscale": f"{sub_id} · {sub['name']}",
@@ -229,18 +253,14 @@ def score_charts(score: dict[str, Any], scale: Scale) -> None:
         if entry["rating"] is not None
     ]
     if not item_rows:
-        st.info("Nothing to chart yet: no item has a consensus rating.", icon=":material/bar_chart:")
-        return
-    subscale_spec, item_spec = _chart_specs(
+        return None
+    return _chart_specs(
         scale.id,
         scale.version,
         tuple(tuple(row.items()) for row in subscale_rows),
         tuple(tuple(row.items()) for row in item_rows),
         scale,
     )
-    if subscale_spec is not None:
-        st.vega_lite_chart(spec=subscale_spec, width="stretch", key="results_subscale_chart")
-    st.vega_lite_chart(spec=item_spec, width="stretch", key="results_item_chart")
 
 
 @page_cache(spinner=None, max_entries=256)
