@@ -177,10 +177,11 @@ def save_sources(page: Rate, item: Item) -> None:
 
 
 def show_item_reference(item: Item) -> None:
-    st.subheader(f"{item.id} · {item.name}")
-    st.markdown(item.definition)
-    if item.data_sources:
-        st.caption("Data sources: " + "; ".join(item.data_sources))
+    # The heading, the definition and its data sources as one element (a caption's small grey
+    # text): each element is a share of every rerun of this page.
+    listed = "; ".join(item.data_sources).replace("[", "\\[").replace("]", "\\]")  # inside :gray[…]
+    sources = f"\n\n:gray[:small[Data sources: {listed}]]" if item.data_sources else ""
+    st.markdown(f"### {item.id} · {item.name}\n\n{item.definition}{sources}")
     if item.decision_rules:
         with st.expander("Decision rules"):
             st.markdown(item.decision_rules)

@@ -352,15 +352,18 @@ def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bo
         height="content",
         row_height=EVIDENCE_ROW,  # rows taller than 4rem wrap their text: the evidence is read, not cut
         placeholder="",
-        column_config={
-            "id": st.column_config.TextColumn("id", width=55, pinned=True),
-            "name": st.column_config.TextColumn("name", width=220),
-            "rating": st.column_config.NumberColumn("rating", width=60, format="%d"),
-            "source": st.column_config.TextColumn("source", width=260),
-            "evidence": st.column_config.TextColumn("consensus evidence", width="large"),
-            "recommendation": st.column_config.TextColumn("recommendation", width="medium"),
-        },
+        column_config=ITEM_COLUMNS,
     )
+
+
+ITEM_COLUMNS = {  # made once: Streamlit copies it on each use
+    "id": st.column_config.TextColumn("id", width=55, pinned=True),
+    "name": st.column_config.TextColumn("name", width=220),
+    "rating": st.column_config.NumberColumn("rating", width=60, format="%d"),
+    "source": st.column_config.TextColumn("source", width=260),
+    "evidence": st.column_config.TextColumn("consensus evidence", width="large"),
+    "recommendation": st.column_config.TextColumn("recommendation", width="medium"),
+}
 
 
 def _item_frame(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> pa.Table:
