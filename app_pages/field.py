@@ -6,6 +6,7 @@ buttons on the Rate page, the Import page's review package section, and the conf
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.elements.lib.mutable_expander_container import ExpanderContainer
 
 from app_pages.markup import md
 from app_pages.shared import kept
@@ -13,7 +14,7 @@ from app_pages.widgets import show_error
 from services.access import Actor
 from services.database import Database
 from services.errors import FidelityError
-from services.field_checkout import CheckedOut, checkout_review, export_field_copy, field_copy
+from services.field_checkout import CheckedOut, FieldCopyView, checkout_review, export_field_copy, field_copy
 from services.field_sync import ConflictView, pending_conflicts, receive_package, settle_conflict
 
 DOWNLOAD = "field-download"
@@ -33,10 +34,20 @@ def show_field_copy(db: Database, review_id: int, acting: Actor) -> None:
                 f"For context: the previous final review, {previous['review_date']}, mean "
                 f"{'-' if mean is None else f'{mean:.2f}'}, {previous.get('band') or 'band not determined'}."
             )
-    key = f"{DOWNLOAD}|{review_id}"
-    done: CheckedOut | None = st.session_state.get(key)
-    # Keyed so a rerun never remounts it collapsed, and open while a package waits to be saved.
-    with st.expander("Field copy (rate without a network)", expanded=done is not None, key=f"{key}|panel"):
+    # Drawn only when open (a rerun opens it): most visits rate here and never check out.
+    box = st.expander("Field copy (rate without a network)", key=FIELD_COPY_OPEN, on_change="rerun")
+    if box.open:
+        _field_copy_box(box, db, review_id, acting, copy)
+    show_conflicts(db, review_id, acting)
+
+
+FIELD_COPY_OPEN = "field-copy-open"  # the expander's open state
+
+
+def _field_copy_box(
+    box: ExpanderContainer, db: Database, review_id: int, acting: Actor, copy: FieldCopyView | None
+) -> None:
+    with box:
         if copy is None:
             st.markdown(
                 "Download a review package with your ratings so far, open it in the app on a laptop "
@@ -46,11 +57,13 @@ def show_field_copy(db: Database, review_id: int, acting: Actor) -> None:
         else:
             st.markdown("Export this field copy and check it in on the agency server's Import page.")
             label, make = "Export the field copy", lambda: export_field_copy(db, review_id, actor=acting)
+        key = f"{DOWNLOAD}|{review_id}"
         if st.button(label, key=f"{key}|make", icon=":material/package_2:"):
             try:
-                done = st.session_state[key] = make()
+                st.session_state[key] = make()
             except FidelityError as exc:
                 show_error(exc)
+        done: CheckedOut | None = st.session_state.get(key)
         if done is not None:
             st.download_button(
                 f"Download {done.filename}",
@@ -60,7 +73,6 @@ def show_field_copy(db: Database, review_id: int, acting: Actor) -> None:
                 key=f"{key}|download",
                 icon=":material/download:",
             )
-    show_conflicts(db, review_id, acting)
 
 
 def show_conflicts(db: Database, review_id: int, acting: Actor) -> None:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app_pages.markup import md
 from app_pages.shared import actor
-from app_pages.widgets import attempt, show_feedback
+from app_pages.widgets import attempt, keep_param, show_feedback
 from scales import Item
 from services.access import Actor, Role, acting_for
 from services.database import Database
@@ -61,7 +61,7 @@ def choose_rater(review: ReviewView, state: RatingState) -> tuple[str | None, Ac
         f"You are {who}: you enter the ratings of the rater chosen here, and they are saved under "
         "that rater's name. The other raters' ratings stay hidden until every rater has submitted."
     )
-    st.query_params["rater"] = rater
+    keep_param("rater", rater)
     return rater, acting_for(me, rater)
 
 

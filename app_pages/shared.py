@@ -15,7 +15,7 @@ import streamlit as st
 
 from app_pages.markup import md
 from app_pages.page_cache import session_kept
-from app_pages.widgets import page_start, show_error
+from app_pages.widgets import keep_param, page_start, show_error
 from scales import ScaleRegistry, TotalMethod, UnknownScaleError
 from services.access import LOCAL_ADMIN, Action, Actor, can, program_filter
 from services.database import Database, open_database
@@ -215,7 +215,7 @@ def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Revi
     if not total:
         return None
     start = page_start(total, CHOOSER_PAGE, "choose_review_page", "reviews")
-    reviews = kept(list_reviews, status=statuses, limit=CHOOSER_PAGE, offset=start)
+    reviews, labels = kept(_chooser_page, status=statuses, limit=CHOOSER_PAGE, offset=start)
     from_url = st.query_params.get("review")
     wanted = from_url or st.session_state.get("current_review")
     try:
@@ -224,16 +224,14 @@ def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Revi
         wanted_id = None
     ids = [r.id for r in reviews]
     if wanted_id is not None and wanted_id not in ids:  # on another page, or not for this user
-        found = kept(list_reviews, status=statuses, review_id=wanted_id)
-        reviews, ids = found + reviews, [r.id for r in found] + ids
+        found, found_labels = kept(_chooser_page, status=statuses, review_id=wanted_id)
+        ids, labels = [r.id for r in found] + ids, {**found_labels, **labels}
     if wanted_id not in ids:
         if from_url is not None:  # a link or bookmark to a review this page cannot show (to this user)
             st.info(f"Review {from_url} cannot be opened here; choose one below.", icon=":material/info:")
         wanted_id = ids[0]
-    registry = database().registry
-    labels = {r.id: review_label(r, registry) for r in reviews}
     chosen = st.selectbox(label, ids, index=ids.index(wanted_id), format_func=labels.__getitem__, key=None)
-    st.query_params["review"] = str(chosen)
+    keep_param("review", str(chosen))
     st.session_state["current_review"] = chosen
     try:
         return kept(get_review, chosen)
@@ -243,6 +241,16 @@ def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Revi
 
 
 CHOOSER_PAGE = 50  # reviews a chooser lists at a time
+
+
+def _chooser_page(
+    db: Database, *, actor: Actor, **filters: Any
+) -> tuple[list[ReviewSummary], dict[int, str]]:
+    """Reviews for a chooser and their labels, made once per change of the data (kept): shared by
+    the acting user's sessions, so never changed."""
+    reviews = list_reviews(db, actor=actor, **filters)
+    registry = db.registry
+    return reviews, {r.id: review_label(r, registry) for r in reviews}
 
 
 def kept(read: Callable[..., T], *args: Hashable, who: Actor | None = None, **kwargs: Any) -> T:

@@ -12,7 +12,7 @@ from app_pages.consensus_steps import finalize_blockers, mark_all_not_rated, ove
 from app_pages.markup import md
 from app_pages.shared import actor, choose_review, database, identity_banner, kept
 from app_pages.views.agreement import review_agreement_box
-from app_pages.widgets import attempt, show_error, show_feedback, sync_widget
+from app_pages.widgets import attempt, keep_param, show_error, show_feedback, sync_widget
 from domain.vocabulary import (
     EVIDENCE_LENGTH,
     FINDINGS_LENGTH,
@@ -191,7 +191,7 @@ def item_editor(page: Consensus, items: list[Item]) -> None:
         return f"{item_id} {scale.item(item_id).name}"  # stable, or the selection is lost
 
     chosen = st.selectbox("Item (discrepancies first)", ids, format_func=label, key=pick_key)
-    st.query_params["item"] = chosen
+    keep_param("item", chosen)
     item = scale.item(chosen)
     agreed = review.consensus.get(item.id)
 

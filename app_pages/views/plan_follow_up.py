@@ -3,18 +3,21 @@ follow-up" table and the Rate page's line under an item ("goal 3, now 2")."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.markup import md
-from app_pages.shared import actor, allowed, database
+from app_pages.shared import actor, allowed, database, kept
 from app_pages.widgets import show_error
 from services import action_plans
-from services.access import Action
+from services.access import Action, Actor
 from services.action_plan_views import PlanEntryView, entries_table
+from services.database import Database
 from services.errors import FidelityError
 
 __all__ = ["goal_and_now", "rate_follow_up", "results_follow_up", "review_plan"]
@@ -24,7 +27,9 @@ def _entries(review_id: int) -> list[PlanEntryView]:
     if not allowed(Action.READ_PLANS):
         return []
     try:
-        return action_plans.follow_up(database(), review_id, actor=actor())
+        # Kept per change of the data (the plan tables are counted) and per day: "overdue" is
+        # today's word, and every rerun of Rate and Results asked for it again.
+        return kept(action_plans.follow_up, review_id, today=dt.date.today())
     except FidelityError:  # e.g. a program out of the viewer's scope: no follow-up to show
         return []
 
@@ -43,6 +48,17 @@ def results_follow_up(review_id: int, score: Mapping[str, Any]) -> None:
     st.caption(
         "The entries earlier reviews of this program opened, beside this review's rating of each item."
     )
+    st.dataframe(
+        _follow_up_table(entries, score), hide_index=True, width="stretch", key="results_plan_follow_up"
+    )
+
+
+def _follow_up_table(entries: list[PlanEntryView], score: Mapping[str, Any]) -> pa.Table:
+    """The follow-up rows as an Arrow table: the last one made is kept while the entries and the
+    score are the kept reads' same values (pandas to Arrow each rerun cost more than the rest)."""
+    made = st.session_state.get(FOLLOW_UP_TABLE)
+    if made is not None and made[0] == entries and made[1] is score:
+        return made[2]
     items = score.get("items") or {}
     rows = []
     for e in entries:
@@ -60,7 +76,12 @@ def results_follow_up(review_id: int, score: Mapping[str, Any]) -> None:
                 "owner": e.owner or "",
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="results_plan_follow_up")
+    table = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
+    st.session_state[FOLLOW_UP_TABLE] = (entries, score, table)
+    return table
+
+
+FOLLOW_UP_TABLE = "results_follow_up_table"  # session state: (entries, score, their table)
 
 
 def rate_follow_up(review_id: int, item_id: str, now: int | None) -> None:
@@ -82,14 +103,14 @@ def review_plan(review_id: int, item_names: Mapping[str, str], final: bool, rati
     if not final or not allowed(Action.READ_PLANS):
         return
     try:
-        entries = action_plans.review_entries(database(), review_id, actor=actor())
+        entries, table = kept(_review_plan_table, review_id, today=dt.date.today())
     except FidelityError as exc:
         show_error(exc)
         return
     with st.expander(f"Action plan entries of this review ({len(entries)})", expanded=False):
         if entries:
             st.dataframe(
-                entries_table(entries).drop(columns=["provider", "program", "review date"]),
+                table,
                 hide_index=True,
                 width="stretch",
                 key="results_plan_entries",
@@ -127,3 +148,13 @@ def review_plan(review_id: int, item_names: Mapping[str, str], final: bool, rati
                     show_error(exc)
                 else:
                     st.rerun()
+
+
+def _review_plan_table(
+    db: Database, review_id: int, *, actor: Actor, today: dt.date
+) -> tuple[list[PlanEntryView], pa.Table]:
+    """A review's plan entries and the table the Results page shows of them, made once per change
+    of the data and day (kept): shared by every session of the acting user, so never changed."""
+    entries = action_plans.review_entries(db, review_id, actor=actor, today=today)
+    frame = entries_table(entries).drop(columns=["provider", "program", "review date"])
+    return entries, pa.Table.from_pandas(frame, preserve_index=False)

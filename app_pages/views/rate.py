@@ -19,7 +19,7 @@ from app_pages.rate_steps import (
 )
 from app_pages.shared import actor, choose_review, database, identity_banner, kept
 from app_pages.views.plan_follow_up import rate_follow_up
-from app_pages.widgets import attempt, show_feedback, sync_widget
+from app_pages.widgets import attempt, keep_param, show_feedback, sync_widget
 from domain.saving import may_save_on_top
 from domain.vocabulary import EVIDENCE_LENGTH
 from scales import Item, Scale
@@ -71,19 +71,22 @@ def current_item(page: Rate, items: list[Item], ratings: dict[str, RatingView]) 
     chosen = mid.selectbox("Jump to item", ids, format_func=label, key=key)
     right.button("Next ▶", on_click=step, args=(1,), width="stretch", key=f"next|{review.id}|{rater}")
     next_unrated(key, ids, ratings)
-    st.query_params["item"] = chosen
+    keep_param("item", chosen)
     return scale.item(chosen)
 
 
 def show_progress(page: Rate, ratings: dict[str, RatingView]) -> None:
     scale = page.scale
     rated = {item_id for item_id, r in ratings.items() if r.rating is not None}
-    cols = st.columns(len(scale.subscales) + 1)
-    cols[0].metric("Rated", f"{len(rated)} / {len(scale.items)}")
-    for col, sub in zip(cols[1:], scale.subscales, strict=True):
-        done = sum(1 for item_id in sub.items if item_id in rated)
-        col.metric(f"{sub.id} · {sub.name}", f"{done} / {len(sub.items)}")
-    st.progress(len(rated) / len(scale.items))
+    # One element (the bar and its line of counts): a metric card per subscale in columns cost
+    # more of every rerun than the rest of the rater's item panel.
+    subscales = " · ".join(
+        f"{md(sub.id)} {md(sub.name)}: {sum(1 for i in sub.items if i in rated)} / {len(sub.items)}"
+        for sub in scale.subscales
+    )
+    st.progress(
+        len(rated) / len(scale.items), text=f"**Rated {len(rated)} / {len(scale.items)}** — {subscales}"
+    )
 
 
 def number_value(spec: ComputedInput, value: Any) -> int | float | None:
@@ -174,10 +177,11 @@ def save_sources(page: Rate, item: Item) -> None:
 
 
 def show_item_reference(item: Item) -> None:
-    st.subheader(f"{item.id} · {item.name}")
-    st.markdown(item.definition)
-    if item.data_sources:
-        st.caption("Data sources: " + "; ".join(item.data_sources))
+    # The heading, the definition and its data sources as one element (a caption's small grey
+    # text): each element is a share of every rerun of this page.
+    listed = "; ".join(item.data_sources).replace("[", "\\[").replace("]", "\\]")  # inside :gray[…]
+    sources = f"\n\n:gray[:small[Data sources: {listed}]]" if item.data_sources else ""
+    st.markdown(f"### {item.id} · {item.name}\n\n{item.definition}{sources}")
     if item.decision_rules:
         with st.expander("Decision rules"):
             st.markdown(item.decision_rules)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.markup import md
@@ -107,9 +108,8 @@ def _review_texts(review: ReviewView) -> None:
         return
     st.subheader("Review summary")
     for heading, text in texts.items():
-        if text:
-            st.markdown(f"**{heading}**")
-            st.markdown(md(text))
+        if text:  # the heading and its text as one element, as they read
+            st.markdown(f"**{heading}**\n\n{md(text)}")
 
 
 # ---- actions ----------------------------------------------------------------------------------
@@ -184,40 +184,52 @@ def _amend_section(review: ReviewView) -> None:
 def _history(review: ReviewView) -> None:
     if not allowed(Action.READ_HISTORY):  # it holds every draft value: reviewers and admins only
         return
-    with st.expander("History of changes"):
+    # Drawn only when open: the audit trail is read when asked for, not on every click of the page.
+    box = st.expander("History of changes", key=HISTORY, on_change="rerun")
+    if not box.open:
+        return
+    with box:
         try:
-            records = kept(audit_trail, review.id)
+            table = kept(_history_table, review.id)
         except FidelityError as exc:
             show_error(exc)
             return
-        if not records:
+        if table is None:
             st.caption("No changes recorded.")
             return
+        st.dataframe(table, hide_index=True, width="stretch", key="results_history")
 
-        def text(value: Any) -> str:
-            if value is None or isinstance(value, str):
-                return value or ""
-            return json.dumps(value, default=str)
 
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "at": _when(r.at),
-                        "by": r.actor,
-                        "review": r.review_id,
-                        "what": r.entity,
-                        "field": r.field,
-                        "from": text(r.old_value),
-                        "to": text(r.new_value),
-                    }
-                    for r in records
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
-            key="results_history",
-        )
+HISTORY = "results_history_open"  # the expander's open state
+
+
+def _history_table(db: Database, review_id: int, *, actor: Actor) -> pa.Table | None:
+    """The review's audit trail as the table shown (None: nothing recorded), made once per change
+    of the data (kept): shared by the acting user's sessions, so never changed."""
+    records = audit_trail(db, review_id, actor=actor)
+    if not records:
+        return None
+
+    def text(value: Any) -> str:
+        if value is None or isinstance(value, str):
+            return value or ""
+        return json.dumps(value, default=str)
+
+    frame = pd.DataFrame(
+        [
+            {
+                "at": _when(r.at),
+                "by": r.actor,
+                "review": r.review_id,
+                "what": r.entity,
+                "field": r.field,
+                "from": text(r.old_value),
+                "to": text(r.new_value),
+            }
+            for r in records
+        ]
+    )
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 # ---- page -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.charts import arrow_spec
@@ -207,6 +208,30 @@ def _bar_chart(
 
 
 def score_charts(score: dict[str, Any], scale: Scale) -> None:
+    # The score is a kept read's object (app_pages.shared.kept): while it is the same (`is`), so
+    # are its charts' specs, made last time.
+    made = st.session_state.get(CHART_SPECS)
+    if made is not None and made[0] is score and made[1] is scale:
+        specs = made[2]
+    else:
+        specs = _specs_of(score, scale)
+        st.session_state[CHART_SPECS] = (score, scale, specs)
+    if specs is None:
+        st.info("Nothing to chart yet: no item has a consensus rating.", icon=":material/bar_chart:")
+        return
+    subscale_spec, item_spec = specs
+    if subscale_spec is not None:
+        st.vega_lite_chart(spec=subscale_spec, width="stretch", key="results_subscale_chart")
+    st.vega_lite_chart(spec=item_spec, width="stretch", key="results_item_chart")
+
+
+CHART_SPECS = "results_chart_specs"  # session state: (score, scale, the charts' specs)
+
+
+def _specs_of(
+    score: dict[str, Any], scale: Scale
+) -> tuple[dict[str, object] | None, dict[str, object]] | None:
+    """The subscale and item charts' specs of the score (None: nothing rated to chart)."""
     subscale_rows = [
         {
             "subscale": f"{sub_id} · {sub['name']}",
@@ -228,18 +253,14 @@ def score_charts(score: dict[str, Any], scale: Scale) -> None:
         if entry["rating"] is not None
     ]
     if not item_rows:
-        st.info("Nothing to chart yet: no item has a consensus rating.", icon=":material/bar_chart:")
-        return
-    subscale_spec, item_spec = _chart_specs(
+        return None
+    return _chart_specs(
         scale.id,
         scale.version,
         tuple(tuple(row.items()) for row in subscale_rows),
         tuple(tuple(row.items()) for row in item_rows),
         scale,
     )
-    if subscale_spec is not None:
-        st.vega_lite_chart(spec=subscale_spec, width="stretch", key="results_subscale_chart")
-    st.vega_lite_chart(spec=item_spec, width="stretch", key="results_item_chart")
 
 
 @page_cache(spinner=None, max_entries=256)
@@ -331,18 +352,21 @@ def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bo
         height="content",
         row_height=EVIDENCE_ROW,  # rows taller than 4rem wrap their text: the evidence is read, not cut
         placeholder="",
-        column_config={
-            "id": st.column_config.TextColumn("id", width=55, pinned=True),
-            "name": st.column_config.TextColumn("name", width=220),
-            "rating": st.column_config.NumberColumn("rating", width=60, format="%d"),
-            "source": st.column_config.TextColumn("source", width=260),
-            "evidence": st.column_config.TextColumn("consensus evidence", width="large"),
-            "recommendation": st.column_config.TextColumn("recommendation", width="medium"),
-        },
+        column_config=ITEM_COLUMNS,
     )
 
 
-def _item_frame(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> pd.DataFrame:
+ITEM_COLUMNS = {  # made once: Streamlit copies it on each use
+    "id": st.column_config.TextColumn("id", width=55, pinned=True),
+    "name": st.column_config.TextColumn("name", width=220),
+    "rating": st.column_config.NumberColumn("rating", width=60, format="%d"),
+    "source": st.column_config.TextColumn("source", width=260),
+    "evidence": st.column_config.TextColumn("consensus evidence", width="large"),
+    "recommendation": st.column_config.TextColumn("recommendation", width="medium"),
+}
+
+
+def _item_frame(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> pa.Table:
     rows = []
     for item_id, entry in score["items"].items():
         consensus = review.consensus.get(item_id)
@@ -362,4 +386,5 @@ def _item_frame(score: dict[str, Any], review: ReviewView, scale: Scale, live: b
         )
     table = pd.DataFrame(rows)
     table["rating"] = table["rating"].astype("Int64")
-    return table
+    # Arrow once: st.dataframe converts a pandas frame again on every rerun.
+    return pa.Table.from_pandas(table, preserve_index=False)

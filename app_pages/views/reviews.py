@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.markup import md
@@ -253,27 +254,30 @@ def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
     final = r.status == ReviewStatus.FINAL
     closed = "This review is final; amend it from Results to change it." if final else None
     params = {"review": str(r.id)}
+    if not allowed(Action.EDIT_REVIEW):  # a program manager only reads results: its link alone
+        st.page_link(RESULTS, label="Results", icon=":material/insights:", query_params=params)
+        return
     rate_col, consensus_col, results_col = st.columns(3)
-    if allowed(Action.EDIT_REVIEW):  # a program manager only reads results
-        rate_col.page_link(
-            "app_pages/rate.py",
-            label="Rate",
-            icon=":material/edit_note:",
-            query_params=params,
-            disabled=final,
-            help=closed,
-        )
-        consensus_col.page_link(
-            "app_pages/consensus.py",
-            label="Consensus",
-            icon=":material/handshake:",
-            query_params=params,
-            disabled=final,
-            help=closed,
-        )
-    results_col.page_link(
-        "app_pages/results.py", label="Results", icon=":material/insights:", query_params=params
+    rate_col.page_link(
+        "app_pages/rate.py",
+        label="Rate",
+        icon=":material/edit_note:",
+        query_params=params,
+        disabled=final,
+        help=closed,
     )
+    consensus_col.page_link(
+        "app_pages/consensus.py",
+        label="Consensus",
+        icon=":material/handshake:",
+        query_params=params,
+        disabled=final,
+        help=closed,
+    )
+    results_col.page_link(RESULTS, label="Results", icon=":material/insights:", query_params=params)
+
+
+RESULTS = "app_pages/results.py"
 
 
 def _list_section(programs: list[ProgramView]) -> None:
@@ -317,29 +321,34 @@ def _list_section(programs: list[ProgramView]) -> None:
         hide_index=True,
         width="stretch",
         key="reviews_table",
-        column_config={
-            "id": st.column_config.NumberColumn("id", format="#%d", width="small"),
-            "date": st.column_config.DateColumn("date", format="YYYY-MM-DD"),
-            "total mean": st.column_config.NumberColumn(
-                "total mean", format="%.2f", help="Mean of the consensus ratings so far (final: as finalized)"
-            ),
-            "total sum": st.column_config.NumberColumn("total sum", format="%d"),
-        },
+        column_config=LIST_COLUMNS,
     )
     _review_links(reviews, labels)
 
 
+LIST_COLUMNS = {  # made once: Streamlit copies it on each use
+    "id": st.column_config.NumberColumn("id", format="#%d", width="small"),
+    "date": st.column_config.DateColumn("date", format="YYYY-MM-DD"),
+    "total mean": st.column_config.NumberColumn(
+        "total mean", format="%.2f", help="Mean of the consensus ratings so far (final: as finalized)"
+    ),
+    "total sum": st.column_config.NumberColumn("total sum", format="%d"),
+}
+
+
 def _listed_page(
     db: Database, *, actor: Actor, **filters: Any
-) -> tuple[list[ReviewSummary], pd.DataFrame, dict[int, str]]:
+) -> tuple[list[ReviewSummary], pa.Table, dict[int, str]]:
     """One page of the list with its table and labels, made once per change of the data (kept):
-    shared by every session, so neither is changed after."""
+    shared by every session, so neither is changed after. The table is Arrow, as st.dataframe
+    sends it: a pandas frame is converted again on every rerun."""
     reviews = list_reviews(db, actor=actor, **filters)
     table = _reviews_table(reviews)
     if not table.empty and not table["problem"].any():
         table = table.drop(columns="problem")
     registry = db.registry
-    return reviews, table, {r.id: review_label(r, registry) for r in reviews}
+    labels = {r.id: review_label(r, registry) for r in reviews}
+    return reviews, pa.Table.from_pandas(table, preserve_index=False), labels
 
 
 # ---- page -----------------------------------------------------------------------------------

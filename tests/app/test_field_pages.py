@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages.field import FIELD_COPY_OPEN
 from services import field_checkout, field_sync
 from services.access import acting_for, local_admin
 from services.database import open_database
@@ -65,7 +66,7 @@ def test_a_field_copy_says_so_and_a_checkin_conflict_is_settled_on_the_rate_page
         assert field_sync.pending_conflicts(server, review.id, actor=ANA) == []
 
 
-def test_a_checkout_offers_its_download_in_an_open_panel_that_stays_open_across_reruns(
+def test_the_field_copy_panel_is_drawn_when_opened_and_its_download_stays_across_reruns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'server.db'}"
@@ -76,14 +77,15 @@ def test_a_checkout_offers_its_download_in_an_open_panel_that_stays_open_across_
         )
     monkeypatch.setenv("FIDELITY_DATABASE_URL", url)
     at = rate_page(review.id)
-    panel = next(e for e in at.expander if e.label == "Field copy (rate without a network)")
-    assert not panel.proto.expanded  # closed until there is something to download
+    make = f"field-download|{review.id}|make"
+    assert not [b for b in at.button if b.key == make]  # closed: its content is not drawn
 
-    at.button(key=f"field-download|{review.id}|make").click().run()
-    assert not at.exception  # the click's run: the panel is open in the browser (the button is in it)
-    assert [b for b in at.get("download_button") if b.proto.label.startswith("Download review-")]
-    at.run()  # any later run: the panel is sent open, with the package still there
-    assert not at.exception
-    panel = next(e for e in at.expander if e.label == "Field copy (rate without a network)")
-    assert panel.proto.expanded
-    assert [b for b in panel.get("download_button") if b.proto.label.startswith("Download review-")]
+    at.session_state[FIELD_COPY_OPEN] = True  # the reviewer opens it (a rerun)
+    at.run()
+    at.button(key=make).click().run()
+    for _ in range(2):  # the click's run, then plain reruns: the panel stays open, the package there
+        assert not at.exception
+        panel = next(e for e in at.expander if e.label == "Field copy (rate without a network)")
+        assert panel.proto.expanded
+        assert [b for b in panel.get("download_button") if b.proto.label.startswith("Download review-")]
+        at.run()

@@ -92,7 +92,8 @@ def test_judged_item_rating_note_and_sources(db: Database) -> None:
     assert saved.rating == 4 and saved.note == "Meets four days a week"
     assert saved.data_sources == ["Observation of the daily team meeting"]
     assert any("Saved at" in c.value for c in at.caption)
-    assert [m.value for m in at.metric][:2] == ["1 / 28", "1 / 11"]
+    progress = at.get("progress")[0].text  # the bar's line of counts: all items, then each subscale's
+    assert progress.startswith("**Rated 1 / 28** — ") and ": 1 / 11" in progress
 
 
 def test_each_rater_rates_separately(db: Database) -> None:
