@@ -292,6 +292,12 @@ def item_heatmap(
 # ---------------------------------------------------------------------------------------------
 
 
+_RANKING_COLUMNS: Final = (
+    *("program_id", "program", "banded_value", "band"),
+    *("provider", "region", "review_date", "scale_version"),
+)
+
+
 def program_ranking(
     programs: pd.DataFrame,
     thresholds: pd.DataFrame,
@@ -311,7 +317,9 @@ def program_ranking(
     has no band (a sum scale with unrated items) is listed with no bar and "no band".
     `selection` (an alt.selection_point on program_id) makes bars clickable.
     """
-    data = programs.copy()
+    # Only the columns the chart draws or shows: the spec carries its data to the browser, and a
+    # page sends the spec again on every rerun.
+    data = programs.loc[:, [c for c in _RANKING_COLUMNS if c in programs.columns]].copy()
     data["band"] = data["band"].astype(object).where(data["band"].notna(), NO_BAND)
     data["value_text"] = [
         "no band" if pd.isna(v) else f"{v:.{precision}f}" for v in pd.to_numeric(data["banded_value"])

@@ -30,15 +30,23 @@ def page_cache(*, spinner: str | None, max_entries: int) -> Callable[[Callable[P
 
     def decorate(make: Callable[P, R]) -> Callable[P, R]:
         signature = inspect.signature(make)
-        keyed = [name for name in signature.parameters if not name.startswith("_")]
+        names = list(signature.parameters)
+        keyed = [name for name in names if not name.startswith("_")]
+        # A call with every argument by position (the pages' lookups) keys on these positions
+        # without binding the signature: Signature.bind costs more than the rest of a lookup.
+        positions = [i for i, name in enumerate(names) if not name.startswith("_")]
+        plain = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in signature.parameters.values())
         kept: OrderedDict[tuple[Hashable, ...], R] = OrderedDict()
         lock = threading.Lock()
 
         @wraps(make)
         def cached(*args: P.args, **kwargs: P.kwargs) -> R:
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            key = tuple(bound.arguments[name] for name in keyed)
+            if plain and not kwargs and len(args) == len(names):
+                key = tuple(args[i] for i in positions)
+            else:
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                key = tuple(bound.arguments[name] for name in keyed)
             with lock:
                 if key in kept:
                     kept.move_to_end(key)

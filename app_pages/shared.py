@@ -17,7 +17,7 @@ from app_pages.markup import md
 from app_pages.page_cache import session_kept
 from app_pages.widgets import keep_param, page_start, show_error
 from scales import ScaleRegistry, TotalMethod, UnknownScaleError
-from services.access import LOCAL_ADMIN, Action, Actor, can, program_filter
+from services.access import LOCAL_ADMIN, Action, Actor, can, visible_program_ids
 from services.database import Database, open_database
 from services.errors import FidelityError
 from services.review_reads import cached
@@ -283,10 +283,12 @@ def _max_age(version: str) -> float:
     return 0.0
 
 
+@lru_cache(maxsize=64)  # asked on every rerun; an Actor is immutable, its programs part of it
 def _analytics_scope(who: Actor) -> str:
-    if program_filter(who, Action.READ_ANALYTICS) is None:
+    visible = visible_program_ids(who, Action.READ_ANALYTICS)  # no SQL expression built to test for None
+    if visible is None:
         return "all"
-    return ",".join(str(i) for i in sorted(who.program_ids)) or "none"
+    return ",".join(str(i) for i in sorted(visible)) or "none"
 
 
 @st.cache_data(show_spinner="Loading final reviews…", max_entries=64)

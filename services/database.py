@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import cached_property
 from types import TracebackType
 from typing import Any
 
@@ -95,9 +96,9 @@ class Database:
             self._unpinged = make_engine(self.url, pool_pre_ping=False, pool_size=2, max_overflow=6)
         return self._unpinged
 
-    @property
+    @cached_property
     def display_url(self) -> str:
-        """The URL without its password, for messages."""
+        """The URL without its password, for messages (the sidebar shows it on every rerun)."""
         return make_url(self.url).render_as_string(hide_password=True)
 
     @property

@@ -28,7 +28,7 @@ from app_pages.views.compare_data import (
     scale_choices,
 )
 from app_pages.widgets import analytics_intro, csv_download, page_rows, page_start, view_tabs
-from scales import Scale, ScaleRegistry
+from scales import Scale
 from services.analytics import AgencyOverview
 
 DRIFT_PAGE = "app_pages/drift.py"
@@ -47,15 +47,14 @@ def open_drift(program_id: int) -> None:
 # ---- filters ------------------------------------------------------------------------------------
 
 
-def filters(choices: Choices, registry: ScaleRegistry) -> Filters:
+def filters(choices: Choices) -> Filters:
     """The scale, and in a popover the regions, providers and review dates: drawn when opened
     (not on every rerun), and kept per scale while it is closed."""
-    counts = choices.scales
     row = st.container(horizontal=True, vertical_alignment="bottom")
     scale_id = row.selectbox(
         "Scale",
-        list(counts),
-        format_func=lambda s: f"{registry.get(s).title} · {counts[s]} programs",
+        list(choices.scales),
+        format_func=choices.labels.__getitem__,  # made with the choices, not on every rerun
         key="compare_scale",
         width=560,  # the longest title with its count
     )
@@ -284,7 +283,7 @@ def render() -> None:
     choices = scale_choices(db.url, version, db)
     analytics_intro(choices.problems, empty=not choices.scales)
 
-    chosen = filters(choices, db.registry)
+    chosen = filters(choices)
     overview, drawn = overview_for(db.url, version, *chosen, db)
     if drawn is None:
         st.info("No final reviews of this scale match the filters.", icon=":material/filter_alt_off:")

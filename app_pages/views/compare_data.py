@@ -145,6 +145,7 @@ class Choices:
     first) with their program counts, each scale's regions, providers and review dates."""
 
     scales: dict[str, int]  # scale id -> programs with a final review of it
+    labels: dict[str, str]  # scale id -> its label in the chooser (title and program count)
     regions: dict[str, list[str]]
     providers: dict[str, list[str]]
     spans: dict[str, tuple[dt.date, dt.date]]
@@ -161,8 +162,10 @@ def scale_choices(url: str, version: str, _db: Database) -> Choices:
     reviews = ratings.drop_duplicates("review_id").loc[:, ["program_id", "provider", "region", "scale_id"]]
     counts = reviews.groupby("scale_id")["program_id"].nunique().sort_values(ascending=False)
     by_scale = dict(tuple(reviews.groupby("scale_id")))
+    scales = {str(s): int(n) for s, n in counts.items()}
     return Choices(
-        scales={str(s): int(n) for s, n in counts.items()},
+        scales=scales,
+        labels={s: f"{_db.registry.get(s).title} · {n} programs" for s, n in scales.items()},
         regions={s: sorted(by_scale[s]["region"].dropna().unique()) for s in counts.index},
         providers={s: sorted(by_scale[s]["provider"].dropna().unique()) for s in counts.index},
         spans=review_date_spans(_db, actor=actor()),

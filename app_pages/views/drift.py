@@ -65,20 +65,16 @@ def open_program(keys: list[tuple[int, str]]) -> None:
 
 def glance(agency: AgencyDrift) -> None:
     st.subheader("Programs at a glance")
-    st.caption(
-        "Each program's latest final review against its previous one on the same scale. "
-        f"A fall is a lower item rating; a low is a rating below {LOW_RATING} on both reviews. "
-        "Choose a row to open its program."
+    # The three counts and what they mean in one element, not three metric cards in columns and
+    # a caption (seven elements, drawn on every rerun; see README, Performance).
+    st.markdown(
+        f"**{agency.compared:,}** programs compared · **{agency.fell:,}** whose band fell · "
+        f"**{agency.with_falls:,}** with falling items\n\n"
+        ":small[Programs compared: those with at least two final reviews of a scale, each "
+        "program's latest against its previous one on the same scale. A fall is a lower item "
+        f"rating; a low is a rating below {LOW_RATING} on both reviews. Choose a row to open its "
+        "program.]"
     )
-    a, b, c = st.columns(3)
-    a.metric(
-        "Programs compared",
-        agency.compared,
-        help="Programs with at least two final reviews of a scale.",
-        border=True,
-    )
-    b.metric("Band fell", agency.fell, border=True)
-    c.metric("Programs with falling items", agency.with_falls, border=True)
     if agency.fell_names:
         st.error(
             f"Band fell since the previous review: {agency.fell_names}.", icon=":material/trending_down:"

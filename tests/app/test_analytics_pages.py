@@ -153,6 +153,23 @@ def test_drift_opens_on_the_agency_at_a_glance(app_file: str, demo: str, demo_db
     assert first["items that fell"] == ", ".join(DRIFT_FALLS)
     assert first["band"] == f"{DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}"
     assert "Download the overview (CSV)" in {b.label for b in at.get("download_button")}
+    # The counts, in one line above the table (every row fits on its one page here).
+    compared = glance.loc[~glance["band"].str.endswith("(one review)")]
+    order = {  # each scale's bands, lowest first
+        scale: [b.label for b in demo_db.registry.get(scale.lower()).scoring.bands]
+        for scale in set(compared["scale"])
+    }
+    changes = [
+        (order[scale], band.split(" → "))
+        for scale, band in zip(compared["scale"], compared["band"], strict=True)
+        if " → " in band
+    ]
+    fell = sum(bands.index(after) < bands.index(before) for bands, (before, after) in changes)
+    counts = (
+        f"**{len(compared)}** programs compared · **{fell}** whose band fell · "
+        f"**{int((compared['falls'].fillna(0) > 0).sum())}** with falling items"
+    )
+    assert any(str(m.value).startswith(counts) for m in at.markdown), counts
     # Only the open tab is drawn: nothing of one program yet.
     assert len(at.dataframe) == 1 and not at.get("vega_lite_chart")
     assert not [m for m in at.markdown if str(m.value).startswith("### ")]

@@ -58,3 +58,23 @@ def test_a_failure_keeps_nothing_and_clear_empties_it() -> None:
     flaky.clear()  # type: ignore[attr-defined]
     flaky(1)
     assert attempts == [1, 1, 1]
+
+
+def test_every_argument_by_position_keys_as_the_signature_does() -> None:
+    """The pages pass every argument by position (the fast path): the same entry as by keyword
+    or with a default left out, and the "_" argument still not part of the key."""
+    calls: list[tuple[str, str]] = []
+
+    @page_cache(spinner=None, max_entries=4)
+    def make(url: str, version: str, _db: object, shown: str = "all") -> tuple[str, str, str]:
+        calls.append((url, version))
+        return (url, version, shown)
+
+    first = make("a", "v1", object(), "all")
+    assert make("a", "v1", object()) is first  # the default, bound
+    assert make(url="a", version="v1", _db=None, shown="all") is first
+    assert make("a", "v1", object(), "all") is first
+    assert calls == [("a", "v1")]
+    assert make("a", "v2", object(), "all") == ("a", "v2", "all")  # another version: made again
+    assert make("a", "v1", object(), "mine") == ("a", "v1", "mine")
+    assert calls == [("a", "v1"), ("a", "v2"), ("a", "v1")]
