@@ -162,10 +162,16 @@ def finalized_ratings(
     frame["program_id"] = frame["program_id"].astype("int64")
     frame["rating"] = pd.array(frame["rating"], dtype="Int64")
     frame["review_date"] = pd.to_datetime(frame["review_date"])
+    ids = frame["review_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, dtype="int64")
+    lengths = np.diff(starts, append=len(ids))
     for column in ("program", "provider", "region", "evidence"):
-        frame[column] = pd.Series(
-            frame[column].to_numpy(dtype=object, na_value=None), index=frame.index, dtype=object
-        )
+        values = frame[column].to_numpy(dtype=object, na_value=None)
+        if column != "evidence":
+            # A review's rows join one program row: its names as one object each, not one per
+            # rating (less memory, and scoring.analytics then finds them equal without comparing).
+            values = np.repeat(values[starts], lengths)
+        frame[column] = pd.Series(values, index=frame.index, dtype=object)
     return mark_left_out(frame, checked)
 
 
