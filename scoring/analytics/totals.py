@@ -320,14 +320,15 @@ def _totals(
 def totals_frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     """The review_totals frame of `score_sums`' columns (extra columns are kept)."""
     columns = dict(columns)
-    for col in ("program", "provider", "region"):  # text that may be missing: None, not NaN
-        columns[col] = pd.Series(columns[col], dtype=object)
-    for col in ("scale_id", "scale_version"):
-        columns[col] = pd.Series(columns[col], dtype=str)
-    columns["band"] = pd.Series(columns["band"], dtype=object)
+    n = len(columns["review_id"])
+    index = pd.RangeIndex(n)  # one index for every Series: none to align
+    for col in ("program", "provider", "region", "band"):  # text that may be missing: None, not NaN
+        columns[col] = pd.Series(columns[col], index=index, dtype=object)
+    for col in ("scale_id", "scale_version"):  # arrays, not Series: cheaper for a few reviews
+        columns[col] = pd.array(columns[col], dtype=str)
     level = np.asarray(columns["band_level"], dtype="int64")
     columns["band_level"] = pd.arrays.IntegerArray(np.where(level >= 0, level, 0), level < 0)
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, index=index)
 
 
 def _item_index(
