@@ -29,7 +29,7 @@ from scales import ScaleRegistry
 from scoring.analytics import LOW_RATING, RATING_COLUMNS, review_totals
 from services import access
 from services.access import Action, Actor
-from services.analytics_query import current_final, run_statement
+from services.analytics_query import current_final, run_unpinged
 from services.analytics_query import scale_problems as scale_problems
 from services.analytics_scores import PACK as PACK
 from services.analytics_scores import ReviewScores as ReviewScores
@@ -229,6 +229,8 @@ def _review_rows(reviews: Sequence[Any], names: list[str], rated: Sequence[Any])
         position, known = wanted, np.zeros(len(wanted), dtype=bool)
     # Reviews' order, each review's rating rows in their id order (a stable sort keeps it).
     order = np.flatnonzero(known)[np.argsort(position[known], kind="stable")]
+    # A take: each review's program, provider and region stay one object on all its rows (less
+    # memory, and scoring.analytics finds them equal without comparing).
     frame = head.iloc[position[order]].reset_index(drop=True)
     frame.insert(names.index("scale_hash"), "item_id", pd.Series(item_id[order]).infer_objects())
     frame.insert(names.index("scale_hash") + 1, "rating", pd.array(list(rating[order]), dtype="Int64"))
@@ -277,13 +279,7 @@ def data_version(db: Database, *, max_age: float = 0.0) -> str:
     seen = db.version_seen
     if max_age > 0 and seen is not None and seen[2] == writes and time.monotonic() - seen[1] < max_age:
         return seen[0]
-    engine = db.unpinged_engine  # one SELECT on the driver, no ping first
-    try:
-        rows = run_statement(engine, _DATA_VERSION, {})
-    except engine.dialect.loaded_dbapi.Error:
-        # A pooled connection the server closed (a restart): drop the pool's and ask once more.
-        engine.dispose()
-        rows = run_statement(engine, _DATA_VERSION, {})
+    rows = run_unpinged(db, _DATA_VERSION, {})  # one SELECT on the driver, no ping first
     assert rows is not None and len(rows) == 1, "analytics_changes holds one row (migration 0004)"
     counter, changed_at = rows[0]
     version = f"{counter}|{changed_at}"  # a fingerprint: the driver's own form of the time will do

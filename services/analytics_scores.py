@@ -17,7 +17,7 @@ from scales import Scale, ScaleRegistry
 from scoring.analytics import score_sums, totals_frame
 from services import access
 from services.access import Action, Actor
-from services.analytics_query import AnySelect, current_final, run_statement, scale_problems
+from services.analytics_query import AnySelect, current_final, run_unpinged, scale_problems
 from services.database import Database
 from services.final_sums import latest_sums
 from services.integrity_gate import PAIR_COUNT, PAIRS, SEAL, check_rows
@@ -43,9 +43,7 @@ class ReviewScores:
 
     @cached_property
     def frame(self) -> pd.DataFrame:
-        frame = totals_frame(self.columns)
-        frame["scale_hash"] = pd.Series(self.columns["scale_hash"], dtype=str)
-        return frame
+        return totals_frame({**self.columns, "scale_hash": pd.array(self.columns["scale_hash"], dtype=str)})
 
 
 def review_scores(
@@ -85,7 +83,9 @@ def review_scores(
     params = {"program_id": program_id, "scale_id": scale_id}
     params = {k: v for k, v in params.items() if v is not None}
     # A statement built for one actor's scope is run once: only the shared ones are kept.
-    rows = run_statement(db.engine, statement, params) if visible is None else None
+    every = program_id is None and latest is None  # every review's ratings added up
+    settings = _EVERY_REVIEW_SETTINGS if every else ()
+    rows = run_unpinged(db, statement, params, postgres_settings=settings) if visible is None else None
     if rows is None:
         # One statement needs no transaction around it; on PostgreSQL that saves the BEGIN and
         # ROLLBACK round trips, which cost more than one program's query.
@@ -94,14 +94,17 @@ def review_scores(
         )
         with engine.connect() as conn:
             rows = conn.execute(statement, params).all()
-    # The integrity gate, over the seal columns the same query read: failing reviews left out.
-    checked = check_rows(db.integrity_key, map(_gate_row, rows), whole=False)  # no stored score read
-    rows = [row[:-_GATE_COLUMNS] for row in rows if row[0] not in checked.failing]
-    names = [*_SCORE_HEAD, *(f"_packed_{s}" for s in sub_ids)]
-    columns: dict[str, Any] = (
-        dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
-    )
-    columns = {name: columns.get(name, []) for name in names}
+    # The integrity gate, over the seal columns the same query read (its rows are in the gate's
+    # layout): failing reviews left out.
+    checked = check_rows(db.integrity_key, rows, whole=False)  # no stored score read
+    failing = checked.failing
+    if failing:
+        rows = [row for row in rows if row[0] not in failing]
+    names = [*_SCORE_ROW, *(f"_packed_{s}" for s in sub_ids)]
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    columns: dict[str, Any] = {
+        name: list(found) for name, found in zip(names, values, strict=True) if not name.startswith("_gate")
+    }
     for sub_id in sub_ids:
         packed = np.asarray([v or 0 for v in columns.pop(f"_packed_{sub_id}")], dtype="int64")
         columns[f"rated_{sub_id}"], columns[f"sum_{sub_id}"] = np.divmod(packed, PACK)
@@ -141,24 +144,30 @@ def _scored(db: Database, columns: dict[str, Any], warnings: Sequence[str]) -> R
     return ReviewScores(scored, (*warnings, *problems))
 
 
-_GATE_COLUMNS: Final = 4  # amendment_of, the seal, the pairs, their count
+_EVERY_REVIEW_SETTINGS: Final = (("max_parallel_workers_per_gather", "0"), ("jit", "off"))
+"""PostgreSQL's settings for the query over every review's ratings: a parallel plan computed
+the sums once in every worker (string_agg, the gate's pairs, is not split across workers
+before PostgreSQL 16): three times the work for the same rows; and compiling it (JIT, its
+estimate is high) took a quarter of a second it never gave back."""
 
 
-def _gate_row(row: Sequence[Any]) -> tuple[Any, ...]:
-    """A row of the scores query as services.integrity_gate.check_rows takes it."""
-    return (row[0], row[1], row[5], row[6], row[8], row[7], *row[-_GATE_COLUMNS:], row[2])
-
-
-_SCORE_HEAD: Final = (
+_SCORE_ROW: Final = (
+    # What services.integrity_gate.check_rows reads first: HEAD, the seal, the pairs and their
+    # count, the program's name.
     "review_id",
     "program_id",
-    "program",
-    "provider",
-    "region",
     "scale_id",
     "scale_version",
-    "review_date",
     "scale_hash",
+    "review_date",
+    "_gate_amendment_of",
+    "_gate_seal",
+    "_gate_pairs",
+    "_gate_pair_count",
+    "program",
+    # then the rest of the review's columns, and its sums
+    "provider",
+    "region",
     "rated",
     "total_sum",
 )
@@ -232,23 +241,23 @@ def _scores_statement(
             inner = inner.join(Program, Program.id == Review.program_id)
         sums = inner.where(*where).group_by(Review.id).subquery("sums")
     query = (
-        select(
+        select(  # the columns of _SCORE_ROW, then the packed subscale sums
             Review.id,
             Program.id,
-            Program.name,
-            Provider.name,
-            Program.region,
             Review.scale_id,
             Review.scale_version,
-            Review.review_date,
             Review.scale_hash,
-            sums.c.rated,
-            sums.c.total_sum,
-            *(sums.c[f"packed_{i}"] for i in range(len(membership))),
-            Review.amendment_of,  # with the columns above, what the integrity gate checks (HEAD)
+            Review.review_date,
+            Review.amendment_of,
             SEAL,
             sums.c.pairs,
             sums.c.pair_count,
+            Program.name,
+            Provider.name,
+            Program.region,
+            sums.c.rated,
+            sums.c.total_sum,
+            *(sums.c[f"packed_{i}"] for i in range(len(membership))),
         )
         .select_from(sums)
         .join(Review, Review.id == sums.c.review_id)

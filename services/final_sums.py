@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from scales import Scale
 from services import access
 from services.access import Action, Actor
-from services.analytics_query import current_final, run_statement
+from services.analytics_query import current_final, run_unpinged
 from services.database import Database
 from services.integrity_gate import warning
 from storage.final_sums import SumsSeals, parse_subscales, sums_of, sums_seal
@@ -56,7 +56,7 @@ def latest_sums(db: Database, *, actor: Actor, scale_id: str) -> tuple[dict[str,
     statement = _latest_statement(db.dialect, limited=programs is not None)
     rows: Sequence[Any] | None = []  # a scope of no program: nothing to read
     if programs is None or programs:
-        rows = run_statement(db.engine, statement, params)  # compiled once, run on the driver
+        rows = run_unpinged(db, statement, params)  # compiled once, run on the driver
     assert rows is not None, "the statement has no IN list to expand"
     if any(row[-1] is None for row in rows):
         return None

@@ -128,10 +128,28 @@ def _postgres_pairs(element: _JoinedPairs, compiler: SQLCompiler, **kw: Any) -> 
     return f"string_agg({compiler.process(element.clauses, **kw)}, '{PAIR_SEPARATOR}')"
 
 
+class _RatingText(FunctionElement[str]):
+    """A rating as text, '' when there is none (storage.integrity.rating_pair's form)."""
+
+    type = String()
+    name = "rating_text"
+    inherit_cache = True
+
+
+@compiles(_RatingText, "sqlite")
+def _sqlite_rating_text(element: _RatingText, compiler: SQLCompiler, **kw: Any) -> str:
+    # || turns a number into text as CAST does; a CAST per rating cost a sixth of a program's read.
+    return f"ifnull({compiler.process(element.clauses, **kw)}, '')"
+
+
+@compiles(_RatingText)  # PostgreSQL's, and the default
+def _cast_rating_text(element: _RatingText, compiler: SQLCompiler, **kw: Any) -> str:
+    rating = compiler.process(element.clauses, **kw)
+    return compiler.process(func.coalesce(cast(literal_column(rating), String), literal_column("''")), **kw)
+
+
 PAIRS: Final = _JoinedPairs(
-    ConsensusRating.item_id
-    + literal_column(f"'{RATING_SEPARATOR}'")
-    + func.coalesce(cast(ConsensusRating.rating, String), literal_column("''"))
+    ConsensusRating.item_id + literal_column(f"'{RATING_SEPARATOR}'") + _RatingText(ConsensusRating.rating)
 )
 """Per review (an aggregate): its consensus rows as storage.integrity.rating_pair writes them."""
 PAIR_COUNT: Final = func.count(ConsensusRating.review_id)

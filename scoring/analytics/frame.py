@@ -3,6 +3,7 @@ and the small helpers the results share."""
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
@@ -88,22 +89,22 @@ def _reviews_of(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
     every row of a review. Sorting once and comparing neighbours keeps this linear. With it,
     each row's review as a position in that frame when the rows came grouped by review."""
     review_id = rows["review_id"].to_numpy()
-    grouped = review_id[1:] != review_id[:-1]
+    same = review_id[1:] == review_id[:-1]
     # Each review's rows are together when no review starts two runs (the runs' ids are few).
-    runs = review_id[np.concatenate([[True], grouped])] if len(review_id) else review_id
+    runs = review_id[np.concatenate([[True], ~same])] if len(review_id) else review_id
     if len(review_id) and len(pd.unique(runs)) == len(runs):
         order = None  # each review's rows are together already (as the loader gives them)
         ordered_ids = review_id
     else:
         order = np.argsort(review_id, kind="stable")
         ordered_ids = review_id[order]
-    same = ordered_ids[1:] == ordered_ids[:-1]
+        same = ordered_ids[1:] == ordered_ids[:-1]
     if same.any():
         for col in REVIEW_COLUMNS[1:]:
             values = _comparable(rows[col])
             if order is not None:
                 values = values.take(pa.array(order)) if isinstance(values, pa.Array) else values[order]
-            differs = _differs(values[1:], values[:-1], same)
+            differs = _neighbours_differ(values, same)
             if differs.any():
                 bad = ordered_ids[1:][differs][0]
                 raise ValueError(
@@ -112,18 +113,33 @@ def _reviews_of(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
                 )
     starts = np.concatenate([[True], ~same]) if len(review_id) else np.zeros(0, dtype=bool)
     first = np.flatnonzero(starts) if order is None else order[starts]
-    # By review_date, then review_id: one lexsort of the first rows (each review once, so
-    # the same order as a stable sort on both), then one take of the review columns.
-    sorter = np.lexsort((review_id[first], rows["review_date"].to_numpy()[first]))
-    reviews = rows[list(REVIEW_COLUMNS)].take(first[sorter]).reset_index(drop=True)
+    sorter = _date_order(review_id[first], rows["review_date"].to_numpy()[first])
+    reviews = rows[list(REVIEW_COLUMNS)]
+    reviews = reviews.take(first if sorter is None else first[sorter]).reset_index(drop=True)
     for col in ("program", "provider", "region"):
         reviews[col] = text_column(reviews[col])
     review_code = None
     if order is None:  # run j is the review at position where_run[j] of `reviews`
-        where_run = np.empty(len(first), dtype="int64")
-        where_run[sorter] = np.arange(len(first))
-        review_code = where_run[np.cumsum(starts) - 1]
+        lengths = np.diff(first, append=len(review_id))
+        if sorter is None:
+            review_code = np.repeat(np.arange(len(first)), lengths)
+        else:
+            where_run = np.empty(len(first), dtype="int64")
+            where_run[sorter] = np.arange(len(first))
+            review_code = np.repeat(where_run, lengths)
     return reviews, review_code
+
+
+def _date_order(ids: np.ndarray, dates: np.ndarray) -> np.ndarray | None:
+    """The order by date, then id, of reviews given once each; None when they are in it
+    already (as the loader gives them): checking costs less than sorting."""
+    if len(ids) < 2:
+        return None
+    later = dates[1:] > dates[:-1]
+    if (later | ((dates[1:] == dates[:-1]) & (ids[1:] > ids[:-1]))).all():
+        return None
+    # One lexsort (each review once, so the same order as a stable sort on both).
+    return np.lexsort((ids, dates))
 
 
 def _comparable(column: pd.Series) -> np.ndarray | pa.Array:
@@ -138,22 +154,50 @@ def _comparable(column: pd.Series) -> np.ndarray | pa.Array:
     return pd.factorize(column)[0]  # every missing value is -1
 
 
-def _differs(a: np.ndarray | pa.Array, b: np.ndarray | pa.Array, where: np.ndarray) -> np.ndarray:
-    """Element-wise a != b where `where` holds (False elsewhere); two missing values (None,
-    NaN, NA) count as equal."""
+def _neighbours_differ(values: np.ndarray | pa.Array, where: np.ndarray) -> np.ndarray:
+    """values[i + 1] != values[i] where where[i] holds (False elsewhere); two missing values
+    (None, NaN, NA) count as equal."""
+    a, b = values[1:], values[:-1]
     if isinstance(a, pa.Array) and isinstance(b, pa.Array):
-        missing = pc.xor(pc.is_null(a), pc.is_null(b))  # one missing, the other not
-        ne = pc.or_(pc.fill_null(pc.not_equal(a, b), False), missing)
+        ne = pc.not_equal(a, b)
+        if a.null_count or b.null_count:
+            missing = pc.xor(pc.is_null(a), pc.is_null(b))  # one missing, the other not
+            ne = pc.or_(pc.fill_null(ne, False), missing)
         return ne.to_numpy(zero_copy_only=False) & where
+    if values.dtype == object and len(values):
+        # One object is equal to itself: only pairs of two objects need Python's comparison
+        # (services.analytics_data gives each review's text as one object: then none does).
+        values = np.ascontiguousarray(values)
+        address = _addresses(values)  # valid while `values` holds the objects
+        at = np.flatnonzero(where & (address[1:] != address[:-1]))
+        if 4 * len(at) > len(values):  # mostly pairs of two objects: compare them all at once
+            return _values_differ(values[1:], values[:-1]) & where
+        ne = np.zeros(len(values) - 1, dtype=bool)
+        if len(at):
+            ne[at] = _values_differ(values[1:][at], values[:-1][at])
+        return ne
+    return _values_differ(a, b) & where
+
+
+def _values_differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise a != b, two missing values counting as equal."""
     try:
-        ne = np.asarray(a != b, dtype=bool) & where
+        ne = np.asarray(a != b, dtype=bool)
     except (TypeError, ValueError):  # an NA compared: its truth value is ambiguous
         codes, _ = pd.factorize(np.concatenate([a, b]))
-        return (codes[: len(a)] != codes[len(a) :]) & where
+        return codes[: len(a)] != codes[len(a) :]
     if a.dtype == object and ne.any():
         at = np.flatnonzero(ne)
         ne[at[pd.isna(a[at]) & pd.isna(b[at])]] = False
     return ne
+
+
+def _addresses(values: np.ndarray) -> np.ndarray:
+    """The objects of a contiguous object array as their addresses (it holds pointers to
+    them), read as integers so that numpy compares them in C: equal addresses are one object.
+    A view of the array's memory: valid while the array lives."""
+    pointers = (ctypes.c_void_p * len(values)).from_address(values.ctypes.data)
+    return np.frombuffer(memoryview(pointers), dtype=np.uintp)
 
 
 def _integers(column: pd.Series, name: str) -> pd.Series:
@@ -165,7 +209,12 @@ def _integers(column: pd.Series, name: str) -> pd.Series:
 
 def text_column(column: pd.Series) -> pd.Series:
     """Text that may be missing, with every missing value as None."""
-    return pd.Series(column.to_numpy(dtype=object, na_value=None), index=column.index, dtype=object)
+    values = column.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
+    return pd.Series(values, index=column.index, dtype=object)
 
 
 def program_ratings(

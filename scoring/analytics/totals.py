@@ -113,15 +113,26 @@ def score_sums(sums: pd.DataFrame | Mapping[str, Any], registry: ScaleRegistry) 
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _ItemIndex:
-    """Where each row's item sits: its position in its scale version, and its index into the
-    concatenated item lists of the scales being scored (names and subscales)."""
+    """Where each row's item sits: `key` indexes the tables of (scale version, item id) pairs,
+    from which come its position in its scale version, its index into the concatenated item
+    lists of the scales being scored (names and subscales), and its subscale's code."""
 
-    position: np.ndarray
-    at: np.ndarray
+    key: np.ndarray
+    positions: np.ndarray  # (scale version, item id) -> position in the scale version
+    offsets: np.ndarray  # scale version -> where its items start in names and subscales
+    row_subscale: np.ndarray  # each row's subscale as an index into the scored subscale ids
     names: tuple[str, ...]
     subscales: tuple[str, ...]
+
+    @cached_property
+    def position(self) -> np.ndarray:
+        return self.positions.ravel()[self.key]
+
+    @cached_property
+    def at(self) -> np.ndarray:
+        return (self.positions + self.offsets[:, None]).ravel()[self.key]
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,20 +181,18 @@ def score_reviews(data: PreparedRatings, registry: ScaleRegistry) -> ScoredRevie
     review_code = data.review_code
     if review_code is None or len(review_code) != len(rows):
         review_code = pd.Index(reviews["review_id"]).get_indexer(rows["review_id"])
-    items = _item_index(rows, scale_list, scale_code[review_code], review_code, n)
-
     sub_ids = tuple(dict.fromkeys(sub.id for scale in scale_list for sub in scale.subscales))
-    sub_of = {sub_id: i for i, sub_id in enumerate(sub_ids)}
-    item_sub = np.array([sub_of[s] for s in items.subscales], dtype="int64")
+    items = _item_index(rows, scale_list, scale_code, review_code, sub_ids)
     rating = rows["rating"]
     rated = rating.notna().to_numpy(dtype=bool)
     value = rating.to_numpy(dtype="int64", na_value=0)
-    total_sum = _add_up(review_code, value, n)
-    n_rated = np.bincount(review_code[rated], minlength=n).astype("int64")
     k = len(sub_ids)
-    cell = review_code * k + item_sub[items.at] if len(rows) else np.zeros(0, dtype="int64")
+    cell = review_code * k + items.row_subscale if len(rows) else np.zeros(0, dtype="int64")
     sub_sum = _add_up(cell, value, n * k).reshape(n, k)
-    sub_count = np.bincount(cell[rated], minlength=n * k).astype("int64").reshape(n, k)
+    sub_count = np.bincount(cell, weights=rated, minlength=n * k).astype("int64").reshape(n, k)
+    # Every item is in exactly one subscale of its scale: the total is the subscales' sum.
+    total_sum = sub_sum.sum(axis=1)
+    n_rated = sub_count.sum(axis=1)
 
     base = {col: reviews[col].to_numpy() for col in REVIEW_COLUMNS}
     totals = totals_frame(
@@ -229,12 +238,17 @@ def _scale_codes_of(
                 code = code_of[key] = list(scales).index(text)
             found.append(code)
         return np.asarray(found, dtype="int64"), scales
-    keys = pd.Series(scale_ids).astype(str) + "\x00" + pd.Series(versions).astype(str)
-    found, uniques = pd.factorize(keys)
-    for text in uniques:
-        sid, ver = str(text).split("\x00", 1)
-        scales[(sid, ver)] = registry.get(sid, ver)
-    return np.asarray(found, dtype="int64"), scales
+    # Each column factorized alone, then the pairs of codes (no text made per review).
+    id_code, id_values = pd.factorize(scale_ids)
+    version_code, version_values = pd.factorize(versions)
+    found, pairs = pd.factorize(id_code.astype("int64") * len(version_values) + version_code)
+    code_of_pair: list[int] = []
+    for pair in pairs:
+        text = (str(id_values[pair // len(version_values)]), str(version_values[pair % len(version_values)]))
+        if text not in scales:  # two values may read the same as text (1 and "1")
+            scales[text] = registry.get(*text)
+        code_of_pair.append(list(scales).index(text))
+    return np.asarray(code_of_pair, dtype="int64")[found], scales
 
 
 def _add_up(index: np.ndarray, value: np.ndarray, size: int) -> np.ndarray:
@@ -306,57 +320,74 @@ def _totals(
 def totals_frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     """The review_totals frame of `score_sums`' columns (extra columns are kept)."""
     columns = dict(columns)
-    for col in ("program", "provider", "region"):  # text that may be missing: None, not NaN
-        columns[col] = pd.Series(columns[col], dtype=object)
-    for col in ("scale_id", "scale_version"):
-        columns[col] = pd.Series(columns[col], dtype=str)
-    columns["band"] = pd.Series(columns["band"], dtype=object)
+    n = len(columns["review_id"])
+    index = pd.RangeIndex(n)  # one index for every Series: none to align
+    for col in ("program", "provider", "region", "band"):  # text that may be missing: None, not NaN
+        columns[col] = pd.Series(columns[col], index=index, dtype=object)
+    for col in ("scale_id", "scale_version"):  # arrays, not Series: cheaper for a few reviews
+        columns[col] = pd.array(columns[col], dtype=str)
     level = np.asarray(columns["band_level"], dtype="int64")
     columns["band_level"] = pd.arrays.IntegerArray(np.where(level >= 0, level, 0), level < 0)
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, index=index)
 
 
 def _item_index(
     rows: pd.DataFrame,
     scale_list: list[Scale],
-    row_scale: np.ndarray,
+    scale_code: np.ndarray,
     review_code: np.ndarray,
-    n_reviews: int,
+    sub_ids: tuple[str, ...],
 ) -> _ItemIndex:
-    """Each row's item in its scale version. Refuses an item id the review's scale version does
-    not have, and an item rated twice in one review."""
+    """Each row's item in its review's scale version (`scale_code` per review, `review_code`
+    per row). Refuses an item id the review's scale version does not have, and an item rated
+    twice in one review."""
     codes, uniques = pd.factorize(rows["item_id"])
     n_unique = max(len(uniques), 1)
-    lookup = np.full((max(len(scale_list), 1), n_unique), -1, dtype="int64")
-    offsets = np.zeros(max(len(scale_list), 1), dtype="int64")
+    n_scales = max(len(scale_list), 1)
+    positions = np.full((n_scales, n_unique), -1, dtype="int64")
+    sub_table = np.full((n_scales, n_unique), -1, dtype="int64")
+    offsets = np.zeros(n_scales, dtype="int64")
     names: list[str] = []
     subscales: list[str] = []
     unique_ids = [str(u) for u in uniques]
+    sub_code = {sub_id: i for i, sub_id in enumerate(sub_ids)}
     for code, scale in enumerate(scale_list):
-        index = {item.id: pos for pos, item in enumerate(scale.items)}
-        lookup[code, : len(unique_ids)] = [index.get(u, -1) for u in unique_ids]
+        index = {item.id: (pos, sub_code[item.subscale]) for pos, item in enumerate(scale.items)}
+        found = [index.get(u, (-1, -1)) for u in unique_ids]
+        positions[code, : len(unique_ids)] = [f[0] for f in found]
+        sub_table[code, : len(unique_ids)] = [f[1] for f in found]
         offsets[code] = len(names)
         names += [item.name for item in scale.items]
         subscales += [item.subscale for item in scale.items]
-    position = lookup[row_scale, codes] if len(rows) else np.zeros(0, dtype="int64")
-    unknown = position < 0
+    if len(scale_list) == 1:  # one scale version (the usual case): the item code is the key
+        key = codes.astype("int64", copy=False)
+    else:
+        key = scale_code[review_code] * n_unique + codes
+    row_subscale = sub_table.ravel()[key] if len(rows) else np.zeros(0, dtype="int64")
+    unknown = row_subscale < 0
     if unknown.any():
         bad = rows.iloc[int(np.argmax(unknown))]
         raise ValueError(
             f"review {bad['review_id']}: item {bad['item_id']} is not an item of "
             f"{bad['scale_id']} {bad['scale_version']}"
         )
-    key = review_code.astype("int64") * n_unique + codes
+    n_reviews = len(scale_code)
+    pair = review_code.astype("int64", copy=False) * n_unique + codes
     if n_reviews * n_unique <= 4 * len(rows) + 1_000_000:
-        seen = np.bincount(key, minlength=n_reviews * n_unique)
-        twice = seen[key] > 1
+        seen = np.bincount(pair, minlength=n_reviews * n_unique)
+        twice = seen[pair] > 1 if len(seen) and seen.max() > 1 else None
     else:
-        twice = pd.Index(key).duplicated(keep=False)
-    if twice.any():
+        twice = pd.Index(pair).duplicated(keep=False)
+    if twice is not None and twice.any():
         bad = rows.iloc[int(np.argmax(twice))]
         raise ValueError(f"review {bad['review_id']} rates item {bad['item_id']} more than once")
     return _ItemIndex(
-        position=position, at=offsets[row_scale] + position, names=tuple(names), subscales=tuple(subscales)
+        key=key,
+        positions=positions,
+        offsets=offsets,
+        row_subscale=row_subscale,
+        names=tuple(names),
+        subscales=tuple(subscales),
     )
 
 
