@@ -92,6 +92,23 @@ def session_kept(
     return value
 
 
+def made_of(name: str, inputs: tuple[object, ...], make: Callable[[], R]) -> R:
+    """What `make()` gave last time in this session (under `name`) while `inputs` are the same:
+    the same objects (a kept read's, `is`, no comparison) or equal ones. For what a page builds
+    of kept reads on every rerun (a table, a chart's spec). Only the last inputs are kept."""
+    made = st.session_state.get(name)
+    if (
+        isinstance(made, tuple)
+        and len(made) == 2
+        and len(made[0]) == len(inputs)
+        and all(old is new or old == new for old, new in zip(made[0], inputs, strict=True))
+    ):
+        return cast("R", made[1])
+    value = make()
+    st.session_state[name] = (inputs, value)
+    return value
+
+
 @dataclass(frozen=True)
 class _Kept:
     key: object

@@ -12,6 +12,7 @@ import pyarrow as pa
 import streamlit as st
 
 from app_pages.markup import md
+from app_pages.page_cache import made_of
 from app_pages.shared import actor, allowed, database, kept
 from app_pages.widgets import show_error
 from services import action_plans
@@ -48,17 +49,14 @@ def results_follow_up(review_id: int, score: Mapping[str, Any]) -> None:
     st.caption(
         "The entries earlier reviews of this program opened, beside this review's rating of each item."
     )
-    st.dataframe(
-        _follow_up_table(entries, score), hide_index=True, width="stretch", key="results_plan_follow_up"
-    )
+    # Kept while the entries and the score are the kept reads' same values (pandas to Arrow on
+    # each rerun cost more than the rest of this section).
+    table = made_of(FOLLOW_UP_TABLE, (entries, score), lambda: _follow_up_table(entries, score))
+    st.dataframe(table, hide_index=True, width="stretch", key="results_plan_follow_up")
 
 
 def _follow_up_table(entries: list[PlanEntryView], score: Mapping[str, Any]) -> pa.Table:
-    """The follow-up rows as an Arrow table: the last one made is kept while the entries and the
-    score are the kept reads' same values (pandas to Arrow each rerun cost more than the rest)."""
-    made = st.session_state.get(FOLLOW_UP_TABLE)
-    if made is not None and made[0] == entries and made[1] is score:
-        return made[2]
+    """The follow-up rows as an Arrow table."""
     items = score.get("items") or {}
     rows = []
     for e in entries:
@@ -76,12 +74,10 @@ def _follow_up_table(entries: list[PlanEntryView], score: Mapping[str, Any]) -> 
                 "owner": e.owner or "",
             }
         )
-    table = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
-    st.session_state[FOLLOW_UP_TABLE] = (entries, score, table)
-    return table
+    return pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
 
 
-FOLLOW_UP_TABLE = "results_follow_up_table"  # session state: (entries, score, their table)
+FOLLOW_UP_TABLE = "results_follow_up_table"  # session state: the follow-up table (made_of)
 
 
 def rate_follow_up(review_id: int, item_id: str, now: int | None) -> None:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app_pages.charts import arrow_spec
 from app_pages.markup import md
-from app_pages.page_cache import page_cache
+from app_pages.page_cache import made_of, page_cache
 from scales import Scale, TotalMethod
 from scales.schema import TotalBand
 from services.report_data import METHOD_TEXT, computed_working
@@ -208,14 +208,9 @@ def _bar_chart(
 
 
 def score_charts(score: dict[str, Any], scale: Scale) -> None:
-    # The score is a kept read's object (app_pages.shared.kept): while it is the same (`is`), so
-    # are its charts' specs, made last time.
-    made = st.session_state.get(CHART_SPECS)
-    if made is not None and made[0] is score and made[1] is scale:
-        specs = made[2]
-    else:
-        specs = _specs_of(score, scale)
-        st.session_state[CHART_SPECS] = (score, scale, specs)
+    # The score is a kept read's object (app_pages.shared.kept): while it is the same, so are its
+    # charts' specs, made last time.
+    specs = made_of(CHART_SPECS, (score, scale), lambda: _specs_of(score, scale))
     if specs is None:
         st.info("Nothing to chart yet: no item has a consensus rating.", icon=":material/bar_chart:")
         return
@@ -225,7 +220,7 @@ def score_charts(score: dict[str, Any], scale: Scale) -> None:
     st.vega_lite_chart(spec=item_spec, width="stretch", key="results_item_chart")
 
 
-CHART_SPECS = "results_chart_specs"  # session state: (score, scale, the charts' specs)
+CHART_SPECS = "results_chart_specs"  # session state: the charts' specs (made_of)
 
 
 def _specs_of(
@@ -332,18 +327,13 @@ def _source_text(entry: dict[str, Any], scale: Scale, item_id: str, unrated: str
 EVIDENCE_ROW = 84  # px: about four lines of evidence in the items table
 
 
-ITEM_TABLE = "results_item_frame"  # session state: (review, score, scale, live, the table made of them)
+ITEM_TABLE = "results_item_frame"  # session state: the items table (made_of)
 
 
 def item_table(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> None:
     # The review and its score are the kept reads' objects (app_pages.shared.kept): while none of
-    # them changed (`is`), the table made of them last time is this session's again.
-    made = st.session_state.get(ITEM_TABLE)
-    if made is not None and made[0] is review and made[1] is score and made[2] is scale and made[3] == live:
-        table = made[4]
-    else:
-        table = _item_frame(score, review, scale, live)
-        st.session_state[ITEM_TABLE] = (review, score, scale, live, table)
+    # them changed, the table made of them last time is this session's again.
+    table = made_of(ITEM_TABLE, (review, score, scale, live), lambda: _item_frame(score, review, scale, live))
     st.dataframe(
         table,
         hide_index=True,

@@ -78,3 +78,23 @@ def test_every_argument_by_position_keys_as_the_signature_does() -> None:
     assert make("a", "v2", object(), "all") == ("a", "v2", "all")  # another version: made again
     assert make("a", "v1", object(), "mine") == ("a", "v1", "mine")
     assert calls == [("a", "v1"), ("a", "v2"), ("a", "v1")]
+
+
+def test_made_of_makes_again_only_when_its_inputs_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app_pages import page_cache
+
+    monkeypatch.setattr(page_cache.st, "session_state", {})
+    made: list[str] = []
+
+    def make(text: str) -> str:
+        made.append(text)
+        return text.upper()
+
+    score = {"total": 3.5}
+    assert page_cache.made_of("table", (score, True), lambda: make("a")) == "A"
+    assert page_cache.made_of("table", (score, True), lambda: make("b")) == "A"  # the same object
+    assert page_cache.made_of("table", ({"total": 3.5}, True), lambda: make("c")) == "A"  # an equal one
+    assert page_cache.made_of("table", ({"total": 4.0}, True), lambda: make("d")) == "D"  # changed
+    assert page_cache.made_of("table", ({"total": 4.0}, False), lambda: make("e")) == "E"
+    assert page_cache.made_of("other", ({"total": 4.0}, False), lambda: make("f")) == "F"  # its own name
+    assert made == ["a", "d", "e", "f"]
