@@ -23,13 +23,13 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ARRAY, Connection, Integer, Select, any_, bindparam, func, null, select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, func, null, select
 
 from scales import ScaleRegistry
 from scoring.analytics import LOW_RATING, RATING_COLUMNS, review_totals
 from services import access
 from services.access import Action, Actor
-from services.analytics_query import current_final, run_unpinged
+from services.analytics_query import current_final, run_in, run_unpinged
 from services.analytics_query import scale_problems as scale_problems
 from services.analytics_scores import PACK as PACK
 from services.analytics_scores import ReviewScores as ReviewScores
@@ -171,43 +171,21 @@ def finalized_ratings(
             ratings = ratings.where(ConsensusRating.review_id == any_(chosen))
         else:
             ratings = ratings.where(ConsensusRating.review_id.in_(read))
-        rated = _driver_rows(connection, ratings)
+        rated = run_in(connection, ratings)
         checked = gate(s, read, whole=False)  # the same reviews, in the same read; no stored score read
     frame = _review_rows(reviews, names, rated)
     return mark_left_out(frame, checked)
 
 
-def _driver_rows(connection: Connection, statement: Select[*tuple[Any, ...]]) -> Sequence[Any]:
-    """The statement's rows as the driver gives them (tuples), in the connection's transaction:
-    for plain columns (no type SQLAlchemy converts) a Row object per rating row is pure cost."""
-    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    values = compiled.construct_params()
-    order = compiled.positiontup
-    bound = tuple(values[name] for name in order) if order is not None else values
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(compiled.string, bound)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-def _columns(rows: Sequence[Any], width: int) -> list[tuple[Any, ...]]:
-    """The rows' columns (`width` empty ones when there is no row)."""
-    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
-
-
-def _objects(values: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """The values as an object array, each value as it is (np.asarray would make rows of tuples)."""
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
-
-
 def _columns_frame(rows: Sequence[Any], names: list[str]) -> pd.DataFrame:
     """The rows as a frame, each column's type inferred from its values as
     DataFrame.from_records(rows, coerce_float=False) infers it."""
-    data = {name: _objects(values) for name, values in zip(names, _columns(rows, len(names)), strict=True)}
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    data = {}
+    for name, values in zip(names, columns, strict=True):
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        data[name] = array
     return pd.DataFrame(data, columns=names).infer_objects()
 
 
@@ -242,9 +220,9 @@ def _review_rows(reviews: Sequence[Any], names: list[str], rated: Sequence[Any])
     # A take: each review's program, provider and region stay one object on all its rows (less
     # memory, and scoring.analytics finds them equal without comparing).
     frame = head.iloc[position[order]].reset_index(drop=True)
-    frame.insert(names.index("scale_hash"), "item_id", pd.Series(item_id[order]).infer_objects())
-    frame.insert(names.index("scale_hash") + 1, "rating", pd.array(list(rating[order]), dtype="Int64"))
-    frame.insert(names.index("scale_hash") + 2, "evidence", pd.Series(evidence[order], dtype=object))
+    frame["item_id"] = pd.Series(item_id[order]).infer_objects()
+    frame["rating"] = pd.array(list(rating[order]), dtype="Int64")
+    frame["evidence"] = pd.Series(evidence[order], dtype=object)
     return frame[[*FRAME_COLUMNS, *names[len(REVIEW_COLUMNS) :]]]
 
 

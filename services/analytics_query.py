@@ -4,11 +4,11 @@ that each review's scale version is loaded with the content it was rated on."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Engine, Select, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, select
 from sqlalchemy.orm import aliased
 
 from scales import ScaleRegistry
@@ -92,8 +92,7 @@ def run_statement(
         found = (statement, compiled.string, positions, dict(compiled.params))
         _COMPILED[key] = found
     _statement, sql, order, defaults = found
-    values = {**defaults, **params}
-    bound = tuple(values[name] for name in order) if order else values
+    bound = _bound({**defaults, **params}, order)
     raw = engine.raw_connection()  # checked out as engine.connect() does (pre-ping included)
     try:
         driver = raw.driver_connection
@@ -137,3 +136,22 @@ def run_unpinged(
     except engine.dialect.loaded_dbapi.Error:
         engine.dispose()
         return run_statement(engine, statement, params, **options)
+
+
+def run_in(connection: Connection, statement: AnySelect) -> Sequence[Any]:
+    """The statement's rows as the driver gives them (tuples), in `connection`'s transaction (a
+    read's own): for plain columns, which SQLAlchemy does not convert, a Row object per row is pure
+    cost. IN lists are written out (no cache: a statement made for one read)."""
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    order = None if compiled.positiontup is None else tuple(compiled.positiontup)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, _bound(compiled.construct_params(), order))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _bound(values: Mapping[str, Any], order: tuple[str, ...] | None) -> Any:
+    """The parameters as the driver takes them: positional (SQLite) or by name (psycopg)."""
+    return tuple(values[name] for name in order) if order else values
