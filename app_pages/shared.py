@@ -151,12 +151,15 @@ def _not_registered_page(email: str | None) -> None:
 
 def identity_banner() -> None:
     """Who is acting, in the sidebar of every page: the signed-in user, their role and a log-out
-    button; without sign-in, plainly that everyone is the local admin."""
+    button; without sign-in, plainly that everyone is the local admin; for admins, the database.
+
+    One Markdown element (and the log-out button when there is sign-in), not a bordered, keyed
+    container around them: every element costs every rerun of every page (README, Performance).
+    """
     me = actor()
     configured = st.session_state.get(AUTH_KEY)
     if configured is None:
         configured = auth_configured()
-    box = st.sidebar.container(border=True, key="identity")
     if not configured:
         text = (
             f":material/lock_open: **No sign-in is configured:** everyone who opens this app acts as "
@@ -167,8 +170,8 @@ def identity_banner() -> None:
         text = f":material/account_circle: Signed in as **{md(me.label)}**  \n{me.role_text.capitalize()}"
     if can(me, Action.MANAGE_USERS):  # where the data lives is the admins' business
         text += f"\n\nDatabase `{database().display_url}`"
-    box.markdown(text)  # one element: the box is drawn on every rerun of every page
-    if configured and box.button("Log out", icon=":material/logout:", key="sign_out"):
+    st.sidebar.markdown(text)
+    if configured and st.sidebar.button("Log out", icon=":material/logout:", key="sign_out"):
         st.logout()
 
 

@@ -99,9 +99,12 @@ def glance(agency: AgencyDrift) -> None:
 # ---- one program --------------------------------------------------------------------------------
 
 
-def choose_program(agency: AgencyDrift) -> int:
-    """The program shown: ?program=ID, else the last one chosen, else the one that drifted most.
-    Another is chosen by name in a popover (or by a row of the Agency tab)."""
+def choose_program(agency: AgencyDrift, registry: ScaleRegistry) -> tuple[int, str]:
+    """The program and scale shown. The program: ?program=ID, else the last one chosen, else the
+    one that drifted most; the scale, when the program was reviewed on several: ?scale=, else the
+    one it has the most final reviews of. Another is chosen in a popover (or a program by a row
+    of the Agency tab): its 1,000 names and the scales are drawn when asked for, not on every
+    rerun; the facts under the heading name the program's other scales."""
     worst = agency.keys[0][0]  # the overview lists the worst drift first
     wanted = st.query_params.get(PROGRAM_PARAM) or st.session_state.get("drift_current_program")
     try:
@@ -114,10 +117,18 @@ def choose_program(agency: AgencyDrift) -> int:
                 f"No program with id {wanted} has a final review; showing another.", icon=":material/info:"
             )
         chosen = worst
+    reviews = dict(agency.scales[chosen])
+    scales = list(reviews)
+    scale = st.query_params.get(SCALE_PARAM)
+    scale = scale if scale in scales else scales[0]
+    several = len(scales) > 1
     picker = st.popover(
-        "Choose another program", icon=":material/swap_horiz:", key=PICKER_KEY, on_change="rerun"
+        "Choose another program or scale" if several else "Choose another program",
+        icon=":material/swap_horiz:",
+        key=PICKER_KEY,
+        on_change="rerun",
     )
-    if picker.open:  # 1,000 names are drawn when asked for, not on every rerun
+    if picker.open:
         picker.selectbox(
             "Program",
             agency.program_ids,
@@ -127,9 +138,24 @@ def choose_program(agency: AgencyDrift) -> int:
             key=PICK_KEY,
             on_change=program_picked,
         )
+        if several:
+            key = f"drift_scale_{chosen}"
+            picker.radio(
+                "Scale",
+                scales,
+                index=scales.index(scale),
+                format_func=lambda s: f"{registry.get(s).title} ({reviews[s]} reviews)",
+                key=key,
+                on_change=scale_picked,
+                args=(key,),
+            )
     keep_param(PROGRAM_PARAM, str(chosen))
+    if several:
+        keep_param(SCALE_PARAM, scale)
+    else:
+        st.query_params.pop(SCALE_PARAM, None)
     st.session_state["drift_current_program"] = chosen
-    return chosen
+    return chosen, scale
 
 
 def program_picked() -> None:
@@ -143,26 +169,16 @@ def program_picked() -> None:
     st.session_state[PICKER_KEY] = False
 
 
-def choose_scale(agency: AgencyDrift, program_id: int, registry: ScaleRegistry) -> str:
-    """The scale shown, when the program was reviewed on several: ?scale=, else the one it has
-    the most final reviews of."""
-    choices = agency.scales[program_id]
-    if len(choices) == 1:
-        st.query_params.pop(SCALE_PARAM, None)
-        return choices[0][0]
-    reviews = dict(choices)
-    scales = list(reviews)
-    wanted = st.query_params.get(SCALE_PARAM)
-    chosen = st.radio(
-        "Scale",
-        scales,
-        index=scales.index(wanted) if wanted in scales else 0,
-        horizontal=True,
-        format_func=lambda s: f"{registry.get(s).title} ({reviews[s]} reviews)",
-        key=f"drift_scale_{program_id}",
-    )
-    keep_param(SCALE_PARAM, chosen)
-    return chosen
+def scale_picked(key: str) -> None:
+    """The scale chosen in the popover is shown, and the popover closes."""
+    st.query_params[SCALE_PARAM] = st.session_state[key]
+    st.session_state[PICKER_KEY] = False
+
+
+def other_scales(agency: AgencyDrift, program_id: int, shown: str, registry: ScaleRegistry) -> str:
+    """The program's other scales and their reviews, for its facts ("" when it has one)."""
+    others = [f"{n} on {registry.get(s).title}" for s, n in agency.scales[program_id] if s != shown]
+    return f"; also {', '.join(others)} (choose above)" if others else ""
 
 
 def band_alert(report: DriftReport, precision: int) -> None:
@@ -317,14 +333,14 @@ def every_fall(detail: ProgramDetail) -> None:
 def one_program(agency: AgencyDrift, db: Database, version: str) -> None:
     """The Program tab: the program and scale chosen, its facts and band change, then one
     section at a time (what changed, over time, every fall)."""
-    program_id = choose_program(agency)
-    scale_id = choose_scale(agency, program_id, db.registry)
+    program_id, scale_id = choose_program(agency, db.registry)
     row = agency.rows[(program_id, scale_id)]
     program = str(row["program"])
+    also = other_scales(agency, program_id, scale_id, db.registry)
     facts = {
         "Provider": row["provider"] or "—",
         "Region": row["region"] or "—",
-        "Final reviews": f"{int(row['reviews'])} on {db.registry.get(scale_id).title}",
+        "Final reviews": f"{int(row['reviews'])} on {db.registry.get(scale_id).title}{also}",
         "Latest": f"{day(row['review_date'])} · {row['band'] or 'no band'}",
     }
     heading = f"### {md(agency.labels[program_id])}\n\n"  # one element with the facts (README, Performance)

@@ -1,6 +1,7 @@
 """The Action plans page on the demo database (AppTest): a program manager signed in for one
-program sees that program's open entries and updates one; an agency admin sees the overdue
-entries across providers, filters them and downloads them."""
+program sees that program's open entries and updates one (chosen by its row in the table); an
+agency admin sees the overdue entries across providers, filters them (in the Filters popover)
+and downloads them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import shared
+from app_pages.markup import md
 from app_pages.views import action_plans as plans_page
 from app_pages.views import plan_marks
 from app_pages.views.plan_marks import MARK_CAPTION, plan_layers
@@ -65,30 +67,43 @@ def signed_in(email: str) -> AppTest:
     return at
 
 
+def choose_row(at: AppTest, row: int) -> int:
+    """Choose the table's row as a click does; the id of the entry in it."""
+    ids = [int(i) for i in at.dataframe[0].value["id"]]
+    at.session_state[plans_page.table_key(ids)] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return ids[row]
+
+
 def test_a_program_manager_sees_their_programs_open_entries_and_updates_one(demo: str) -> None:
     at = signed_in(MANAGER)
     table = at.dataframe[0].value
     assert set(table["program"]) == {PROGRAM}
     assert set(table["status"]) <= {"open", "in progress"} and len(table) >= 3
     entry_ids = list(table["id"])
+    assert not at.form  # nothing to update until an entry's row is chosen
 
-    chosen = at.selectbox(key="plans_entry").value
-    assert chosen.id == entry_ids[0]  # overdue first, then by due date
-    at.selectbox(key=f"plans_status_{chosen.id}").set_value("done")
-    at.text_area(key=f"plans_note_{chosen.id}").input("Second nurse hired; rated 3 on the self-check")
+    chosen = choose_row(at, 0)
+    assert chosen == entry_ids[0]  # overdue first, then by due date
+    assert f"Update entry #{chosen}: {PROGRAM}" in at.markdown[0].value + at.markdown[1].value
+    at.selectbox(key=f"plans_status_{chosen}").set_value("done")
+    at.text_area(key=f"plans_note_{chosen}").input("Second nurse hired; rated 3 on the self-check")
     next(b for b in at.button if b.label == "Save").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Saved at" in c.value for c in at.caption)  # said, though the entry left the list
 
     with open_database(demo) as db:
         after = {e.id: e for e in action_plans.list_entries(db, actor=LOCAL_ADMIN, statuses=None)}
-    updated = after[chosen.id]
+    updated = after[chosen]
     assert updated.status == "done" and updated.closed_at is not None
     assert (updated.notes[-1].by, updated.notes[-1].text) == (
         MANAGER,
         "Second nurse hired; rated 3 on the self-check",
     )
     # The done entry leaves the open list on the page.
-    assert chosen.id not in list(at.dataframe[0].value["id"])
+    assert chosen not in list(at.dataframe[0].value["id"])
+    assert not at.form  # its row is gone: no other entry is put under the editor in its place
 
 
 def _owner(at: AppTest, entry_id: int) -> str:
@@ -105,11 +120,12 @@ def test_the_entries_are_kept_for_the_version_max_age_but_a_save_here_shows_at_o
     at = signed_in(ADMIN)
     first = int(at.dataframe[0].value["id"].iloc[0])
     monkeypatch.setattr(plans_page, "VERSION_MAX_AGE", 600.0)  # no rerun here takes that long
-    assert at.selectbox(key="plans_entry").value.id == first
+    assert choose_row(at, 0) == first
     at.text_input(key=f"plans_owner_{first}").input("Dana Here")
     next(b for b in at.button if b.label == "Save").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert _owner(at, first) == "Dana Here"  # this server's save: at once
+    assert at.text_input(key=f"plans_owner_{first}").value == "Dana Here"  # still chosen
 
     with open_database(demo) as other:  # another process: its saves are not this server's
         action_plans.update_entry(other, first, actor=LOCAL_ADMIN, owner="Dana Elsewhere")
@@ -130,17 +146,34 @@ def test_an_agency_admin_sees_the_overdue_entries_across_providers(demo: str) ->
     assert flags == sorted(flags, reverse=True)  # the overdue ones come first
     assert list(overdue["due date"]) == sorted(overdue["due date"])  # then by due date
     assert len(at.get("download_button")) == 1  # the CSV export
-    # Filter by a provider: only its entries remain.
+    # Filter by a provider, in the Filters popover: only its entries remain.
+    assert not at.selectbox  # the filters are drawn when their popover is opened
+    at.session_state[plans_page.POPOVER] = True
+    at.run()
     provider = overdue["provider"].iloc[0]
     at.selectbox(key="plans_provider").set_value(provider).run()
     assert set(at.dataframe[0].value["provider"]) == {provider}
+    # Closed, the popover keeps the filter and names it in its label.
+    at.session_state[plans_page.POPOVER] = False
+    at.run()
+    assert not at.selectbox and set(at.dataframe[0].value["provider"]) == {provider}
+    assert at.get("popover")[0].proto.popover.label == f"Filters: Provider: {md(provider)}"
+    # Done and dropped entries too, with the provider still chosen.
+    at.session_state[plans_page.POPOVER] = True
+    at.run()
+    assert at.selectbox(key="plans_provider").value == provider
+    at.toggle(key="plans_closed").set_value(True).run()
+    statuses = set(at.dataframe[0].value["status"])
+    assert statuses & {"done", "dropped"} and set(at.dataframe[0].value["provider"]) == {provider}
+    label = at.get("popover")[0].proto.popover.label
+    assert label == f"Filters: done and dropped too · Provider: {md(provider)}"
 
 
 def test_the_local_admin_edits_and_a_bad_owner_is_refused_in_words(demo: str) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()  # no sign-in: the local admin
     at.switch_page(PAGE).run()
-    chosen = at.selectbox(key="plans_entry").value
-    at.text_input(key=f"plans_owner_{chosen.id}").input("x" * 101)
+    chosen = choose_row(at, 0)
+    at.text_input(key=f"plans_owner_{chosen}").input("x" * 101)
     next(b for b in at.button if b.label == "Save").click().run()
     assert any("owner is longer than 100 characters" in e.value for e in at.error)
 

@@ -124,6 +124,12 @@ def headline(at: AppTest) -> str:
     return str(found[0])
 
 
+def program_facts(at: AppTest) -> str:
+    """The Program tab's heading and facts (Markdown escapes removed)."""
+    (facts,) = [str(m.value) for m in at.markdown if str(m.value).startswith("### ")]
+    return re.sub(r"\\(.)", r"\1", facts)
+
+
 def shown_program(at: AppTest) -> str:
     """The program the Program tab shows (its heading; Markdown escapes removed)."""
     headings = [str(m.value).split("\n", 1)[0] for m in at.markdown if str(m.value).startswith("### ")]
@@ -503,13 +509,19 @@ def test_drift_offers_each_scale_a_program_was_rated_on(app_file: str, db: Datab
     import_review(db, "Hill Team", "goi", "1.0", "2025-06-10", dict.fromkeys(goi.item_ids, 4))
 
     at = open_page(app_file, "drift", view="Program")
-    scale = at.radio(key=f"drift_scale_{program_id(db, 'Hill Team')}")
-    assert scale.value == "dacts"  # the scale with the most reviews, though GOI was the latest
+    assert at.query_params["scale"] == "dacts"  # the scale with the most reviews, though GOI was the latest
     assert list(table(at, "drift_falls")["item"]) == ["H2"]
+    assert f"also 1 on {goi.title} (choose above)" in program_facts(at)  # the other scale named
+    assert not at.radio  # the scales are chosen in the popover, drawn when opened
+    choose(at, "drift_program_picker", True)
+    scale = at.radio(key=f"drift_scale_{program_id(db, 'Hill Team')}")
+    assert scale.value == "dacts"
     scale.set_value("goi").run()
     assert not at.exception
     assert "This program has one final review: drift needs two." in texts(at.info)
     assert at.query_params["scale"] == "goi"
+    assert not at.radio  # the popover closed
+    assert f"1 on {goi.title}; also 2 on {dacts.title} (choose above)" in program_facts(at)
 
 
 def test_drift_notes_reviews_on_two_versions_of_a_scale(
