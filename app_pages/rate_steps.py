@@ -83,7 +83,8 @@ def picked_item(value: object, ids: list[str]) -> str:
 
 
 def next_unrated(key: str, ids: list[str], ratings: Mapping[str, RatingView]) -> None:
-    """A "Next unrated" button: the first unrated item after the current one (wrapping)."""
+    """A "Next unrated" button: the first unrated item after the current one (wrapping), drawn
+    where the caller is (the item picker's row)."""
     unrated = [i for i in ids if (r := ratings.get(i)) is None or r.rating is None]
 
     def go() -> None:
@@ -96,7 +97,6 @@ def next_unrated(key: str, ids: list[str], ratings: Mapping[str, RatingView]) ->
         on_click=go,
         disabled=not unrated,
         icon=":material/skip_next:",
-        key=f"{key}|next-unrated",
         help="Every item is rated" if not unrated else f"{len(unrated)} item(s) still unrated",
     )
 
@@ -130,8 +130,9 @@ def show_submit(page: RatePage, unrated: int) -> bool:
                     st.rerun()
         show_feedback(feedback)
         return True
-    left, right = st.columns([3, 1], vertical_alignment="center")
-    left.markdown(
+    # One element, not three columns; not wrapped: the button stays beside the text, as in columns.
+    row = st.container(horizontal=True, vertical_alignment="center", wrap=False)
+    row.markdown(
         f"**{unrated}** item(s) left unrated. Submit when you are done: your ratings are then locked, "
         "and the raters see each other's ratings once every rater has submitted."
     )
@@ -139,13 +140,12 @@ def show_submit(page: RatePage, unrated: int) -> bool:
     def submit() -> None:
         attempt(lambda: submit_ratings(db, review.id, rater, actor=acting), feedback_key=feedback)
 
-    right.button(
+    row.button(
         f"Submit {md(rater)}'s ratings",
         type="primary",
         on_click=submit,
         icon=":material/send:",
-        key=f"{feedback}|go",
-    )
+    )  # unkeyed, as the item picker's buttons: its callback is all it does
     show_feedback(feedback)
     return False
 

@@ -74,25 +74,36 @@ def show_feedback(feedback_key: str, fields: Mapping[str, str] | None = None) ->
     ]
     box = _css_key(f"save-state-{feedback_key}")
     with st.container(key=box):
-        # Markdown's <style> applies as soon as it is drawn (st.html's waits for its code to load).
-        me, pending, saved = f".st-key-{box}", f".st-key-{box}-pending", f".st-key-{box}-saved"
-        st.markdown(
-            f"<style>{me}:not([data-unsaved]) :is({pending}, :has(> {pending})),"
-            f" {me}[data-unsaved] :is({saved}, :has(> {saved})),"
-            f" {me} [data-testid='stElementContainer']:has(style, script, [data-testid='stHtml'])"
-            " { display: none; }</style>",
-            unsafe_allow_html=True,
+        # The style comes first in the box on every run, in the first element (a <style> applies
+        # even where hidden; a markdown's as soon as it is drawn, st.html's only once its code has
+        # loaded): a run cut short, by a dropped connection or a server that died, leaves this
+        # run's first elements and the last run's others on screen, and the style must be there.
+        # The confirmation ("Saved at") and the wait ("Not saved yet: waiting…") are both drawn,
+        # each marked by an empty span: the browser guard's data-unsaved decides which shows.
+        # Captions, not keyed containers around them: each element is a share of every rerun.
+        me = f".st-key-{box}"
+        style = (
+            f"\n\n<style>{me}:not([data-unsaved]) [data-testid='stElementContainer']:has(.{_PENDING}),"
+            f" {me}[data-unsaved] [data-testid='stElementContainer']:has(.{_SAVED}),"
+            f" {me} [data-testid='stElementContainer']:has(script, [data-testid='stHtml']),"
+            f" {me} [data-testid='stElementContainer']:has(style)"
+            ":not(:has([data-testid='stCaptionContainer']))"
+            " { display: none; }</style>"
         )
-        if kind in ("error", "stale"):
+        if kind in ("error", "stale"):  # rare (a refused save): the style as an element of its own
+            st.markdown(style, unsafe_allow_html=True)
+            style = ""
             _show_state(kind, payload)
         if unsaved:
-            st.caption(f":orange[:material/edit_note: Not saved yet: {', '.join(unsaved)}]")
+            text = f":orange[:material/edit_note: Not saved yet: {md(', '.join(unsaved))}]"
+            st.caption(text + style, unsafe_allow_html=True)
         else:
             if kind in ("saved", "done"):
-                with st.container(key=f"{box}-saved"):
-                    _show_state(kind, payload)
-            with st.container(key=f"{box}-pending"):
-                st.caption(f":orange[:material/hourglass_top: {NOT_CONFIRMED}]")
+                text = _state_text(kind, payload if kind == "saved" else md(payload))  # HTML allowed here
+                st.caption(f"{text}<span class='{_SAVED}'></span>{style}", unsafe_allow_html=True)
+                style = ""
+            pending = f":orange[:material/hourglass_top: {NOT_CONFIRMED}]<span class='{_PENDING}'></span>"
+            st.caption(pending + style, unsafe_allow_html=True)
         watched = [{"label": label, "saved": st.session_state[f"{key}|db"]} for key, label in shown.items()]
         st.html(
             re.sub(
@@ -102,11 +113,18 @@ def show_feedback(feedback_key: str, fields: Mapping[str, str] | None = None) ->
         )
 
 
+# The marks (CSS classes) of the save state's two captions: the confirmation and the wait.
+_SAVED, _PENDING = "fidelity-saved", "fidelity-pending"
+
+
+def _state_text(kind: str, payload: Any) -> str:
+    """The confirmation's caption text: "Saved at 14:03:12", or what was done ("done")."""
+    return f":green[:material/cloud_done: {'Saved at ' + payload if kind == 'saved' else payload}]"
+
+
 def _show_state(kind: str, payload: Any) -> None:
-    if kind == "saved":
-        st.caption(f":green[:material/cloud_done: Saved at {payload}]")
-    elif kind == "done":
-        st.caption(f":green[:material/cloud_done: {payload}]")
+    if kind in ("saved", "done"):
+        st.caption(_state_text(kind, payload))
     else:
         icon = ":material/sync_problem:" if kind == "stale" else ":material/error:"
         for problem in payload:

@@ -66,11 +66,14 @@ def current_item(page: Rate, items: list[Item], ratings: dict[str, RatingView]) 
         position = ids.index(picked_item(st.session_state[key], ids))
         st.session_state[key] = ids[(position + offset) % len(ids)]
 
-    left, mid, right = st.columns([1, 6, 1], vertical_alignment="bottom")
-    left.button("◀ Previous", on_click=step, args=(-1,), width="stretch", key=f"prev|{review.id}|{rater}")
-    chosen = mid.selectbox("Jump to item", ids, format_func=label, key=key)
-    right.button("Next ▶", on_click=step, args=(1,), width="stretch", key=f"next|{review.id}|{rater}")
-    next_unrated(key, ids, ratings)
+    # One row (a horizontal container: one element, where columns were one per cell and a row).
+    # The buttons work by their callbacks and keep no state: unkeyed, they are not session keys,
+    # which every keyed widget of a rerun walks (Streamlit's filtered state).
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button("◀ Previous", on_click=step, args=(-1,))
+        chosen = st.selectbox("Jump to item", ids, format_func=label, key=key)
+        st.button("Next ▶", on_click=step, args=(1,))
+        next_unrated(key, ids, ratings)
     keep_param("item", chosen)
     return scale.item(chosen)
 
@@ -107,6 +110,33 @@ def widget_values(page: Rate, item: Item, saved: RatingView | None) -> dict[str,
     values[item_key(page, item, "note")] = (saved.note if saved else None) or ""
     values[item_key(page, item, "sources")] = list(saved.data_sources) if saved else []
     return values
+
+
+SHOWN = "rate-shown"  # session state: (review, rater, item) of the item panel last drawn
+
+
+def forget_other_items(page: Rate, item: Item) -> None:
+    """Drop the saved values (`…|db`) and the version saved on (`…|base`) that the item panel kept
+    for the items drawn before this one. They are only read while their item is drawn (its
+    widgets' callbacks run before the next run draws another item), Streamlit already drops the
+    widgets' own values once they are not drawn, and an item drawn again reads them afresh from
+    the database. Kept, they grew by four or five keys an item visited, and every keyed widget
+    of a rerun walks all session keys (Streamlit's filtered state). Swept when the item changes."""
+    shown = (page.review.id, page.rater, item.id)
+    if st.session_state.get(SHOWN) == shown:
+        return
+    st.session_state[SHOWN] = shown
+    this_item = item_key(page, item, "")  # "rate|review|rater|item|": no other item's prefix
+    stale = [
+        key
+        for key in st.session_state
+        if isinstance(key, str)
+        and key.startswith("rate|")
+        and key.endswith(("|db", "|base"))
+        and not key.startswith(this_item)
+    ]
+    for key in stale:
+        del st.session_state[key]
 
 
 # --- saving: each callback is one committed transaction through the service ---------------
@@ -192,12 +222,13 @@ def show_computed_inputs(page: Rate, item: Item, in_db: dict[str, Any], labels: 
     """Number inputs and the live working; True when the inputs give the rating."""
     assert item.compute is not None
     rule = item.compute
-    cols = st.columns(len(rule.inputs), vertical_alignment="bottom")  # boxes in line under any label
-    for col, spec in zip(cols, rule.inputs, strict=True):
-        key = item_key(page, item, spec.name)
-        sync_widget(key, in_db[key])
-        labels[key] = spec.label if spec.unit.lower() in spec.label.lower() else f"{spec.label} ({spec.unit})"
-        with col:
+    # Boxes in line under any label: a horizontal container is one element (columns: one a box).
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        for spec in rule.inputs:
+            key = item_key(page, item, spec.name)
+            sync_widget(key, in_db[key])
+            unit_named = spec.unit.lower() in spec.label.lower()
+            labels[key] = spec.label if unit_named else f"{spec.label} ({spec.unit})"
             st.number_input(
                 labels[key],
                 min_value=number_value(spec, spec.min),
@@ -332,6 +363,7 @@ def render() -> None:
     show_progress(page, ratings)
     item = current_item(page, scale.items, ratings)
     saved = ratings.get(item.id)
+    forget_other_items(page, item)
     locked = show_submit(page, len(scale.items) - sum(1 for r in ratings.values() if r.rating is not None))
 
     reference, entry = st.columns([3, 2], gap="large")

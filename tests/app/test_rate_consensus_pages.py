@@ -294,3 +294,30 @@ def test_the_consensus_overrides_a_computed_rating_only_with_a_reason(db: Databa
     at.radio(key=f"consensus|{review_id}|H1|rating").set_value(2).run()
     saved = get_review(db, review_id, actor=local_admin()).consensus["H1"]
     assert (saved.rating, saved.override_reason) == (2, "FTE counts two vacancies")
+
+
+def test_a_long_session_keeps_only_the_shown_items_saved_values_and_loses_nothing(db: Database) -> None:
+    review_id = start(db)
+    at = open_page("rate", review_id)
+    at.selectbox(key=f"rate-item|{review_id}|Ana").set_value("H3").run()
+    at.radio(key=f"rate|{review_id}|Ana|H3|rating").set_value(4).run()
+    at.text_area(key=f"rate|{review_id}|Ana|H3|note").input("Meets four days a week").run()
+    for _ in range(5):  # H4 … H8, one after the other
+        next(b for b in at.button if b.label == "Next ▶").click().run()
+    assert not at.exception
+    assert at.selectbox(key=f"rate-item|{review_id}|Ana").value == "H8"
+    fields = ("rating|db", "note|db", "sources|db", "base")
+    assert all(f"rate|{review_id}|Ana|H8|{f}" in at.session_state for f in fields)
+    left = [(i, f) for i in ("H3", "H4", "H5", "H6", "H7") for f in fields]
+    assert not [k for k in left if f"rate|{review_id}|Ana|{k[0]}|{k[1]}" in at.session_state]
+
+    # Back on H3: the saved entry is shown again (read from the database), and a change saves on top.
+    at.selectbox(key=f"rate-item|{review_id}|Ana").set_value("H3").run()
+    assert at.radio(key=f"rate|{review_id}|Ana|H3|rating").value == 4
+    assert at.text_area(key=f"rate|{review_id}|Ana|H3|note").value == "Meets four days a week"
+    assert any(m.value == "Saved rating: **4** (rated)" for m in at.markdown)
+    at.radio(key=f"rate|{review_id}|Ana|H3|rating").set_value(3).run()
+    assert not at.exception and not at.error
+    saved = get_review(db, review_id, actor=local_admin()).ratings["Ana"]["H3"]
+    assert (saved.rating, saved.note) == (3, "Meets four days a week")
+    assert any("Saved at" in c.value for c in at.caption)

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from streamlit.proto.Block_pb2 import Block as BlockProto
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 from services.access import local_admin
 from services.database import Database, open_database
@@ -61,5 +63,21 @@ def test_number_labels_do_not_repeat_their_unit_and_the_boxes_line_up(rate: tupl
     staff = at.number_input(key=f"rate|{review_id}|Ana|H1|staff_fte")
     assert clients.label == "Active clients"  # not "Active clients (clients)"
     assert staff.label == "Clinical staff FTE (psychiatrist and program assistant excluded)"
-    row = [c for c in at.columns if any(getattr(e, "key", None) == clients.key for e in c)][-1]  # innermost
-    assert row.proto.vertical_alignment != 0  # bottom-aligned: a two-line label does not push its box down
+    # The boxes' row (a horizontal container): bottom-aligned, so a two-line label does not push its
+    # box down.
+    row = next(b for b in _blocks(at.main) if {clients.key, staff.key} <= _keys(b))  # the boxes' parent
+    assert row.proto.flex_container.direction == BlockProto.FlexContainer.Direction.HORIZONTAL
+    assert row.proto.flex_container.align == BlockProto.FlexContainer.Align.ALIGN_END
+
+
+def _blocks(node: Block) -> Iterator[Block]:
+    """Every block under `node`, outermost first."""
+    for child in node.children.values():
+        if isinstance(child, Block):
+            yield child
+            yield from _blocks(child)
+
+
+def _keys(block: Block) -> set[str]:
+    """The keys of the widgets directly in `block`."""
+    return {key for child in block.children.values() if (key := getattr(child, "key", None))}
