@@ -388,7 +388,7 @@ def test_results_show_the_final_score_and_the_items(at: AppTest, db: Database) -
 
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Total mean": MEAN, "Total sum": str(SUM), "Band": "Full implementation"}
-    assert "27 of 28 items rated" in texts(at.caption)
+    assert "27 of 28 items rated · the band reads the mean of the rated items: 4.04" in texts(at.caption)
     assert any(s.startswith("Final — finalized by **lead**") for s in texts(at.success))
     assert not any("Live score" in w for w in texts(at.warning))
     page = " ".join(texts(at.markdown))
@@ -396,7 +396,10 @@ def test_results_show_the_final_score_and_the_items(at: AppTest, db: Database) -
     assert "O4 " in page and "Hire a second peer specialist" in page  # the action plan
     assert "A strong daily team meeting" in page  # review-level texts
 
-    plan, items = (d.value for d in at.dataframe[:2])  # the action plan's entries, then the items
+    (items,) = (d.value for d in at.dataframe)  # the action plan's box is closed: the items alone
+    at.session_state["results_plan_open"] = True  # opened, it shows the plan's entries first
+    at.run()
+    plan, items = (d.value for d in at.dataframe[:2])
     assert plan[["item", "rating", "goal", "recommendation", "status"]].to_dict("records") == [
         {
             "item": "O4",
