@@ -103,7 +103,15 @@ def review_plan(review_id: int, item_names: Mapping[str, str], final: bool, rati
     except FidelityError as exc:
         show_error(exc)
         return
-    with st.expander(f"Action plan entries of this review ({len(entries)})", expanded=False):
+    if st.session_state.pop(PLAN_ADDED, False):  # an item was just added: the box stays open
+        st.session_state[PLAN_OPEN] = True
+    # Drawn only when open: its table and the form to add an item were built on every rerun.
+    box = st.expander(
+        f"Action plan entries of this review ({len(entries)})", key=PLAN_OPEN, on_change="rerun"
+    )
+    if not box.open:
+        return
+    with box:
         if entries:
             st.dataframe(
                 table,
@@ -143,7 +151,13 @@ def review_plan(review_id: int, item_names: Mapping[str, str], final: bool, rati
                 except FidelityError as exc:
                     show_error(exc)
                 else:
+                    # The count in the box's label changes, so the box is a new one: reopen it.
+                    st.session_state[PLAN_ADDED] = True
                     st.rerun()
+
+
+PLAN_OPEN = "results_plan_open"  # the plan entries box's open state
+PLAN_ADDED = "results_plan_added"  # an item was added: open the box again on the rerun
 
 
 def _review_plan_table(

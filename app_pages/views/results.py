@@ -106,10 +106,9 @@ def _review_texts(review: ReviewView) -> None:
     }
     if not any(texts.values()):
         return
-    st.subheader("Review summary")
-    for heading, text in texts.items():
-        if text:  # the heading and its text as one element, as they read
-            st.markdown(f"**{heading}**\n\n{md(text)}")
+    # The section's heading, each text's heading and the text as one element, as they read.
+    parts = [f"**{heading}**\n\n{md(text)}" for heading, text in texts.items() if text]
+    st.markdown("\n\n".join(["### Review summary", *parts]))
 
 
 # ---- actions ----------------------------------------------------------------------------------
@@ -263,21 +262,19 @@ def render() -> None:
     results_follow_up(review.id, score)
     review_plan(review.id, {i.id: i.name for i in scale.items}, review.is_final, scale.ratings)
     if not review.is_final and allowed(Action.EDIT_REVIEW):
-        rate_col, consensus_col = st.columns(2)
-        with rate_col:
-            st.page_link(
-                "app_pages/rate.py",
-                label="Go on rating on the Rate page",
-                icon=":material/edit_note:",
-                query_params={"review": str(review.id)},
-            )
-        with consensus_col:
-            st.page_link(
-                "app_pages/consensus.py",
-                label="Agree the ratings on the Consensus page",
-                icon=":material/handshake:",
-                query_params={"review": str(review.id)},
-            )
+        links = st.container(horizontal=True)  # one block, not two columns' three
+        links.page_link(
+            "app_pages/rate.py",
+            label="Go on rating on the Rate page",
+            icon=":material/edit_note:",
+            query_params={"review": str(review.id)},
+        )
+        links.page_link(
+            "app_pages/consensus.py",
+            label="Agree the ratings on the Consensus page",
+            icon=":material/handshake:",
+            query_params={"review": str(review.id)},
+        )
     st.divider()
     score_charts(score, scale)
     st.subheader("Items")

@@ -37,34 +37,31 @@ def metrics(score: dict[str, Any], scale: Scale, live: bool) -> None:
             icon=":material/pending:",
         )
     total = score["total"]
-    mean_col, sum_col, band_col = st.columns([1, 1, 2])
-    mean_col.metric(
+    # One row of cards and one line under them, not three columns each with its caption: every
+    # element and column is drawn again on each rerun of the page.
+    cards = st.container(horizontal=True)
+    cards.metric(
         "Total mean",
         number(total["mean"]),
         help="The mean of the rated items, rounded half-up to 2 decimal places.",
         border=True,
     )
-    sum_col.metric(
-        "Total sum",
-        f"{total['sum']}",
-        help="The sum of the rated items.",
-        border=True,
-    )
-    sum_col.caption(f"{total['rated']} of {total['items']} items rated")
+    cards.metric("Total sum", f"{total['sum']}", help="The sum of the rated items.", border=True)
     method = TotalMethod(score["method"])
-    band_help = f"The bands read {METHOD_TEXT[method]}."
-    band_col.metric("Band", score["band"] or "—", help=band_help, border=True)
+    cards.metric("Band", score["band"] or "—", help=f"The bands read {METHOD_TEXT[method]}.", border=True)
+    notes = [f"{total['rated']} of {total['items']} items rated"]
+    if score.get("banded_value") is not None:
+        notes.append(f"the band reads {METHOD_TEXT[method]}: {score['banded_value']:g}")
+    elif method is TotalMethod.SUM:
+        notes.append("No band until every item is rated (the bands read the total sum).")
+    st.caption(" · ".join(notes))
     unrated = total["items"] - total["rated"]
     if score["band"] and unrated:
-        band_col.warning(
+        st.warning(
             f"{unrated} of {total['items']} items are unrated: the band reads only the rated items "
             "and may change once they are rated.",
             icon=":material/warning:",
         )
-    if score.get("banded_value") is not None:
-        band_col.caption(f"From {METHOD_TEXT[method]}: {score['banded_value']:g}")
-    elif method is TotalMethod.SUM:
-        band_col.caption("No band until every item is rated (the bands read the total sum).")
     if score.get("meets_minimum_total") is not None and scale.scoring.minimum_total is not None:
         verdict = "meets" if score["meets_minimum_total"] else "does not meet"
         st.markdown(f"The total {verdict} the required minimum of {scale.scoring.minimum_total:g}.")
@@ -80,10 +77,11 @@ def conditions(score: dict[str, Any], scale: Scale) -> None:
     if not found:
         return
     whose = f" set by {md(scale.scoring.set_by)}" if scale.scoring.set_by else ""
-    st.markdown(f"**Conditions{whose}**")
+    lines = [f"**Conditions{whose}**\n"]  # the heading and its list as one element
     for condition in found:
         label = f" ({md(condition['label'])})" if condition.get("label") else ""
-        st.markdown(f"- {_VERDICT[condition['met']]}: {md(condition['message'])}{label}")
+        lines.append(f"- {_VERDICT[condition['met']]}: {md(condition['message'])}{label}")
+    st.markdown("\n".join(lines))
 
 
 def _why_unrated(review: ReviewView, item_id: str, live: bool) -> str:
@@ -96,45 +94,59 @@ def _why_unrated(review: ReviewView, item_id: str, live: bool) -> str:
 
 
 def missing_and_action_plan(score: dict[str, Any], review: ReviewView, scale: Scale, live: bool) -> None:
+    missing = score.get("missing") or []
+    # The review and its score are the kept reads' objects: while they are the same, so are the
+    # texts made of them last time (28 items' labels and reasons were made on every rerun).
+    missing_text, plan_text = made_of(
+        PLAN_TEXTS,
+        (review, score, scale, live),
+        lambda: (_missing_text(missing, review, scale, live), _action_plan_text(score, review, scale)),
+    )
     missing_col, plan_col = st.columns(2)
     with missing_col:
-        missing = score.get("missing") or []
         if not missing:
-            st.markdown("**Items without a rating**")
-            st.caption("Every item is rated.")
+            st.markdown("**Items without a rating**\n\n:gray[:small[Every item is rated.]]")
         else:
             # A final review's few unrated items matter; a draft's long to-do list can stay folded.
             with st.expander(
                 f"Items without a rating ({len(missing)})", expanded=not live or len(missing) <= 5
             ):
-                st.markdown(
-                    "\n".join(
-                        f"- {item_label(scale, i)} — {md(_why_unrated(review, i, live))}" for i in missing
-                    )
-                )
-    with plan_col:
-        threshold = scale.scoring.action_plan_at_or_below
-        st.markdown("**Action plan**")
-        if threshold is None:
-            st.caption("This scale sets no action-plan threshold.")
-        elif not score.get("action_plan"):
-            st.caption(f"No item is rated {threshold} or lower.")
-        else:
-            due = score.get("action_plan_due_days")
-            within = f" within {due} days" if due else ""
-            st.caption(f"Items rated {threshold} or lower need an improvement plan{within}:")
-            for item_id in score.get("action_plan") or []:
-                rating = score["items"][item_id]["rating"]
-                consensus = review.consensus.get(item_id)
-                advice = (
-                    f" — {md(consensus.recommendation)}" if consensus and consensus.recommendation else ""
-                )
-                st.markdown(f"- {item_label(scale, item_id)}: **{rating}**{advice}")
-        below = score.get("below_minimum") or []
-        if below:
-            st.markdown("**Below the minimum rating set for the item**")
-            for item_id in below:
-                st.markdown(f"- {item_label(scale, item_id)} (minimum {scale.item(item_id).minimum})")
+                st.markdown(missing_text)
+    # The heading, its note and its items as one element each, as they read.
+    plan_col.markdown(plan_text)
+    below = score.get("below_minimum") or []
+    if below:
+        plan_col.markdown(
+            "**Below the minimum rating set for the item**\n\n"
+            + "\n".join(f"- {item_label(scale, i)} (minimum {scale.item(i).minimum})" for i in below)
+        )
+
+
+PLAN_TEXTS = "results_plan_texts"  # session state: the missing items' and action plan's texts (made_of)
+
+
+def _missing_text(missing: list[str], review: ReviewView, scale: Scale, live: bool) -> str:
+    """The items without a rating, each with why."""
+    return "\n".join(f"- {item_label(scale, i)} — {md(_why_unrated(review, i, live))}" for i in missing)
+
+
+def _action_plan_text(score: dict[str, Any], review: ReviewView, scale: Scale) -> str:
+    """The action plan's heading, what the scale asks for and the items that need a plan."""
+    threshold = scale.scoring.action_plan_at_or_below
+    if threshold is None:
+        return "**Action plan**\n\n:gray[:small[This scale sets no action-plan threshold.]]"
+    if not score.get("action_plan"):
+        return f"**Action plan**\n\n:gray[:small[No item is rated {threshold} or lower.]]"
+    due = score.get("action_plan_due_days")
+    within = f" within {due} days" if due else ""
+    need = f"Items rated {threshold} or lower need an improvement plan{within}:"
+    lines = [f"**Action plan**\n\n:gray[:small[{need}]]\n"]
+    for item_id in score.get("action_plan") or []:
+        rating = score["items"][item_id]["rating"]
+        consensus = review.consensus.get(item_id)
+        advice = f" — {md(consensus.recommendation)}" if consensus and consensus.recommendation else ""
+        lines.append(f"- {item_label(scale, item_id)}: **{rating}**{advice}")
+    return "\n".join(lines)
 
 
 # ---- charts -----------------------------------------------------------------------------------

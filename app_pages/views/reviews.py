@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, database, identity_banner, kept, review_label
@@ -87,9 +88,30 @@ def _program_from_url() -> int | None:
         return None
 
 
-def _start_section(programs: list[ProgramView], scales: list[Scale]) -> None:
-    st.subheader("Start a review")
-    if not programs:
+def _start_section(by_id: dict[int, ProgramView], scales: list[Scale], *, has_reviews: bool) -> None:
+    """The "Start a review" form, in a box open by default while there is no review yet or when a
+    link from the Programs page (?program=) chose the program; drawn only when open: its seven
+    fields (two of them the 1,000 programs) were half of every rerun of the list below."""
+    state = st.session_state
+    wanted = _program_from_url()  # a link from the Programs page picks the program to review
+    if wanted is not None:
+        state[START_OPEN] = True  # set before the box is drawn: the box opens with it
+    box = st.expander(
+        "Start a review", expanded=not has_reviews, key=START_OPEN, on_change="rerun", icon=":material/add:"
+    )
+    if not box.open:
+        return
+    with box:
+        _start_form(by_id, scales, wanted)
+
+
+START_OPEN = "reviews_start_open"  # the "Start a review" box's open state
+# What was typed in the box is kept while it is closed (and dropped when another page opens).
+KEEP: Literal["page"] = "page"
+
+
+def _start_form(by_id: dict[int, ProgramView], scales: list[Scale], wanted: int | None) -> None:
+    if not by_id:
         st.info("No programs yet — add the program you are reviewing first.", icon=":material/info:")
         st.page_link(
             "app_pages/programs.py", label="Add a program on the Programs page", icon=":material/add:"
@@ -99,16 +121,14 @@ def _start_section(programs: list[ProgramView], scales: list[Scale]) -> None:
         st.error("No scales are loaded, so no review can be started. See the Scales page.")
         return
 
-    by_id = {p.id: p for p in programs}
     scale_ids = list(dict.fromkeys(s.id for s in scales))
     titles = {s.id: s.title for s in scales}
     state = st.session_state
-    wanted = _program_from_url()  # a link from the Programs page picks the program to review
     if wanted in by_id and state.get(PROGRAM) != wanted:
         state[PROGRAM] = wanted
         _pick_defaults(by_id, scale_ids, scales)
     if state.get(PROGRAM) not in by_id:
-        state[PROGRAM] = programs[0].id
+        state[PROGRAM] = next(iter(by_id))
         _pick_defaults(by_id, scale_ids, scales)
     if state.get(SCALE) not in scale_ids:
         _pick_defaults(by_id, scale_ids, scales)
@@ -117,42 +137,48 @@ def _start_section(programs: list[ProgramView], scales: list[Scale]) -> None:
     state.setdefault(DATE, dt.date.today())
     state.setdefault(TYPE, REVIEW_TYPES[0])
 
-    with st.container(border=True):
-        program_col, scale_col, version_col = st.columns([2, 2, 1])
-        program_col.selectbox(
-            "Program",
-            list(by_id),
-            key=PROGRAM,
-            format_func=lambda i: by_id[i].name + (f" ({by_id[i].model})" if by_id[i].model else ""),
-            on_change=_pick_defaults,
-            args=(by_id, scale_ids, scales),
-        )
-        scale_col.selectbox(
-            "Scale",
-            scale_ids,
-            key=SCALE,
-            format_func=titles.__getitem__,
-            on_change=_pick_newest_version,
-            args=(scales,),
-            help="Chosen from the program's model: DACTS for ACT teams, IDDT for IDDT teams.",
-        )
-        version_col.selectbox("Version", _versions(scales, state[SCALE]), key=VERSION)
-        date_col, type_col = st.columns(2)
-        date_col.date_input("Review date", key=DATE, help="The first day of the site visit.")
-        type_col.selectbox("Review type", REVIEW_TYPES, key=TYPE, format_func=str.capitalize)
-        rater_1, rater_2 = st.columns(2)
-        rater_1.text_input(
-            "Rater 1", key=RATER_1, placeholder="Name of the first rater", max_chars=PERSON_LENGTH
-        )
-        rater_2.text_input(
-            "Rater 2",
-            key=RATER_2,
-            placeholder="Name of the second rater",
-            max_chars=PERSON_LENGTH,
-            help="Leave empty for a single rater.",
-        )
-        reviewers = _reviewers_field()
-        clicked = st.button("Start review", type="primary", icon=":material/play_arrow:", key="reviews_start")
+    program_col, scale_col, version_col = st.columns([2, 2, 1])
+    program_col.selectbox(
+        "Program",
+        list(by_id),
+        key=PROGRAM,
+        persist_state=KEEP,
+        format_func=lambda i: by_id[i].name + (f" ({by_id[i].model})" if by_id[i].model else ""),
+        on_change=_pick_defaults,
+        args=(by_id, scale_ids, scales),
+    )
+    scale_col.selectbox(
+        "Scale",
+        scale_ids,
+        key=SCALE,
+        persist_state=KEEP,
+        format_func=titles.__getitem__,
+        on_change=_pick_newest_version,
+        args=(scales,),
+        help="Chosen from the program's model: DACTS for ACT teams, IDDT for IDDT teams.",
+    )
+    version_col.selectbox("Version", _versions(scales, state[SCALE]), key=VERSION, persist_state=KEEP)
+    date_col, type_col = st.columns(2)
+    date_col.date_input("Review date", key=DATE, persist_state=KEEP, help="The first day of the site visit.")
+    type_col.selectbox("Review type", REVIEW_TYPES, key=TYPE, persist_state=KEEP, format_func=str.capitalize)
+    rater_1, rater_2 = st.columns(2)
+    rater_1.text_input(
+        "Rater 1",
+        key=RATER_1,
+        persist_state=KEEP,
+        placeholder="Name of the first rater",
+        max_chars=PERSON_LENGTH,
+    )
+    rater_2.text_input(
+        "Rater 2",
+        key=RATER_2,
+        persist_state=KEEP,
+        placeholder="Name of the second rater",
+        max_chars=PERSON_LENGTH,
+        help="Leave empty for a single rater.",
+    )
+    reviewers = _reviewers_field()
+    clicked = st.button("Start review", type="primary", icon=":material/play_arrow:", key="reviews_start")
 
     if not clicked:
         return
@@ -193,6 +219,7 @@ def _reviewers_field() -> list[str]:
         "Assigned reviewers",
         emails,
         key=REVIEWERS,
+        persist_state=KEEP,
         placeholder="Registered reviewers who may rate it",
         help="With sign-in, a reviewer sees and rates only the reviews assigned to them.",
     )
@@ -257,8 +284,8 @@ def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
     if not allowed(Action.EDIT_REVIEW):  # a program manager only reads results: its link alone
         st.page_link(RESULTS, label="Results", icon=":material/insights:", query_params=params)
         return
-    rate_col, consensus_col, results_col = st.columns(3)
-    rate_col.page_link(
+    links = st.container(horizontal=True)  # one block, not three columns' four
+    links.page_link(
         "app_pages/rate.py",
         label="Rate",
         icon=":material/edit_note:",
@@ -266,7 +293,7 @@ def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
         disabled=final,
         help=closed,
     )
-    consensus_col.page_link(
+    links.page_link(
         "app_pages/consensus.py",
         label="Consensus",
         icon=":material/handshake:",
@@ -274,28 +301,54 @@ def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
         disabled=final,
         help=closed,
     )
-    results_col.page_link(RESULTS, label="Results", icon=":material/insights:", query_params=params)
+    links.page_link(RESULTS, label="Results", icon=":material/insights:", query_params=params)
 
 
 RESULTS = "app_pages/results.py"
 
 
-def _list_section(programs: list[ProgramView]) -> None:
+def _program_filter(row: DeltaGenerator, by_id: dict[int, ProgramView]) -> int | None:
+    """The program the list shows (None: all), chosen in a popover labelled with it: the
+    choice of 1,000 programs is drawn when opened, not on every rerun, and kept while closed."""
+    state = st.session_state
+    if state.get(FILTER_PROGRAM) not in by_id:  # e.g. a program the user no longer sees
+        state[FILTER_PROGRAM] = None
+    chosen: int | None = state[FILTER_PROGRAM]
+    name = "All programs" if chosen is None else by_id[chosen].name
+    box = row.popover(
+        md(f"Program: {name}"), icon=":material/filter_alt:", key=FILTER_OPEN, on_change="rerun"
+    )
+    if box.open:
+        options: list[int | None] = [None, *by_id]
+        box.selectbox(
+            "Program",
+            options,
+            index=options.index(chosen),
+            format_func=lambda i: "All programs" if i is None else by_id[i].name,
+            key=FILTER_PICK,
+            on_change=_program_picked,
+        )
+    return chosen
+
+
+FILTER_PROGRAM = "reviews_filter_program"  # the program the list shows (None: all)
+FILTER_OPEN = "reviews_filter_program_open"  # the popover's open state
+FILTER_PICK = "reviews_filter_program_pick"  # the popover's choice
+
+
+def _program_picked() -> None:
+    """The program chosen filters the list and the popover closes (a callback: before the rerun)."""
+    st.session_state[FILTER_PROGRAM] = st.session_state.get(FILTER_PICK)
+    st.session_state[FILTER_OPEN] = False
+
+
+def _list_section(by_id: dict[int, ProgramView]) -> None:
     st.subheader("Reviews")
-    by_id = {p.id: p for p in programs}
-    status_col, program_col = st.columns(2)
-    status = status_col.selectbox(
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    status = row.selectbox(
         "Status", [ALL, *STATUSES], key="reviews_filter_status", format_func=STATUS_TEXT.__getitem__
     )
-    program_options: list[int | None] = [None, *by_id]
-    if st.session_state.get("reviews_filter_program") not in program_options:
-        st.session_state["reviews_filter_program"] = None
-    program_id = program_col.selectbox(
-        "Program",
-        program_options,
-        key="reviews_filter_program",
-        format_func=lambda i: "All programs" if i is None else by_id[i].name,
-    )
+    program_id = _program_filter(row, by_id)
     chosen = {"program_id": program_id, "status": None if status == ALL else status}
     try:
         found = kept(count_reviews, **chosen)
@@ -359,6 +412,12 @@ def _scales(db: Database, *, actor: Actor) -> list[Scale]:
     return available_scales(db)
 
 
+def _programs_by_id(db: Database, *, actor: Actor) -> dict[int, ProgramView]:
+    """The programs by id, in the list's order, made once per change of the data (kept): shared
+    by the acting user's sessions, so never changed (1,000 programs took a rerun 0.1 ms more)."""
+    return {p.id: p for p in list_programs(db, actor=actor)}
+
+
 def render() -> None:
     identity_banner()
     st.title("Reviews")
@@ -370,10 +429,10 @@ def render() -> None:
     else:
         st.caption("The final reviews of your programs: open one for its score, charts and PDF report.")
     try:
-        all_programs = kept(list_programs)
+        by_id = kept(_programs_by_id)
     except FidelityError as exc:
         show_error(exc)
         st.stop()
-    if allowed(Action.START_REVIEW):
-        _start_section(all_programs, kept(_scales))  # bundled and published, no drafts
-    _list_section(all_programs)
+    if allowed(Action.START_REVIEW):  # bundled and published scales, no drafts
+        _start_section(by_id, kept(_scales), has_reviews=bool(kept(count_reviews)))
+    _list_section(by_id)

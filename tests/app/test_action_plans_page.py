@@ -277,11 +277,19 @@ def test_the_reviewer_adds_a_further_item_to_a_final_reviews_plan(demo: str) -> 
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.query_params["review"] = str(latest.id)
     at.switch_page("app_pages/results.py").run()
+    # The plan's box is drawn when opened (its table and form are not built on every rerun).
+    assert not [s for s in at.selectbox if s.label == "Add an item to the plan"]
+    at.session_state["results_plan_open"] = True  # the reviewer opens it
+    at.run()
     choice = next(s for s in at.selectbox if s.label == "Add an item to the plan")
     item = next(i for i in choice.options if i.split()[0] not in before).split()[0]
     choice.set_value(item)
     next(b for b in at.button if b.label == "Add to the action plan").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
+    # Still open, with the new count and the item in its table.
+    (box,) = [e for e in at.expander if e.label.startswith("Action plan entries of this review")]
+    assert box.proto.expanded and box.label.endswith(f"({len(before) + 1})")
+    assert item in list(box.get("dataframe")[0].value["item"])
     with open_database(demo) as db:
         after = {e.item_id: e for e in action_plans.review_entries(db, latest.id, actor=LOCAL_ADMIN)}
     assert set(after) == before | {item} and after[item].goal == 4

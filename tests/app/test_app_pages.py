@@ -290,6 +290,14 @@ def test_a_link_from_programs_picks_the_program_to_review(at: AppTest, db: Datab
     assert at.selectbox(key="reviews_start_scale").value == "dacts"
 
 
+def program_filter(at: AppTest) -> str:
+    """The label of the list's Program filter (a popover that names the program shown)."""
+    (label,) = [
+        p.proto.popover.label for p in at.get("popover") if p.proto.popover.label.startswith("Program")
+    ]
+    return str(label)
+
+
 def test_the_review_list_filters_by_status_and_program(at: AppTest, db: Database) -> None:
     final = final_review(db)
     other = add_program(db, "Hilltop ACT")
@@ -297,12 +305,78 @@ def test_the_review_list_filters_by_status_and_program(at: AppTest, db: Database
     open_page(at, "reviews")
     at.selectbox(key="reviews_filter_status").set_value("final").run()
     assert list(at.dataframe[0].value["id"]) == [final.id]
-    at.selectbox(key="reviews_filter_status").set_value("all")
-    at.selectbox(key="reviews_filter_program").set_value(other.id).run()
-    assert list(at.dataframe[0].value["id"]) == [draft.id]
+    at.selectbox(key="reviews_filter_status").set_value("all").run()
+    # The program is chosen in a popover, drawn when opened (1,000 names are not sent each rerun).
+    assert program_filter(at) == "Program: All programs"
+    assert not [s for s in at.selectbox if s.key == "reviews_filter_program_pick"]
+    at.session_state["reviews_filter_program_open"] = True  # the reviewer opens it
+    at.run()
+    at.selectbox(key="reviews_filter_program_pick").set_value(other.id).run()
+    for _ in range(2):  # the choice's run, then a plain rerun: the popover closed, the filter kept
+        assert not at.exception
+        assert list(at.dataframe[0].value["id"]) == [draft.id]
+        assert program_filter(at) == "Program: Hilltop ACT"
+        assert not [s for s in at.selectbox if s.key == "reviews_filter_program_pick"]
+        at.run()
     at.selectbox(key="reviews_filter_status").set_value("consensus").run()
     assert not at.exception
     assert "No reviews match these filters." in texts(at.info)
+    at.session_state["reviews_filter_program_open"] = True
+    at.run()
+    at.selectbox(key="reviews_filter_program_pick").select_index(0)  # "All programs"
+    at.selectbox(key="reviews_filter_status").set_value("all").run()
+    assert set(at.dataframe[0].value["id"]) == {final.id, draft.id}
+    assert program_filter(at) == "Program: All programs"
+
+
+def start_box(at: AppTest) -> bool:
+    """Whether the "Start a review" box is open (its fields are drawn only then)."""
+    (box,) = [e for e in at.expander if e.label == "Start a review"]
+    drawn = bool([s for s in at.selectbox if s.key == "reviews_start_program"])
+    assert box.proto.expanded == drawn
+    return drawn
+
+
+def test_the_start_form_is_open_until_there_are_reviews_and_keeps_what_was_typed(
+    at: AppTest, db: Database
+) -> None:
+    program = add_program(db)
+    open_page(at, "reviews")
+    assert start_box(at)  # no review yet: open, ready to start the first one
+    start(db, program)
+    open_page(at, "reviews")
+    assert not start_box(at)  # reviews listed: the form is one click away
+    at.session_state["reviews_start_open"] = True  # the reviewer opens it
+    at.run()
+    assert start_box(at)
+    at.text_input(key="reviews_start_rater_1").input("Ana")
+    at.selectbox(key="reviews_start_type").set_value("follow-up").run()
+    at.session_state["reviews_start_open"] = False  # closed and opened again: nothing typed is lost
+    at.run()
+    assert not start_box(at)
+    at.session_state["reviews_start_open"] = True
+    at.run()
+    assert at.text_input(key="reviews_start_rater_1").value == "Ana"
+    assert at.selectbox(key="reviews_start_type").value == "follow-up"
+    at.button(key="reviews_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    newest = max(svc.list_reviews(db, actor=local_admin()), key=lambda r: r.id)
+    assert (newest.review_type, svc.get_review(db, newest.id, actor=local_admin()).raters) == (
+        "follow-up",
+        ["Ana"],
+    )
+
+
+def test_a_link_from_programs_opens_the_start_form_when_reviews_exist(at: AppTest, db: Database) -> None:
+    start(db, add_program(db))
+    iddt = add_program(db, "Zeta IDDT Team", model="IDDT")
+    at.query_params["program"] = str(iddt.id)
+    open_page(at, "reviews")
+    assert start_box(at)
+    assert at.selectbox(key="reviews_start_program").value == iddt.id
+    at.run()  # the link's choice stays for the reviewer to go on with
+    assert start_box(at)
+    assert at.selectbox(key="reviews_start_program").value == iddt.id
 
 
 # ---- Results ----------------------------------------------------------------------------------
@@ -314,7 +388,7 @@ def test_results_show_the_final_score_and_the_items(at: AppTest, db: Database) -
 
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Total mean": MEAN, "Total sum": str(SUM), "Band": "Full implementation"}
-    assert "27 of 28 items rated" in texts(at.caption)
+    assert "27 of 28 items rated · the band reads the mean of the rated items: 4.04" in texts(at.caption)
     assert any(s.startswith("Final — finalized by **lead**") for s in texts(at.success))
     assert not any("Live score" in w for w in texts(at.warning))
     page = " ".join(texts(at.markdown))
@@ -322,9 +396,18 @@ def test_results_show_the_final_score_and_the_items(at: AppTest, db: Database) -
     assert "O4 " in page and "Hire a second peer specialist" in page  # the action plan
     assert "A strong daily team meeting" in page  # review-level texts
 
-    plan, items = (d.value for d in at.dataframe[:2])  # the action plan's entries, then the items
+    (items,) = (d.value for d in at.dataframe)  # the action plan's box is closed: the items alone
+    at.session_state["results_plan_open"] = True  # opened, it shows the plan's entries first
+    at.run()
+    plan, items = (d.value for d in at.dataframe[:2])
     assert plan[["item", "rating", "goal", "recommendation", "status"]].to_dict("records") == [
-        {"item": "O4", "rating": 2, "goal": 3, "recommendation": "Hire a second peer specialist", "status": "open"}
+        {
+            "item": "O4",
+            "rating": 2,
+            "goal": 3,
+            "recommendation": "Hire a second peer specialist",
+            "status": "open",
+        }
     ]
     items = items.set_index("id")
     assert list(items.index) == DACTS

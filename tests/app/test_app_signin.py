@@ -275,7 +275,8 @@ def test_a_program_manager_sees_only_their_programs_final_reviews(agency: dict[s
     assert "Signed in as **pm@agency.org**" in identity(at) and "Program manager" in identity(at)
     # Reviews: only the own program's final reviews, no start form, no Rate or Consensus links.
     assert set(at.dataframe[0].value["id"]) == {agency[f"{OWN} old"], agency[f"{OWN} final"]}
-    assert "Start a review" not in [s.value for s in at.subheader]
+    assert "Start a review" not in [e.label for e in at.expander]
+    assert not [w for w in at.text_input if w.key == "reviews_start_rater_1"]
     assert OTHER not in shown(at)
     # Programs: their own only, read only.
     open_page(at, "programs")

@@ -166,6 +166,27 @@ def read_the_results(page: Page) -> None:
     screenshot(page, "07-results")
 
 
+def find_it_on_reviews(app_server: AppServer, page: Page) -> None:
+    """Reviews, with a review listed: the list's program is chosen in a popover that then names it;
+    the start form is folded away until its box is opened."""
+    page.goto(app_server.url)
+    wait_for_app(page)
+    expect(page.get_by_label("Rater 1", exact=True)).to_have_count(0)
+    page.get_by_role("button", name="Program: All programs").click()
+    wait_for_app(page)
+    page.get_by_label("Program", exact=True).click()
+    option = page.get_by_role("option", name="Zoë Núñez ACT Team", exact=True)
+    option.wait_for()
+    option.click()
+    wait_for_app(page)
+    expect(page.get_by_role("button", name="Program: Zoë Núñez ACT Team")).to_be_visible()
+    expect(page.get_by_label("Program", exact=True)).to_have_count(0)  # the popover closed
+    page.get_by_text("Start a review", exact=True).click()
+    wait_for_app(page)
+    expect(page.get_by_label("Rater 1", exact=True)).to_be_visible()
+    screenshot(page, "08-reviews")
+
+
 def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: AppServer, page: Page) -> None:
     add_the_team(app_server, page)
     start_a_review(app_server, page)
@@ -176,3 +197,4 @@ def test_a_review_survives_a_server_kill_and_reaches_a_final_score(app_server: A
     both_submit(app_server, page)
     agree_and_finalize(app_server, page)
     read_the_results(page)
+    find_it_on_reviews(app_server, page)
