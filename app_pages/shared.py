@@ -38,7 +38,8 @@ def scale_registry() -> ScaleRegistry:
 
 def database() -> Database:
     """One engine per server process and URL; migrated to the newest schema on first use."""
-    settings = get_settings()
+    # The folder and .env looked at again at most once a VERSION_MAX_AGE (the variables always).
+    settings = get_settings(files_max_age=VERSION_MAX_AGE)
     return _database_for(settings.database_url, settings.integrity_secret)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -62,14 +63,27 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value().strip() or None
 
 
-def get_settings() -> Settings:
+def get_settings(files_max_age: float = 0.0) -> Settings:
     """The settings of the environment as it is now: read again only when a FIDELITY_ variable,
-    the working folder or its `.env` file changed (every page run asks for them)."""
-    try:
-        env_file = os.stat(".env").st_mtime_ns
-    except OSError:
-        env_file = None
-    return _settings_for(_fidelity_variables(), os.getcwd(), env_file)
+    the working folder or its `.env` file changed (every page run asks for them).
+
+    `files_max_age`: the folder and `.env` are looked at again only when last looked at longer
+    ago than this many seconds (the variables always are: comparing them costs no system call).
+    A page run asks about ten times, and each look is two system calls (README, Performance)."""
+    global _files_seen
+    seen = _files_seen
+    now = time.monotonic()
+    if seen is None or files_max_age <= 0 or now - seen[0] > files_max_age:
+        try:
+            env_file: int | None = os.stat(".env").st_mtime_ns
+        except OSError:
+            env_file = None
+        seen = _files_seen = (now, os.getcwd(), env_file)
+    return _settings_for(_fidelity_variables(), seen[1], seen[2])
+
+
+# When the working folder and its .env were last looked at: (monotonic time, folder, .env's mtime).
+_files_seen: tuple[float, str, int | None] | None = None
 
 
 # The environment's raw variables when last scanned, and its FIDELITY_ ones.

@@ -48,3 +48,26 @@ def test_an_unchanged_environment_is_not_scanned_again(monkeypatch: pytest.Monke
     monkeypatch.setenv("FIDELITY_DATABASE_URL", "sqlite:///changed.db")
     assert settings.get_settings().database_url == "sqlite:///changed.db"
     assert scans  # scanned again (pydantic reads the environment too, for the new settings)
+
+
+def test_a_page_looks_at_the_folder_and_dotenv_at_most_once_a_max_age(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages ask with files_max_age (two system calls a look, about ten asks a rerun): a
+    .env written meanwhile shows once that age has passed; a variable shows at once."""
+    clock = [1000.0]
+    monkeypatch.setattr(settings.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(settings, "_files_seen", None)  # an earlier look, on the real clock
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FIDELITY_DATABASE_URL", raising=False)
+    assert settings.get_settings(files_max_age=1.0).database_url == "sqlite:///fidelity.db"
+    (tmp_path / ".env").write_text("FIDELITY_DATABASE_URL=sqlite:///from-dotenv.db\n", encoding="utf-8")
+    clock[0] += 0.5
+    assert settings.get_settings(files_max_age=1.0).database_url == "sqlite:///fidelity.db"
+    monkeypatch.setenv("FIDELITY_DATABASE_URL", "sqlite:///variable.db")  # not throttled
+    assert settings.get_settings(files_max_age=1.0).database_url == "sqlite:///variable.db"
+    monkeypatch.delenv("FIDELITY_DATABASE_URL")
+    clock[0] += 0.6
+    assert settings.get_settings(files_max_age=1.0).database_url == "sqlite:///from-dotenv.db"
+    (tmp_path / ".env").write_text("FIDELITY_DATABASE_URL=sqlite:///again.db\n", encoding="utf-8")
+    assert settings.get_settings().database_url == "sqlite:///again.db"  # without an age: at once
