@@ -383,7 +383,8 @@ def _subscale_membership(
     scales, as cheap as the scales allow: when the first few characters of an item id tell its
     subscale in every scale (DACTS H1, O1, S1; IDDT I1; GOI G1), a prefix test; when the item
     id alone does, an IN list; otherwise the scale version as well (then the second value is
-    True: the conditions name the review's columns)."""
+    True: the conditions name the review's columns). The third value, for a prefix test: the
+    prefix expression and prefix -> subscale id (one CASE on it tells a rating's subscale)."""
     pairs: list[tuple[str, str, str, str]] = []  # (scale id, version, item id, subscale id)
     for scale in scales:
         sid, version = scale.id, scale.version
