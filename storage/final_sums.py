@@ -150,6 +150,18 @@ class SumsSeals:
         _VERIFIED.add(seen)
         return True
 
+    def matching(self, rows: Iterable[tuple[Sequence[Any], Any, Any, Any, Any]]) -> list[bool]:
+        """`matches` of each (head, rated, total_sum, subscales, seal), in one call: a read of a
+        hundred programs' sums called `matches` a hundred times."""
+        key, verified = self._key, _VERIFIED
+        found: list[bool] = []
+        for head, rated, total_sum, subscales, seal in rows:
+            if (key, tuple(head), rated, total_sum, subscales, seal) in verified:
+                found.append(True)
+            else:  # the full check (it remembers a match)
+                found.append(self.matches(head, rated, total_sum, subscales, seal))
+        return found
+
     def _verify(self, head: Sequence[Any], rated: Any, total_sum: Any, subscales: Any, seal: Any) -> bool:
         data = self.text(head, rated, total_sum, subscales).encode("utf-8")
         if self._key is None:

@@ -30,12 +30,12 @@ from scoring.analytics.columns import (
 )
 from scoring.analytics.drift import BandChange, DriftReport, drift
 from scoring.analytics.overview import AgencyOverview, agency_overview
+from scoring.analytics.result_frame import totals_frame
 from scoring.analytics.series import ItemSeries, ProgramSeries, item_series, program_series
 from scoring.analytics.totals import (
     review_totals,
     score_sums,
     subscale_means,
-    totals_frame,
     totals_from_sums,
 )
 

@@ -21,7 +21,9 @@ import pandas as pd
 from scales.loader import ScaleRegistry
 from scales.schema import Scale, TotalMethod
 from scoring.analytics.columns import REVIEW_COLUMNS, SUBSCALE_COLUMNS
+from scoring.analytics.exact_means import mean_of_means_in_integers
 from scoring.analytics.frame import PreparedRatings, prepare_ratings
+from scoring.analytics.result_frame import totals_frame
 from scoring.rounding import round_half_up, to_decimal
 
 
@@ -317,20 +319,6 @@ def _totals(
     return {**{col: base[col] for col in REVIEW_COLUMNS}, **extra}
 
 
-def totals_frame(columns: Mapping[str, Any]) -> pd.DataFrame:
-    """The review_totals frame of `score_sums`' columns (extra columns are kept)."""
-    columns = dict(columns)
-    n = len(columns["review_id"])
-    index = pd.RangeIndex(n)  # one index for every Series: none to align
-    for col in ("program", "provider", "region", "band"):  # text that may be missing: None, not NaN
-        columns[col] = pd.Series(columns[col], index=index, dtype=object)
-    for col in ("scale_id", "scale_version"):  # arrays, not Series: cheaper for a few reviews
-        columns[col] = pd.array(columns[col], dtype=str)
-    level = np.asarray(columns["band_level"], dtype="int64")
-    columns["band_level"] = pd.arrays.IntegerArray(np.where(level >= 0, level, 0), level < 0)
-    return pd.DataFrame(columns, index=index)
-
-
 def _item_index(
     rows: pd.DataFrame,
     scale_list: list[Scale],
@@ -417,6 +405,9 @@ def _scaled_total(
     if len(total_sum) == 0:
         return np.zeros(0, dtype="int64"), np.zeros(0, dtype=bool)
     k = sums.shape[1]
+    exact = mean_of_means_in_integers(sums, counts, factor)
+    if exact is not None:
+        return exact
     combos, inverse = np.unique(np.hstack([sums, counts]), axis=0, return_inverse=True)
     values = np.zeros(len(combos), dtype="int64")
     oks = np.zeros(len(combos), dtype=bool)

@@ -88,3 +88,20 @@ def test_the_memo_is_bounded(monkeypatch) -> None:
         head = (review_id, *HEADS[0][1:])
         assert seals.matches(head, 1, 2, "H=1/2", sums_seal("k", head, 1, 2, "H=1/2"))
         assert len(final_sums._VERIFIED) <= 3
+
+
+@pytest.mark.parametrize("key", [None, "a key"])
+def test_matching_is_matches_row_by_row(key: str | None) -> None:
+    seals = SumsSeals(key)
+    good = [(head, 28, 110, "H=8/30;O=12/44;S=8/36") for head in HEADS]
+    rows = [(*row, sums_seal(key, *row)) for row in good]
+    rows += [
+        (HEADS[0], 28, 111, "H=8/30;O=12/44;S=8/36", rows[0][4]),  # a changed sum
+        (HEADS[1], 28, 110, "H=8/30;O=12/44;S=8/37", rows[1][4]),  # a changed subscale
+        (HEADS[2], 28, 110, "H=8/30;O=12/44;S=8/36", None),  # no seal
+        (HEADS[3], None, 110, "H=8/30;O=12/44;S=8/36", rows[3][4]),  # no count
+    ]
+    expected = [True] * len(HEADS) + [False] * 4
+    assert seals.matching(rows) == expected
+    assert seals.matching(rows) == expected  # again, once the good ones are remembered
+    assert [SumsSeals(key).matches(*row) for row in rows] == expected
