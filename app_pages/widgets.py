@@ -296,6 +296,33 @@ def view_tabs(labels: Sequence[str], key: str, *, default: str | None = None) ->
     )
 
 
+def view_switch(labels: Sequence[str], key: str, *, default: str | None = None) -> str:
+    """The open view of a page, chosen in one row of buttons (a segmented control): the page then
+    draws that view alone. Kept in the URL (?view=) as view_tabs keeps a tab, so a reload or a
+    link opens it. One element where tabs are a block each (n + 1 nodes) on every rerun."""
+    wanted = st.query_params.get(VIEW_PARAM)
+    chosen = st.segmented_control(
+        "View",
+        labels,
+        default=wanted if wanted in labels else (default or labels[0]),
+        required=True,  # a click on the open view keeps it open: some view is always shown
+        key=key,
+        on_change=_keep_view,
+        args=(key,),
+        label_visibility="collapsed",
+    )
+    return str(chosen)
+
+
+def section_switch(labels: Sequence[str], key: str) -> str:
+    """The open section inside a view, chosen as view_switch chooses a view (not in the URL)."""
+    return str(
+        st.segmented_control(
+            "Section", labels, default=labels[0], required=True, key=key, label_visibility="collapsed"
+        )
+    )
+
+
 def keep_param(name: str, value: str) -> None:
     """Put `value` in the URL as ?name=, unless it is there already: each assignment sends the
     browser the whole query string again, which a rerun need not do when nothing changed."""

@@ -27,7 +27,7 @@ from app_pages.views.compare_data import (
     page_chart,
     scale_choices,
 )
-from app_pages.widgets import analytics_intro, csv_download, page_rows, page_start, view_tabs
+from app_pages.widgets import analytics_intro, csv_download, page_rows, page_start, view_switch
 from scales import Scale
 from services.analytics import AgencyOverview
 
@@ -303,8 +303,4 @@ def render() -> None:
         ITEMS: lambda: items(overview, scale, drawn, db.url, version, chosen),
         WEAK: lambda: weak_spots(scale, drawn),
     }
-    tabs = view_tabs(list(views), "compare_view")
-    for tab, draw in zip(tabs, views.values(), strict=True):
-        if tab.open:
-            with tab:
-                draw()
+    views[view_switch(list(views), "compare_view")]()  # only the open view is drawn

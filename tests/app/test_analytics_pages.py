@@ -149,7 +149,7 @@ def program_id(db: Database, name: str) -> int:
 def test_drift_opens_on_the_agency_at_a_glance(app_file: str, demo: str, demo_db: Database) -> None:
     at = open_page(app_file, "drift")
     assert texts(at.title) == ["Drift"]
-    assert [t.label for t in at.tabs][:2] == ["Agency", "Program"]
+    assert at.segmented_control(key="drift_view").options == ["Agency", "Program"]
     errors = " ".join(texts(at.error))
     assert f"**{DRIFTING_PROGRAM}** (DACTS)" in errors  # the agency summary names it
 
@@ -159,7 +159,6 @@ def test_drift_opens_on_the_agency_at_a_glance(app_file: str, demo: str, demo_db
     assert first["items that fell"] == ", ".join(DRIFT_FALLS)
     assert first["band"] == f"{DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}"
     assert "Download the overview (CSV)" in {b.label for b in at.get("download_button")}
-    # The counts, in one line above the table (every row fits on its one page here).
     compared = glance.loc[~glance["band"].str.endswith("(one review)")]
     order = {  # each scale's bands, lowest first
         scale: [b.label for b in demo_db.registry.get(scale.lower()).scoring.bands]
@@ -175,10 +174,11 @@ def test_drift_opens_on_the_agency_at_a_glance(app_file: str, demo: str, demo_db
         f"**{len(compared)}** programs compared · **{fell}** whose band fell · "
         f"**{int((compared['falls'].fillna(0) > 0).sum())}** with falling items"
     )
-    assert any(str(m.value).startswith(counts) for m in at.markdown), counts
-    # Only the open tab is drawn: nothing of one program yet.
+    # The heading and the counts, in one line above the table (every row fits on its one page here).
+    headings = [str(m.value) for m in at.markdown if str(m.value).startswith("### ")]
+    assert len(headings) == 1 and headings[0].startswith(f"### Programs at a glance\n\n{counts}"), counts
+    # Only the open view is drawn: nothing of one program yet (no heading of its own).
     assert len(at.dataframe) == 1 and not at.get("vega_lite_chart")
-    assert not [m for m in at.markdown if str(m.value).startswith("### ")]
 
 
 def test_drift_program_tab_shows_the_drifting_program_section_by_section(
@@ -188,7 +188,7 @@ def test_drift_program_tab_shows_the_drifting_program_section_by_section(
     assert DRIFTING_PROGRAM in shown_program(at)  # the worst drift first
     assert at.query_params["program"] == str(program_id(demo_db, DRIFTING_PROGRAM))
     assert f"Band fell: {DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}** (4.18 → 3.82)" in " ".join(texts(at.error))
-    assert [t.label for t in at.tabs][2:] == [
+    assert at.segmented_control(key="drift_section").options == [
         *("Items that fell", "Low twice", "Scores over time", "Item ratings", "Every fall")
     ]
 
@@ -266,7 +266,7 @@ def test_compare_shows_which_programs_and_providers_are_below_full_implementatio
     assert f"**{len(expected.below_full)}** below Full implementation" in headline(at)
     weakest = expected.item_means.iloc[0]
     assert f"weakest item **{weakest['item_id']}** {weakest['item_name']}" in headline(at)
-    assert [t.label for t in at.tabs] == [
+    assert at.segmented_control(key="compare_view").options == [
         *("Ranking", "Programs below", "Providers below", "Bands", "Items", "Weak spots")
     ]
 
@@ -350,6 +350,9 @@ def test_a_link_opens_a_tab(app_file: str, demo: str) -> None:
     assert {b.key for b in at.get("download_button")} == {"compare_ranking_csv"}
     at = open_page(app_file, "drift", view="Program")
     assert DRIFTING_PROGRAM in shown_program(at)
+    # Choosing another view puts it in the URL, for a reload or a link to open it.
+    at.segmented_control(key="drift_view").set_value("Agency").run()
+    assert at.query_params["view"] == "Agency" and len(at.dataframe) == 1
 
 
 # ---- empty database -----------------------------------------------------------------------------
