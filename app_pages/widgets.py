@@ -352,8 +352,25 @@ def page_start(rows: int, size: int, key: str, noun: str = "rows", *, caption: b
     )  # keyed by the row count: new filters start again on page 1
     start = (int(page) - 1) * size
     if caption:
-        st.caption(f"{noun.capitalize()} {start + 1}–{min(start + size, rows)} of {rows:,} ({pages} pages).")
+        st.caption(_span(start, size, rows, noun))
     return start
+
+
+def page_span(rows: int, size: int, key: str, noun: str = "rows") -> str:
+    """Which rows the page chosen with page_start's number shows, in words ("" when all fit), for
+    a page that says it in a line of its own above the number (page_start(caption=False)): the
+    number's value from the last run, which is the one this run's page_start returns."""
+    if rows <= size:
+        return ""
+    pages = -(-rows // size)
+    page = min(max(int(st.session_state.get(f"{key}_{rows}") or 1), 1), pages)
+    return _span((page - 1) * size, size, rows, noun)
+
+
+def _span(start: int, size: int, rows: int, noun: str) -> str:
+    return (
+        f"{noun.capitalize()} {start + 1}–{min(start + size, rows)} of {rows:,} ({-(-rows // size)} pages)."
+    )
 
 
 def page_rows(frame: Rows, size: int, key: str, noun: str = "rows") -> Rows:

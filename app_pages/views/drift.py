@@ -34,6 +34,7 @@ from app_pages.widgets import (
     analytics_intro,
     csv_download,
     keep_param,
+    page_span,
     page_start,
     section_switch,
     view_switch,
@@ -48,7 +49,7 @@ EVIDENCE_ROW = 100  # px: rows taller than 4rem wrap their text, about five line
 SCALE_PARAM = "scale"
 AGENCY, PROGRAM = "Agency", "Program"
 SECTION_KEY = "drift_section"
-GLANCE_KEY = "drift_overview_table"
+GLANCE_KEY, PAGE_KEY = "drift_overview_table", "drift_overview_page"
 PICKER_KEY, PICK_KEY = "drift_program_picker", "drift_program_pick"
 FALLS, LOW, SCORES = "Items that fell", "Low twice", "Scores over time"  # the Program tab's sections
 RATINGS, EVERY_FALL = "Item ratings", "Every fall"
@@ -72,6 +73,9 @@ def open_program(keys: list[tuple[int, str]]) -> None:
 
 
 def glance(agency: AgencyDrift) -> None:
+    shown = page_span(
+        len(agency.keys), GLANCE_ROWS, PAGE_KEY, "programs"
+    )  # which rows: no caption of its own
     # The heading, the three counts and what they mean in one element, not a subheader, three
     # metric cards in columns and a caption (eight elements, drawn on every rerun; see README,
     # Performance).
@@ -82,13 +86,13 @@ def glance(agency: AgencyDrift) -> None:
         ":small[Programs compared: those with at least two final reviews of a scale, each "
         "program's latest against its previous one on the same scale. A fall is a lower item "
         f"rating; a low is a rating below {LOW_RATING} on both reviews. Choose a row to open its "
-        "program.]"
+        f"program.{' ' + shown if shown else ''}]"
     )
     if agency.fell_names:
         st.error(
             f"Band fell since the previous review: {agency.fell_names}.", icon=":material/trending_down:"
         )
-    start = page_start(len(agency.keys), GLANCE_ROWS, "drift_overview_page", "programs")
+    start = page_start(len(agency.keys), GLANCE_ROWS, PAGE_KEY, caption=False)
     st.dataframe(
         agency.table.slice(start, GLANCE_ROWS),
         hide_index=True,

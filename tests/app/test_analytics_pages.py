@@ -566,13 +566,13 @@ def test_a_large_agency_is_shown_a_page_at_a_time(
     monkeypatch.setenv("FIDELITY_DATABASE_URL", target.url)
 
     at = open_page(app_file, "compare", {"compare_ranking_expander": True})
-    assert at.radio(key="compare_order").value == "Lowest totals first"
+    assert at.segmented_control(key="compare_order").value == "Lowest totals first"
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(36, 61))  # best first on the page
     assert "total by program, ranks 36–60 of 60" in chart_title(at)  # the caption's part, in the title
     at.number_input(key="compare_page_60").set_value(3).run()
     assert "total by program, ranks 1–10 of 60" in chart_title(at)
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 11))
-    at.radio(key="compare_order").set_value("Highest totals first").run()
+    at.segmented_control(key="compare_order").set_value("Highest totals first").run()
     at.number_input(key="compare_page_60").set_value(1).run()
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 26))
     assert len(at.get("vega_lite_chart")) == 1
@@ -581,7 +581,7 @@ def test_a_large_agency_is_shown_a_page_at_a_time(
 
     # The item heatmap pages through the programs on its own.
     choose(at, "compare_view", "Items")
-    assert at.radio(key="compare_items_order").value == "Lowest totals first"
+    assert at.segmented_control(key="compare_items_order").value == "Lowest totals first"
     assert "latest review, ranks 36–60 of 60" in chart_title(at)
     at.number_input(key="compare_items_page_60").set_value(3).run()
     assert "latest review, ranks 1–10 of 60" in chart_title(at)
@@ -590,10 +590,14 @@ def test_a_large_agency_is_shown_a_page_at_a_time(
 
     # Drift's agency table has a row per program and scale: the generator's mixed data gives every
     # 20th program GOI reviews too, so 60 DACTS rows and 3 GOI rows.
+    # Which rows are shown is said in the line above the table, with the counts.
     at = open_page(app_file, "drift")
     glance = table(at, "drift_overview_table")
     assert len(glance) == 50
+    assert "Programs 1–50 of 63 (2 pages)." in " ".join(texts(at.markdown))
+    assert not at.caption
     at.number_input(key="drift_overview_page_63").set_value(2).run()
     second = table(at, "drift_overview_table")
     assert len(second) == 13
+    assert "Programs 51–63 of 63 (2 pages)." in " ".join(texts(at.markdown))
     assert len(pd.concat([glance, second]).drop_duplicates()) == 63
