@@ -296,6 +296,33 @@ def view_tabs(labels: Sequence[str], key: str, *, default: str | None = None) ->
     )
 
 
+def view_switch(labels: Sequence[str], key: str, *, default: str | None = None) -> str:
+    """The open view of a page, chosen in one row of buttons (a segmented control): the page then
+    draws that view alone. Kept in the URL (?view=) as view_tabs keeps a tab, so a reload or a
+    link opens it. One element where tabs are a block each (n + 1 nodes) on every rerun."""
+    wanted = st.query_params.get(VIEW_PARAM)
+    chosen = st.segmented_control(
+        "View",
+        labels,
+        default=wanted if wanted in labels else (default or labels[0]),
+        required=True,  # a click on the open view keeps it open: some view is always shown
+        key=key,
+        on_change=_keep_view,
+        args=(key,),
+        label_visibility="collapsed",
+    )
+    return str(chosen)
+
+
+def section_switch(labels: Sequence[str], key: str) -> str:
+    """The open section inside a view, chosen as view_switch chooses a view (not in the URL)."""
+    return str(
+        st.segmented_control(
+            "Section", labels, default=labels[0], required=True, key=key, label_visibility="collapsed"
+        )
+    )
+
+
 def keep_param(name: str, value: str) -> None:
     """Put `value` in the URL as ?name=, unless it is there already: each assignment sends the
     browser the whole query string again, which a rerun need not do when nothing changed."""
@@ -325,8 +352,25 @@ def page_start(rows: int, size: int, key: str, noun: str = "rows", *, caption: b
     )  # keyed by the row count: new filters start again on page 1
     start = (int(page) - 1) * size
     if caption:
-        st.caption(f"{noun.capitalize()} {start + 1}–{min(start + size, rows)} of {rows:,} ({pages} pages).")
+        st.caption(_span(start, size, rows, noun))
     return start
+
+
+def page_span(rows: int, size: int, key: str, noun: str = "rows") -> str:
+    """Which rows the page chosen with page_start's number shows, in words ("" when all fit), for
+    a page that says it in a line of its own above the number (page_start(caption=False)): the
+    number's value from the last run, which is the one this run's page_start returns."""
+    if rows <= size:
+        return ""
+    pages = -(-rows // size)
+    page = min(max(int(st.session_state.get(f"{key}_{rows}") or 1), 1), pages)
+    return _span((page - 1) * size, size, rows, noun)
+
+
+def _span(start: int, size: int, rows: int, noun: str) -> str:
+    return (
+        f"{noun.capitalize()} {start + 1}–{min(start + size, rows)} of {rows:,} ({-(-rows // size)} pages)."
+    )
 
 
 def page_rows(frame: Rows, size: int, key: str, noun: str = "rows") -> Rows:

@@ -27,7 +27,7 @@ from app_pages.views.compare_data import (
     page_chart,
     scale_choices,
 )
-from app_pages.widgets import analytics_intro, csv_download, page_rows, page_start, view_tabs
+from app_pages.widgets import analytics_intro, csv_download, page_rows, page_start, view_switch
 from scales import Scale
 from services.analytics import AgencyOverview
 
@@ -123,7 +123,10 @@ def programs_shown(drawn: Drawn, key: str) -> tuple[np.ndarray, str]:
     programs = len(drawn.program_ids)
     if programs <= PAGE:
         return np.arange(programs), ""
-    order = st.radio("Order", [LOWEST, HIGHEST], horizontal=True, key=f"{key}_order")
+    # A segmented control, not a radio: the same two choices in a row, for half a radio's cost a rerun.
+    order = st.segmented_control(
+        "Order", [LOWEST, HIGHEST], default=LOWEST, required=True, key=f"{key}_order"
+    )
     start = page_start(programs, PAGE, f"{key}_page", "programs", caption=False)  # the title says it
     shown = np.arange(start, min(start + PAGE, programs))
     if order == LOWEST:
@@ -303,8 +306,4 @@ def render() -> None:
         ITEMS: lambda: items(overview, scale, drawn, db.url, version, chosen),
         WEAK: lambda: weak_spots(scale, drawn),
     }
-    tabs = view_tabs(list(views), "compare_view")
-    for tab, draw in zip(tabs, views.values(), strict=True):
-        if tab.open:
-            with tab:
-                draw()
+    views[view_switch(list(views), "compare_view")]()  # only the open view is drawn

@@ -29,7 +29,16 @@ from app_pages.views.drift_data import (
     program_detail,
 )
 from app_pages.views.plan_marks import MARK_CAPTION, with_plan_marks
-from app_pages.widgets import VIEW_PARAM, analytics_intro, csv_download, keep_param, page_start, view_tabs
+from app_pages.widgets import (
+    VIEW_PARAM,
+    analytics_intro,
+    csv_download,
+    keep_param,
+    page_span,
+    page_start,
+    section_switch,
+    view_switch,
+)
 from scales import ScaleRegistry
 from services.analytics import LOW_RATING, DriftReport
 from services.database import Database
@@ -40,7 +49,7 @@ EVIDENCE_ROW = 100  # px: rows taller than 4rem wrap their text, about five line
 SCALE_PARAM = "scale"
 AGENCY, PROGRAM = "Agency", "Program"
 SECTION_KEY = "drift_section"
-GLANCE_KEY = "drift_overview_table"
+GLANCE_KEY, PAGE_KEY = "drift_overview_table", "drift_overview_page"
 PICKER_KEY, PICK_KEY = "drift_program_picker", "drift_program_pick"
 FALLS, LOW, SCORES = "Items that fell", "Low twice", "Scores over time"  # the Program tab's sections
 RATINGS, EVERY_FALL = "Item ratings", "Every fall"
@@ -64,22 +73,26 @@ def open_program(keys: list[tuple[int, str]]) -> None:
 
 
 def glance(agency: AgencyDrift) -> None:
-    st.subheader("Programs at a glance")
-    # The three counts and what they mean in one element, not three metric cards in columns and
-    # a caption (seven elements, drawn on every rerun; see README, Performance).
+    shown = page_span(
+        len(agency.keys), GLANCE_ROWS, PAGE_KEY, "programs"
+    )  # which rows: no caption of its own
+    # The heading, the three counts and what they mean in one element, not a subheader, three
+    # metric cards in columns and a caption (eight elements, drawn on every rerun; see README,
+    # Performance).
     st.markdown(
+        "### Programs at a glance\n\n"
         f"**{agency.compared:,}** programs compared · **{agency.fell:,}** whose band fell · "
         f"**{agency.with_falls:,}** with falling items\n\n"
         ":small[Programs compared: those with at least two final reviews of a scale, each "
         "program's latest against its previous one on the same scale. A fall is a lower item "
         f"rating; a low is a rating below {LOW_RATING} on both reviews. Choose a row to open its "
-        "program.]"
+        f"program.{' ' + shown if shown else ''}]"
     )
     if agency.fell_names:
         st.error(
             f"Band fell since the previous review: {agency.fell_names}.", icon=":material/trending_down:"
         )
-    start = page_start(len(agency.keys), GLANCE_ROWS, "drift_overview_page", "programs")
+    start = page_start(len(agency.keys), GLANCE_ROWS, PAGE_KEY, caption=False)
     st.dataframe(
         agency.table.slice(start, GLANCE_ROWS),
         hide_index=True,
@@ -376,11 +389,7 @@ def one_program(agency: AgencyDrift, db: Database, version: str) -> None:
         RATINGS: item_ratings,
         EVERY_FALL: every_fall,
     }
-    tabs = st.tabs(list(sections), key=SECTION_KEY, on_change="rerun")
-    for tab, draw in zip(tabs, sections.values(), strict=True):
-        if tab.open:  # only the open section is drawn
-            with tab:
-                draw(detail)
+    sections[section_switch(list(sections), SECTION_KEY)](detail)  # only the open section is drawn
 
 
 def render() -> None:
@@ -394,12 +403,10 @@ def render() -> None:
     analytics_intro(agency.problems, empty=agency.overview.empty)
 
     # A link to one program (?program=ID, from Compare or Results) opens it; else the agency.
-    agency_tab, program_tab = view_tabs(
+    view = view_switch(
         [AGENCY, PROGRAM], "drift_view", default=PROGRAM if PROGRAM_PARAM in st.query_params else AGENCY
     )
-    if agency_tab.open:
-        with agency_tab:
-            glance(agency)
-    if program_tab.open:
-        with program_tab:
-            one_program(agency, db, version)
+    if view == AGENCY:
+        glance(agency)
+    else:
+        one_program(agency, db, version)

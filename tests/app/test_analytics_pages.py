@@ -149,7 +149,7 @@ def program_id(db: Database, name: str) -> int:
 def test_drift_opens_on_the_agency_at_a_glance(app_file: str, demo: str, demo_db: Database) -> None:
     at = open_page(app_file, "drift")
     assert texts(at.title) == ["Drift"]
-    assert [t.label for t in at.tabs][:2] == ["Agency", "Program"]
+    assert at.segmented_control(key="drift_view").options == ["Agency", "Program"]
     errors = " ".join(texts(at.error))
     assert f"**{DRIFTING_PROGRAM}** (DACTS)" in errors  # the agency summary names it
 
@@ -159,7 +159,6 @@ def test_drift_opens_on_the_agency_at_a_glance(app_file: str, demo: str, demo_db
     assert first["items that fell"] == ", ".join(DRIFT_FALLS)
     assert first["band"] == f"{DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}"
     assert "Download the overview (CSV)" in {b.label for b in at.get("download_button")}
-    # The counts, in one line above the table (every row fits on its one page here).
     compared = glance.loc[~glance["band"].str.endswith("(one review)")]
     order = {  # each scale's bands, lowest first
         scale: [b.label for b in demo_db.registry.get(scale.lower()).scoring.bands]
@@ -175,10 +174,11 @@ def test_drift_opens_on_the_agency_at_a_glance(app_file: str, demo: str, demo_db
         f"**{len(compared)}** programs compared · **{fell}** whose band fell · "
         f"**{int((compared['falls'].fillna(0) > 0).sum())}** with falling items"
     )
-    assert any(str(m.value).startswith(counts) for m in at.markdown), counts
-    # Only the open tab is drawn: nothing of one program yet.
+    # The heading and the counts, in one line above the table (every row fits on its one page here).
+    headings = [str(m.value) for m in at.markdown if str(m.value).startswith("### ")]
+    assert len(headings) == 1 and headings[0].startswith(f"### Programs at a glance\n\n{counts}"), counts
+    # Only the open view is drawn: nothing of one program yet (no heading of its own).
     assert len(at.dataframe) == 1 and not at.get("vega_lite_chart")
-    assert not [m for m in at.markdown if str(m.value).startswith("### ")]
 
 
 def test_drift_program_tab_shows_the_drifting_program_section_by_section(
@@ -188,7 +188,7 @@ def test_drift_program_tab_shows_the_drifting_program_section_by_section(
     assert DRIFTING_PROGRAM in shown_program(at)  # the worst drift first
     assert at.query_params["program"] == str(program_id(demo_db, DRIFTING_PROGRAM))
     assert f"Band fell: {DRIFT_BANDS[0]} → {DRIFT_BANDS[1]}** (4.18 → 3.82)" in " ".join(texts(at.error))
-    assert [t.label for t in at.tabs][2:] == [
+    assert at.segmented_control(key="drift_section").options == [
         *("Items that fell", "Low twice", "Scores over time", "Item ratings", "Every fall")
     ]
 
@@ -266,7 +266,7 @@ def test_compare_shows_which_programs_and_providers_are_below_full_implementatio
     assert f"**{len(expected.below_full)}** below Full implementation" in headline(at)
     weakest = expected.item_means.iloc[0]
     assert f"weakest item **{weakest['item_id']}** {weakest['item_name']}" in headline(at)
-    assert [t.label for t in at.tabs] == [
+    assert at.segmented_control(key="compare_view").options == [
         *("Ranking", "Programs below", "Providers below", "Bands", "Items", "Weak spots")
     ]
 
@@ -350,6 +350,9 @@ def test_a_link_opens_a_tab(app_file: str, demo: str) -> None:
     assert {b.key for b in at.get("download_button")} == {"compare_ranking_csv"}
     at = open_page(app_file, "drift", view="Program")
     assert DRIFTING_PROGRAM in shown_program(at)
+    # Choosing another view puts it in the URL, for a reload or a link to open it.
+    at.segmented_control(key="drift_view").set_value("Agency").run()
+    assert at.query_params["view"] == "Agency" and len(at.dataframe) == 1
 
 
 # ---- empty database -----------------------------------------------------------------------------
@@ -563,13 +566,13 @@ def test_a_large_agency_is_shown_a_page_at_a_time(
     monkeypatch.setenv("FIDELITY_DATABASE_URL", target.url)
 
     at = open_page(app_file, "compare", {"compare_ranking_expander": True})
-    assert at.radio(key="compare_order").value == "Lowest totals first"
+    assert at.segmented_control(key="compare_order").value == "Lowest totals first"
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(36, 61))  # best first on the page
     assert "total by program, ranks 36–60 of 60" in chart_title(at)  # the caption's part, in the title
     at.number_input(key="compare_page_60").set_value(3).run()
     assert "total by program, ranks 1–10 of 60" in chart_title(at)
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 11))
-    at.radio(key="compare_order").set_value("Highest totals first").run()
+    at.segmented_control(key="compare_order").set_value("Highest totals first").run()
     at.number_input(key="compare_page_60").set_value(1).run()
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 26))
     assert len(at.get("vega_lite_chart")) == 1
@@ -578,7 +581,7 @@ def test_a_large_agency_is_shown_a_page_at_a_time(
 
     # The item heatmap pages through the programs on its own.
     choose(at, "compare_view", "Items")
-    assert at.radio(key="compare_items_order").value == "Lowest totals first"
+    assert at.segmented_control(key="compare_items_order").value == "Lowest totals first"
     assert "latest review, ranks 36–60 of 60" in chart_title(at)
     at.number_input(key="compare_items_page_60").set_value(3).run()
     assert "latest review, ranks 1–10 of 60" in chart_title(at)
@@ -587,10 +590,14 @@ def test_a_large_agency_is_shown_a_page_at_a_time(
 
     # Drift's agency table has a row per program and scale: the generator's mixed data gives every
     # 20th program GOI reviews too, so 60 DACTS rows and 3 GOI rows.
+    # Which rows are shown is said in the line above the table, with the counts.
     at = open_page(app_file, "drift")
     glance = table(at, "drift_overview_table")
     assert len(glance) == 50
+    assert "Programs 1–50 of 63 (2 pages)." in " ".join(texts(at.markdown))
+    assert not at.caption
     at.number_input(key="drift_overview_page_63").set_value(2).run()
     second = table(at, "drift_overview_table")
     assert len(second) == 13
+    assert "Programs 51–63 of 63 (2 pages)." in " ".join(texts(at.markdown))
     assert len(pd.concat([glance, second]).drop_duplicates()) == 63

@@ -12,7 +12,10 @@ from tests.e2e.conftest import AppServer, screenshot, wait_for_app
 
 
 def open_tab(page: Page, name: str) -> None:
-    page.get_by_role("tab", name=name, exact=True).click()
+    """Open a view or section: a button of the page's segmented controls (one row of buttons)."""
+    page.locator("[data-testid='stButtonGroup'] button").filter(
+        has_text=re.compile(f"^{re.escape(name)}$")
+    ).click()
     wait_for_app(page)
 
 
