@@ -69,7 +69,7 @@ def get_settings(files_max_age: float = 0.0) -> Settings:
 
     `files_max_age`: the folder and `.env` are looked at again only when last looked at longer
     ago than this many seconds (the variables always are: comparing them costs no system call).
-    A page run asks about ten times, and each look is two system calls (README, Performance)."""
+    A page run asks about ten times, and each look is two system calls (docs/performance.md, fifth round)."""
     global _files_seen
     seen = _files_seen
     now = time.monotonic()
