@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
+from app_pages.links import page_link
 from app_pages.markup import md
 from services.errors import FidelityError, StaleWriteError
 
@@ -276,7 +277,7 @@ def analytics_intro(problems: list[str], *, empty: bool) -> None:
         st.warning(problem, icon=":material/warning:")
     if empty:
         st.info("No final reviews yet: run `fidelity demo` or finalize a review.", icon=":material/info:")
-        st.page_link("app_pages/reviews.py", label="Go to Reviews", icon=":material/assignment:")
+        page_link(st, "app_pages/reviews.py", label="Go to Reviews", icon=":material/assignment:")
         st.stop()
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
+from app_pages.links import page_link
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, choose_review, database, identity_banner, kept
 from app_pages.views.plan_follow_up import results_follow_up, review_plan
@@ -76,7 +77,8 @@ def _header(review: ReviewView, scale: Scale) -> None:
             f"Reason: {md(review.amendment_reason or '—')}",
             icon=":material/history:",
         )
-        st.page_link(
+        page_link(
+            st,
             "app_pages/results.py",
             label=f"Results of the amended review #{review.amendment_of}",
             icon=":material/arrow_back:",
@@ -87,7 +89,8 @@ def _header(review: ReviewView, scale: Scale) -> None:
             f"This review has been amended: review #{review.amended_by} replaces it.",
             icon=":material/warning:",
         )
-        st.page_link(
+        page_link(
+            st,
             "app_pages/results.py",
             label=f"Results of the amendment #{review.amended_by}",
             icon=":material/arrow_forward:",
@@ -243,7 +246,7 @@ def render() -> None:
         if not kept(count_reviews):  # else choose_review has shown why it cannot open
             if allowed(Action.START_REVIEW):
                 st.info("No reviews yet — start one on the Reviews page.", icon=":material/info:")
-                st.page_link("app_pages/reviews.py", label="Start a review", icon=":material/add:")
+                page_link(st, "app_pages/reviews.py", label="Start a review", icon=":material/add:")
             else:
                 st.info("No final reviews of your programs yet.", icon=":material/info:")
         st.stop()
@@ -263,13 +266,15 @@ def render() -> None:
     review_plan(review.id, {i.id: i.name for i in scale.items}, review.is_final, scale.ratings)
     if not review.is_final and allowed(Action.EDIT_REVIEW):
         links = st.container(horizontal=True)  # one block, not two columns' three
-        links.page_link(
+        page_link(
+            links,
             "app_pages/rate.py",
             label="Go on rating on the Rate page",
             icon=":material/edit_note:",
             query_params={"review": str(review.id)},
         )
-        links.page_link(
+        page_link(
+            links,
             "app_pages/consensus.py",
             label="Agree the ratings on the Consensus page",
             icon=":material/handshake:",
