@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,21 +54,3 @@ def test_the_only_program_shown_is_the_one_to_start(db: Database) -> None:
     at.switch_page("app_pages/programs.py").run()
     at.text_input(key="programs_search").input("hill").run()
     assert links(at) == {"Start a review of Hilltop ACT": f"program={hill.id}"}
-
-
-def test_a_link_opens_the_page_of_its_file_in_this_sessions_navigation(db: Database) -> None:
-    """Links are drawn with the session's page objects (app_pages/links.py): each still points
-    at the page its file is, by address and with its query, as a link by path did."""
-    hill = svc.create_program(db, "Hilltop ACT", actor=local_admin("admin"), model="ACT")
-    review = svc.start_review(
-        db, hill.id, "dacts", "1.0", dt.date(2025, 3, 14), "baseline", ["Ana", "Ben"], actor=local_admin("lead")
-    )
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.query_params["review"] = str(review.id)
-    at.switch_page("app_pages/results.py").run()
-    assert not at.exception
-    shown = {x.proto.label: (x.proto.page, x.proto.query_string) for x in at.get("page_link")}
-    assert shown == {
-        "Go on rating on the Rate page": ("rate", f"review={review.id}"),
-        "Agree the ratings on the Consensus page": ("consensus", f"review={review.id}"),
-    }
