@@ -14,7 +14,6 @@ from pathlib import Path
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from app_pages.links import remember
 from app_pages.shared import sign_in
 from services.access import Action, Actor, can
 
@@ -31,12 +30,7 @@ def page(
     """A page of the app: a page file (it runs its `render()` when run as the page's script, see
     app_pages/rate.py) or a page's `render` itself. Files keep `st.switch_page`, `st.page_link`
     and `AppTest.switch_page` working by path; the address is `url_path` either way."""
-    if isinstance(source, str):
-        _FILES[url_path] = source
     return st.Page(source, title=title, icon=icon, url_path=url_path, default=default)
-
-
-_FILES: dict[str, str] = {}  # url path -> the page's file, as every session's pages are made
 
 
 def navigation(viewer: Actor) -> dict[str, list[StreamlitPage]]:
@@ -84,9 +78,5 @@ def run() -> None:
     # shared by two runs at once (st.navigation marks the one it runs).
     key = f"fidelity_pages_{viewer.role}"  # the pages offered depend on the role alone
     if key not in st.session_state:
-        groups = navigation(viewer)
-        by_file = {_FILES[p.url_path]: p for group in groups.values() for p in group if p.url_path in _FILES}
-        st.session_state[key] = (groups, by_file)
-    groups, by_file = st.session_state[key]
-    remember(by_file)  # the links' targets (app_pages/links.py): this role's page objects
-    st.navigation(groups).run()
+        st.session_state[key] = navigation(viewer)
+    st.navigation(st.session_state[key]).run()

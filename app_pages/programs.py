@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages.links import page_link
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, database, identity_banner
 from app_pages.widgets import show_error
@@ -114,8 +113,7 @@ def _show_result(key: str) -> None:
         else:
             st.error(md(message), icon=":material/error:")
     if program_id is not None:
-        page_link(
-            st,
+        st.page_link(
             "app_pages/reviews.py",
             label="Start a review of this program",
             icon=":material/arrow_forward:",
@@ -247,8 +245,7 @@ def _start_link(shown: list[ProgramView], rows: list[int]) -> None:
     if picked is None:
         st.caption("Select a program's row to start a review of it.")
         return
-    page_link(
-        st,
+    st.page_link(
         "app_pages/reviews.py",
         label=md(f"Start a review of {picked.name}"),  # names may hold Markdown characters
         icon=":material/arrow_forward:",

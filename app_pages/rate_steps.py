@@ -10,7 +10,6 @@ from typing import Any, Protocol
 
 import streamlit as st
 
-from app_pages.links import page_link
 from app_pages.markup import md
 from app_pages.shared import actor
 from app_pages.widgets import attempt, keep_param, show_feedback
@@ -119,7 +118,7 @@ def show_submit(page: RatePage, unrated: int) -> bool:
             icon=":material/lock:",
         )
         if page.state.consensus_open:
-            page_link(st, "app_pages/consensus.py", label="Go to Consensus", icon=":material/handshake:")
+            st.page_link("app_pages/consensus.py", label="Go to Consensus", icon=":material/handshake:")
         if actor().role == Role.AGENCY_ADMIN:
             with st.expander("Reopen these ratings (agency admin)"):
                 reason = st.text_input("Reason for reopening", key=f"{feedback}|reason")

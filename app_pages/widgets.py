@@ -14,7 +14,6 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from app_pages.links import page_link
 from app_pages.markup import md
 from services.errors import FidelityError, StaleWriteError
 
@@ -277,7 +276,7 @@ def analytics_intro(problems: list[str], *, empty: bool) -> None:
         st.warning(problem, icon=":material/warning:")
     if empty:
         st.info("No final reviews yet: run `fidelity demo` or finalize a review.", icon=":material/info:")
-        page_link(st, "app_pages/reviews.py", label="Go to Reviews", icon=":material/assignment:")
+        st.page_link("app_pages/reviews.py", label="Go to Reviews", icon=":material/assignment:")
         st.stop()
 
 

@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.consensus_steps import finalize_blockers, mark_all_not_rated, override_field, show_waiting
-from app_pages.links import page_link
 from app_pages.markup import md
 from app_pages.shared import actor, choose_review, database, identity_banner, kept
 from app_pages.views.agreement import review_agreement_box
@@ -299,7 +298,7 @@ def render() -> None:
             "final reviews are on Results.",
             icon=":material/info:",
         )
-        page_link(st, "app_pages/reviews.py", label="Reviews", icon=":material/assignment:")
+        st.page_link("app_pages/reviews.py", label="Reviews", icon=":material/assignment:")
         st.stop()
 
     db = database()

@@ -17,7 +17,6 @@ from functools import partial
 import streamlit as st
 
 from app_pages.item_links import show_item_links
-from app_pages.links import page_link
 from app_pages.markup import md
 from app_pages.shared import analytics_version, database, identity_banner
 from app_pages.views.drift_data import (
@@ -359,8 +358,7 @@ def one_program(agency: AgencyDrift, db: Database, version: str) -> None:
     }
     heading = f"### {md(agency.labels[program_id])}\n\n"  # one element with the facts (README, Performance)
     st.markdown(heading + "  \n".join(f"**{label}:** {md(value)}" for label, value in facts.items()))
-    page_link(
-        st,
+    st.page_link(
         "app_pages/results.py",
         label="Results of the latest review",
         icon=":material/insights:",

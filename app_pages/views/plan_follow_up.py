@@ -11,7 +11,6 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from app_pages.links import page_link
 from app_pages.markup import md
 from app_pages.page_cache import made_of
 from app_pages.shared import actor, allowed, database, kept
@@ -120,8 +119,7 @@ def review_plan(review_id: int, item_names: Mapping[str, str], final: bool, rati
                 width="stretch",
                 key="results_plan_entries",
             )
-            page_link(
-                st,
+            st.page_link(
                 "app_pages/action_plans.py",
                 label="Follow them up on the Action plans page",
                 icon=":material/checklist:",

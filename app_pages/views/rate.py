@@ -8,7 +8,6 @@ from typing import Any
 import streamlit as st
 
 from app_pages.field import show_field_copy
-from app_pages.links import page_link
 from app_pages.markup import md
 from app_pages.rate_steps import (
     choose_rater,
@@ -347,7 +346,7 @@ def render() -> None:
     review = choose_review(statuses=("draft", "consensus"), label="Review in progress")
     if review is None:
         st.info("No review is in progress. Start one on the Reviews page.", icon=":material/info:")
-        page_link(st, "app_pages/reviews.py", label="Start a review", icon=":material/add:")
+        st.page_link("app_pages/reviews.py", label="Start a review", icon=":material/add:")
         st.stop()
 
     db = database()

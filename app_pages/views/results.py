@@ -10,7 +10,6 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from app_pages.links import page_link
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, choose_review, database, identity_banner, kept
 from app_pages.views.plan_follow_up import results_follow_up, review_plan
@@ -77,8 +76,7 @@ def _header(review: ReviewView, scale: Scale) -> None:
             f"Reason: {md(review.amendment_reason or '—')}",
             icon=":material/history:",
         )
-        page_link(
-            st,
+        st.page_link(
             "app_pages/results.py",
             label=f"Results of the amended review #{review.amendment_of}",
             icon=":material/arrow_back:",
@@ -89,8 +87,7 @@ def _header(review: ReviewView, scale: Scale) -> None:
             f"This review has been amended: review #{review.amended_by} replaces it.",
             icon=":material/warning:",
         )
-        page_link(
-            st,
+        st.page_link(
             "app_pages/results.py",
             label=f"Results of the amendment #{review.amended_by}",
             icon=":material/arrow_forward:",
@@ -246,7 +243,7 @@ def render() -> None:
         if not kept(count_reviews):  # else choose_review has shown why it cannot open
             if allowed(Action.START_REVIEW):
                 st.info("No reviews yet — start one on the Reviews page.", icon=":material/info:")
-                page_link(st, "app_pages/reviews.py", label="Start a review", icon=":material/add:")
+                st.page_link("app_pages/reviews.py", label="Start a review", icon=":material/add:")
             else:
                 st.info("No final reviews of your programs yet.", icon=":material/info:")
         st.stop()
@@ -266,15 +263,13 @@ def render() -> None:
     review_plan(review.id, {i.id: i.name for i in scale.items}, review.is_final, scale.ratings)
     if not review.is_final and allowed(Action.EDIT_REVIEW):
         links = st.container(horizontal=True)  # one block, not two columns' three
-        page_link(
-            links,
+        links.page_link(
             "app_pages/rate.py",
             label="Go on rating on the Rate page",
             icon=":material/edit_note:",
             query_params={"review": str(review.id)},
         )
-        page_link(
-            links,
+        links.page_link(
             "app_pages/consensus.py",
             label="Agree the ratings on the Consensus page",
             icon=":material/handshake:",

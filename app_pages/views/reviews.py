@@ -10,7 +10,6 @@ import pyarrow as pa
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from app_pages.links import page_link
 from app_pages.markup import md
 from app_pages.shared import actor, allowed, database, identity_banner, kept, review_label
 from app_pages.widgets import page_start, show_error
@@ -114,8 +113,8 @@ KEEP: Literal["page"] = "page"
 def _start_form(by_id: dict[int, ProgramView], scales: list[Scale], wanted: int | None) -> None:
     if not by_id:
         st.info("No programs yet — add the program you are reviewing first.", icon=":material/info:")
-        page_link(
-            st, "app_pages/programs.py", label="Add a program on the Programs page", icon=":material/add:"
+        st.page_link(
+            "app_pages/programs.py", label="Add a program on the Programs page", icon=":material/add:"
         )
         return
     if not scales:
@@ -283,11 +282,10 @@ def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
     closed = "This review is final; amend it from Results to change it." if final else None
     params = {"review": str(r.id)}
     if not allowed(Action.EDIT_REVIEW):  # a program manager only reads results: its link alone
-        page_link(st, RESULTS, label="Results", icon=":material/insights:", query_params=params)
+        st.page_link(RESULTS, label="Results", icon=":material/insights:", query_params=params)
         return
     links = st.container(horizontal=True)  # one block, not three columns' four
-    page_link(
-        links,
+    links.page_link(
         "app_pages/rate.py",
         label="Rate",
         icon=":material/edit_note:",
@@ -295,8 +293,7 @@ def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
         disabled=final,
         help=closed,
     )
-    page_link(
-        links,
+    links.page_link(
         "app_pages/consensus.py",
         label="Consensus",
         icon=":material/handshake:",
@@ -304,7 +301,7 @@ def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
         disabled=final,
         help=closed,
     )
-    page_link(links, RESULTS, label="Results", icon=":material/insights:", query_params=params)
+    links.page_link(RESULTS, label="Results", icon=":material/insights:", query_params=params)
 
 
 RESULTS = "app_pages/results.py"
