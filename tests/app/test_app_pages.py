@@ -377,6 +377,11 @@ def test_a_link_from_programs_opens_the_start_form_when_reviews_exist(at: AppTes
     at.run()  # the link's choice stays for the reviewer to go on with
     assert start_box(at)
     assert at.selectbox(key="reviews_start_program").value == iddt.id
+    at.session_state["reviews_start_open"] = False  # the reviewer closes it: it stays closed
+    at.run()
+    assert not start_box(at)
+    at.run()
+    assert not start_box(at)
 
 
 # ---- Results ----------------------------------------------------------------------------------
