@@ -210,31 +210,49 @@ def _banded_by_sum(r: ReviewSummary, registry: ScaleRegistry) -> bool:
 
 
 def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Review") -> ReviewView | None:
-    """The review this page works on: from the URL (?review=ID), else picked from a list.
+    """The review this page works on: from the URL (?review=ID), else the one last open, else
+    the newest; another is chosen in a popover labelled with the review open.
 
-    The list is one page of the newest reviews (CHOOSER_PAGE, with page numbers for the rest)
-    and the review open, if it is on another page: listing all 20,000 reviews of an agency (the
-    integrity gate and a label each) took half a second on every rerun."""
+    The popover's list is drawn only while it is open (its page number, the page's caption and
+    a choice of CHOOSER_PAGE reviews: two widgets and 50 labels on every rerun of the Rate,
+    Consensus and Results pages otherwise), and is one page of the newest reviews, with page
+    numbers for the rest: listing all 20,000 reviews of an agency (the integrity gate and a
+    label each) took half a second on every rerun."""
     total = kept(count_reviews, status=statuses)
     if not total:
         return None
-    start = page_start(total, CHOOSER_PAGE, "choose_review_page", "reviews")
-    reviews, labels = kept(_chooser_page, status=statuses, limit=CHOOSER_PAGE, offset=start)
     from_url = st.query_params.get("review")
     wanted = from_url or st.session_state.get("current_review")
     try:
         wanted_id = int(wanted) if wanted is not None else None
     except ValueError:
         wanted_id = None
-    ids = [r.id for r in reviews]
-    if wanted_id is not None and wanted_id not in ids:  # on another page, or not for this user
-        found, found_labels = kept(_chooser_page, status=statuses, review_id=wanted_id)
-        ids, labels = [r.id for r in found] + ids, {**found_labels, **labels}
-    if wanted_id not in ids:
+    labels: dict[int, str] = {}
+    if wanted_id is not None:  # on any page of the list, or not for this user (then not found)
+        labels = kept(_chooser_page, status=statuses, review_id=wanted_id)[1]
+    if wanted_id not in labels:
         if from_url is not None:  # a link or bookmark to a review this page cannot show (to this user)
-            st.info(f"Review {from_url} cannot be opened here; choose one below.", icon=":material/info:")
-        wanted_id = ids[0]
-    chosen = st.selectbox(label, ids, index=ids.index(wanted_id), format_func=labels.__getitem__, key=None)
+            st.info(f"Review {from_url} cannot be opened here; choose another below.", icon=":material/info:")
+        labels = kept(_chooser_page, status=statuses, limit=CHOOSER_PAGE, offset=0)[1]
+        wanted_id = next(iter(labels))  # the newest
+    chosen: int = wanted_id
+    box = st.popover(
+        md(f"{label}: {labels[chosen]}"), icon=":material/swap_horiz:", key=CHOOSER_OPEN, on_change="rerun"
+    )
+    if box.open:
+        with box:
+            start = page_start(total, CHOOSER_PAGE, "choose_review_page", "reviews")
+            listed = kept(_chooser_page, status=statuses, limit=CHOOSER_PAGE, offset=start)[1]
+            ids = list(listed) if chosen in listed else [chosen, *listed]
+            every = {**labels, **listed}
+            st.selectbox(
+                label,
+                ids,
+                index=ids.index(chosen),
+                format_func=every.__getitem__,
+                key=CHOOSER_PICK,
+                on_change=_review_picked,
+            )
     keep_param("review", str(chosen))
     st.session_state["current_review"] = chosen
     try:
@@ -242,6 +260,20 @@ def choose_review(*, statuses: tuple[str, ...] | None = None, label: str = "Revi
     except FidelityError as exc:
         show_error(exc)
         return None
+
+
+CHOOSER_OPEN = "choose_review_open"  # the chooser popover's open state
+CHOOSER_PICK = "choose_review_pick"  # the review picked in it
+
+
+def _review_picked() -> None:
+    """The review picked opens (in the URL, which a link would set too) and the popover closes: a
+    callback, so the rerun that follows draws it."""
+    picked = st.session_state.get(CHOOSER_PICK)
+    if picked is not None:
+        st.query_params["review"] = str(picked)
+        st.session_state["current_review"] = picked
+    st.session_state[CHOOSER_OPEN] = False
 
 
 CHOOSER_PAGE = 50  # reviews a chooser lists at a time

@@ -256,7 +256,9 @@ def test_a_reviewer_works_on_assigned_reviews_and_reads_finals(agency: dict[str,
     assert agency[f"{OWN} draft"] in listed and agency[f"{OTHER} draft"] not in listed
     assert {agency[f"{OWN} final"], agency[f"{OTHER} final"]} <= listed  # final reviews: read only
     open_page(at, "rate")
-    assert at.selectbox[0].options == [svc_label(agency["db"], agency[f"{OWN} draft"])]
+    at.session_state["choose_review_open"] = True  # the reviewer opens the review chooser
+    at.run()
+    assert at.selectbox(key="choose_review_pick").options == [svc_label(agency["db"], agency[f"{OWN} draft"])]
     open_page(at, "programs")
     assert {OWN, OTHER} <= set(at.dataframe[0].value["name"])
     assert "Add a program" not in [s.value for s in at.subheader]
