@@ -263,28 +263,37 @@ def _reviews_table(reviews: list[ReviewSummary]) -> pd.DataFrame:
     )
 
 
-def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
-    """One review of the list, chosen by its label, and its Rate, Consensus and Results links.
+def _review_links(reviews: list[ReviewSummary], table: pa.Table, labels: dict[int, str]) -> None:
+    """The list, whose row chosen opens a review: its label and its Rate, Consensus and Results
+    links under the table (the review last open, or the newest, while no row is chosen).
 
-    A row of links under every review (30 rows, 300 elements) was most of this page's rerun;
-    the chooser lists every review on the page, each labelled as the other pages' choosers."""
-    current = st.session_state.get("current_review")
-    ids = list(labels)
-    chosen = st.selectbox(
-        "Open a review",
-        ids,
-        index=ids.index(current) if current in labels else 0,
-        format_func=labels.__getitem__,
-        key="reviews_open",
+    A row of links under every review (30 rows, 300 elements) was most of this page's rerun, and
+    a chooser listing the page's 100 reviews again took a fifth of it."""
+    ids = [r.id for r in reviews]
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key=table_key(ids),
+        column_config=LIST_COLUMNS,
+        on_select="rerun",
+        selection_mode="single-row",
     )
-    r = next(r for r in reviews if r.id == chosen)
-    final = r.status == ReviewStatus.FINAL
+    rows = event.selection.rows
+    current = st.session_state.get("current_review")
+    if rows and rows[0] < len(reviews):
+        chosen = reviews[rows[0]]
+        st.session_state["current_review"] = chosen.id  # Rate, Consensus and Results open it too
+    else:
+        chosen = next((r for r in reviews if r.id == current), reviews[0])
+    final = chosen.status == ReviewStatus.FINAL
     closed = "This review is final; amend it from Results to change it." if final else None
-    params = {"review": str(r.id)}
+    params = {"review": str(chosen.id)}
+    links = st.container(horizontal=True, vertical_alignment="center")  # one block, not columns
+    links.markdown(f"**{md(labels[chosen.id])}** :gray[(choose a row to open another)]", width="content")
     if not allowed(Action.EDIT_REVIEW):  # a program manager only reads results: its link alone
-        st.page_link(RESULTS, label="Results", icon=":material/insights:", query_params=params)
+        links.page_link(RESULTS, label="Results", icon=":material/insights:", query_params=params)
         return
-    links = st.container(horizontal=True)  # one block, not three columns' four
     links.page_link(
         "app_pages/rate.py",
         label="Rate",
@@ -302,6 +311,13 @@ def _review_links(reviews: list[ReviewSummary], labels: dict[int, str]) -> None:
         help=closed,
     )
     links.page_link(RESULTS, label="Results", icon=":material/insights:", query_params=params)
+
+
+def table_key(ids: list[int]) -> str:
+    """The list's key, made of the reviews it shows in their order: a chosen row is a position,
+    so when the list changes (a filter, another page, a new review) the choice starts again
+    rather than landing on the review that moved into that position."""
+    return f"reviews_table_{hash(tuple(ids)) & 0xFFFFFFFF:08x}"
 
 
 RESULTS = "app_pages/results.py"
@@ -369,14 +385,7 @@ def _list_section(by_id: dict[int, ProgramView]) -> None:
     for r in reviews:  # a final review's problem is the integrity gate's: listed, marked, no score
         if r.status == ReviewStatus.FINAL and r.problem:
             st.warning(md(r.problem), icon=":material/gpp_maybe:")
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        key="reviews_table",
-        column_config=LIST_COLUMNS,
-    )
-    _review_links(reviews, labels)
+    _review_links(reviews, table, labels)
 
 
 LIST_COLUMNS = {  # made once: Streamlit copies it on each use

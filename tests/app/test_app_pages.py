@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
+from app_pages.views.reviews import table_key
 from services import reviews as svc
 from services.access import local_admin
 from services.database import Database, open_database
@@ -52,6 +53,12 @@ def open_page(at: AppTest, page: str, review_id: int | None = None) -> AppTest:
     at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_review_line(at: AppTest) -> str:
+    """The Reviews page's line naming the review open, above its links."""
+    (line,) = [str(m.value) for m in at.markdown if "choose a row to open another" in m.value]
+    return line
 
 
 def texts(elements: object) -> list[str]:
@@ -145,12 +152,20 @@ def test_each_page_renders_a_populated_database(at: AppTest, db: Database) -> No
     reviews = at.dataframe[0].value
     assert set(reviews["id"]) == {final.id, draft.id}
     assert set(reviews["status"]) == {"final", "draft"}
-    # One chooser of the listed reviews and the chosen one's links (a row of links each was most
-    # of the page's rerun).
-    options = at.selectbox(key="reviews_open").options  # the labels, as the choosers give them
-    assert sorted(label.split()[0] for label in options) == sorted(f"#{r.id}" for r in (final, draft))
+    # The chosen review's links, named above them (a row of links each was most of the page's
+    # rerun): the newest while no row is chosen, then the row chosen.
+    assert f"\\#{draft.id} Lakeside IDDT Team" in open_review_line(at)
     links = texts(at.get("page_link"))
     assert links.count("Rate") == links.count("Consensus") == links.count("Results") == 1
+    ids = list(reviews["id"])
+    at.session_state[table_key(ids)] = {
+        "selection": {"rows": [ids.index(final.id)], "columns": [], "cells": []}
+    }
+    at.run()
+    assert f"\\#{final.id} Riverside ACT Team" in open_review_line(at)
+    rate = next(link for link in at.get("page_link") if link.proto.label == "Rate")
+    assert rate.proto.disabled  # a final review is amended from Results, not rated
+    assert at.session_state["current_review"] == final.id  # Rate, Consensus and Results open it
 
     open_page(at, "results", draft.id)
     assert "Live score — not final" in " ".join(texts(at.warning))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages.views.reviews import table_key
 from services.access import local_admin
 from services.database import Database, open_database
 from services.reviews import create_program, save_consensus, start_review
@@ -71,10 +72,26 @@ def test_reviews_list_warns_beside_the_band_and_shows_iddts_sum(db: Database) ->
     partial = agreed(db, "dacts", "ACT", 25)
     iddt = agreed(db, "iddt", "IDDT", 14)
     at = open_page("reviews")
-    options = at.selectbox(key="reviews_open").options  # the review chooser's labels (were one line each)
-    labels = " ".join(options)
-    assert f"#{partial} Team dacts" in labels and "(⚠ 3 of 28 items unrated)" in labels
-    iddt_label = next(label for label in options if f"#{iddt} Team iddt" in label)
+    # The review chosen by its row is named above its links, labelled as the choosers label it.
+    partial_label = open_review_line(choose_row(at, partial))
+    assert f"#{partial} Team dacts" in partial_label and "(⚠ 3 of 28 items unrated)" in partial_label
+    iddt_label = open_review_line(choose_row(at, iddt))
+    assert f"#{iddt} Team iddt" in iddt_label
     assert "· sum 56 ·" in iddt_label and "mean" not in iddt_label
     table = at.dataframe[0].value
     assert table.loc[table["id"] == partial, "band"].iloc[0].endswith("(⚠ 3 of 28 items unrated)")
+
+
+def choose_row(at: AppTest, review_id: int) -> AppTest:
+    """Choose the review's row in the Reviews list, as a click on it does."""
+    ids = list(at.dataframe[0].value["id"])
+    at.session_state[table_key(ids)] = {
+        "selection": {"rows": [ids.index(review_id)], "columns": [], "cells": []}
+    }
+    return at.run()
+
+
+def open_review_line(at: AppTest) -> str:
+    """The line naming the review open, above its links (Markdown: unescaped here)."""
+    (line,) = [m.value for m in at.markdown if "choose a row to open another" in m.value]
+    return str(line).replace("\\", "")
