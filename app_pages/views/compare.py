@@ -27,7 +27,7 @@ from app_pages.views.compare_data import (
     page_chart,
     scale_choices,
 )
-from app_pages.widgets import analytics_intro, csv_download, page_rows, page_start, view_switch
+from app_pages.widgets import analytics_intro, csv_download, page_rows, view_switch
 from scales import Scale
 from services.analytics import AgencyOverview
 
@@ -119,19 +119,53 @@ def programs_shown(drawn: Drawn, key: str) -> tuple[np.ndarray, str]:
     """The rank positions of the page of programs a chart and its table show, and which they are
     in words for the chart's title ("" when all fit): the lowest totals first by default (the
     ones to act on), a page at a time; the downloads have them all. The Ranking and Items tabs
-    each keep their own order and page (`key`)."""
+    each keep their own order and page (`key`).
+
+    The order and the page number are in a popover labelled with the ranks shown, drawn only
+    while it is open (two widgets on every rerun otherwise), and kept while it is closed; new
+    filters (another count of programs) start again on the first page."""
     programs = len(drawn.program_ids)
     if programs <= PAGE:
         return np.arange(programs), ""
-    # A segmented control, not a radio: the same two choices in a row, for half a radio's cost a rerun.
-    order = st.segmented_control(
-        "Order", [LOWEST, HIGHEST], default=LOWEST, required=True, key=f"{key}_order"
-    )
-    start = page_start(programs, PAGE, f"{key}_page", "programs", caption=False)  # the title says it
+    pages = -(-programs // PAGE)
+    kept = f"{key}_shown_{programs}"
+    order, page = st.session_state.get(kept, (LOWEST, 1))
+    page = min(max(int(page), 1), pages)
+    start = (page - 1) * PAGE
     shown = np.arange(start, min(start + PAGE, programs))
     if order == LOWEST:
         shown = (programs - 1 - shown)[::-1]  # from the end
-    return shown, f"ranks {shown.min() + 1:,}–{shown.max() + 1:,} of {programs:,}"
+    which = f"ranks {shown.min() + 1:,}–{shown.max() + 1:,} of {programs:,}"
+    label = f"{which.capitalize()}, {order.lower()}"
+    box = st.popover(label, icon=":material/format_list_numbered:", key=f"{key}_shown", on_change="rerun")
+    if box.open:
+        keep = {"on_change": _keep_shown, "args": (key, programs)}
+        # A segmented control, not a radio: the same two choices in a row, for half a radio's cost.
+        box.segmented_control(
+            "Order", [LOWEST, HIGHEST], default=order, required=True, key=f"{key}_order", **keep
+        )
+        box.number_input(
+            f"Page (of {pages})",
+            min_value=1,
+            max_value=pages,
+            value=page,
+            step=1,
+            key=f"{key}_page_{programs}",
+            width=160,
+            **keep,
+        )
+    return shown, which
+
+
+def _keep_shown(key: str, programs: int) -> None:
+    """Keep the order and page beyond the popover's widgets, which are gone once it closes (a
+    callback of each)."""
+    state = st.session_state
+    order, page = state.get(f"{key}_shown_{programs}", (LOWEST, 1))
+    state[f"{key}_shown_{programs}"] = (
+        state.get(f"{key}_order", order) or order,
+        state.get(f"{key}_page_{programs}", page) or page,
+    )
 
 
 def ranking(

@@ -79,6 +79,10 @@ def choose(at: AppTest, key: str, value: object) -> AppTest:
     return at
 
 
+def popover_labels(at: AppTest) -> list[str]:
+    return [str(p.proto.popover.label) for p in at.get("popover")]
+
+
 def texts(elements: object) -> list[str]:
     return [str(e.value) for e in elements]  # type: ignore[attr-defined]
 
@@ -566,23 +570,37 @@ def test_a_large_agency_is_shown_a_page_at_a_time(
     monkeypatch.setenv("FIDELITY_DATABASE_URL", target.url)
 
     at = open_page(app_file, "compare", {"compare_ranking_expander": True})
+    # The order and the page are in a popover named with the ranks shown, drawn when opened.
+    assert "Ranks 36–60 of 60, lowest totals first" in popover_labels(at)
+    assert not at.number_input and not [c for c in at.segmented_control if c.key == "compare_order"]
+    choose(at, "compare_shown", True)
     assert at.segmented_control(key="compare_order").value == "Lowest totals first"
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(36, 61))  # best first on the page
     assert "total by program, ranks 36–60 of 60" in chart_title(at)  # the caption's part, in the title
+    # AppTest sends no popover's open state with a widget's change (a browser keeps it open): it
+    # is opened again before each change, and is closed after it, keeping the order and page.
     at.number_input(key="compare_page_60").set_value(3).run()
     assert "total by program, ranks 1–10 of 60" in chart_title(at)
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 11))
+    choose(at, "compare_shown", True)
     at.segmented_control(key="compare_order").set_value("Highest totals first").run()
+    choose(at, "compare_shown", True)
     at.number_input(key="compare_page_60").set_value(1).run()
+    assert not at.number_input  # closed, the popover keeps the order and page
     assert list(table(at, "compare_ranking_table")["rank"]) == list(range(1, 26))
+    assert "Ranks 1–25 of 60, highest totals first" in popover_labels(at)
+    choose(at, "compare_shown", True)  # opened again, its widgets show them
+    assert at.segmented_control(key="compare_order").value == "Highest totals first"
+    assert at.number_input(key="compare_page_60").value == 1
     assert len(at.get("vega_lite_chart")) == 1
     choose(at, "compare_open", True)
     assert len(at.selectbox(key="compare_open_drift").options) == 60  # any program's drift, by name
 
     # The item heatmap pages through the programs on its own.
     choose(at, "compare_view", "Items")
-    assert at.segmented_control(key="compare_items_order").value == "Lowest totals first"
     assert "latest review, ranks 36–60 of 60" in chart_title(at)
+    choose(at, "compare_items_shown", True)
+    assert at.segmented_control(key="compare_items_order").value == "Lowest totals first"
     at.number_input(key="compare_items_page_60").set_value(3).run()
     assert "latest review, ranks 1–10 of 60" in chart_title(at)
     (download,) = at.get("download_button")
