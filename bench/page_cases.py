@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ EMPTY_PAGE = "import streamlit as st\n\nst.title('Empty')\n"
 RERUN_GOAL = 2.0  # x an empty page's rerun
 FIRST_RUN_GOAL_S = 2.0  # the first run after a data change
 ROUNDS = 30  # interleaved reruns per view (the Results page took half a second a rerun)
+WORK_RERUNS = 3  # reruns counted (calls_per_rerun): a count varies only with what a rerun finds cached
 CHANGES = 3  # data changes per view; the median first run counts, the slowest is shown
 # What AppTest needs to believe sign-in is configured (never contacted: st.user is set directly).
 AUTH = {
@@ -120,6 +122,30 @@ def _offered(at: Any, page: str) -> bool:
     return True
 
 
+def calls_per_rerun(run: Any, reruns: int = WORK_RERUNS) -> int:
+    """The Python and C calls the script thread makes in a rerun (`run`: an AppTest's run), the
+    median of `reruns`: a count, not a time, so it is the same on a loaded or a quiet machine
+    and between machines, and shows a change of the work a page does that the wall-clock ratio's
+    noise hides (docs/performance.md, sixth round). Counted with a profile function on the
+    threads `run` starts (AppTest runs the script in a thread of its own), not on this one."""
+    counts = []
+    for _ in range(reruns):
+        calls = 0
+
+        def count(frame: Any, event: str, arg: Any) -> None:
+            nonlocal calls
+            if event in ("call", "c_call"):
+                calls += 1
+
+        threading.setprofile(count)
+        try:
+            run()
+        finally:
+            threading.setprofile(None)  # type: ignore[arg-type]  # None removes it
+        counts.append(calls)
+    return int(statistics.median(counts))
+
+
 def _change(ctx: Context) -> None:
     with ctx.raw() as conn:
         conn.execute(CHANGE_SQL)
@@ -139,6 +165,7 @@ def page_runs(ctx: Context) -> list[Result]:
     with app_database(ctx.target.url):
         empty = AppTest.from_string(EMPTY_PAGE, default_timeout=600)
         empty.run()
+        empty_calls = calls_per_rerun(empty.run)
         for who, view in measured():
             at = _app(USERS[who][0])
             for key, value in view.query.items():
@@ -147,6 +174,7 @@ def page_runs(ctx: Context) -> list[Result]:
             cold = best_of(at.run, 1)  # the page's first run in a new session (the first one fills caches)
             problems += _problems(at, view)
             timing = paired(at.run, empty.run, rounds=rounds, warmup=2, collect=False)
+            calls = calls_per_rerun(at.run)
             firsts = []
             for _ in range(changes):
                 _change(ctx)
@@ -157,12 +185,21 @@ def page_runs(ctx: Context) -> list[Result]:
                 firsts.append(best_of(at.run, 1))
             problems += _problems(at, view)
             first = statistics.median(firsts)
-            figures = {**timing.figures(), "cold_s": cold, "after_change_s": firsts, "user": who}
+            figures = {
+                **timing.figures(),
+                "cold_s": cold,
+                "after_change_s": firsts,
+                "user": who,
+                "calls": calls,
+                "empty_calls": empty_calls,
+            }
             results.append(
                 Result(
                     ctx.dialect,
                     f"{view.name} rerun, {who} (AppTest, cache warm)",
-                    timing.text("rerun", "an empty page's rerun") + f"; new session {ms(cold)}",
+                    timing.text("rerun", "an empty page's rerun")
+                    + f"; new session {ms(cold)}; work {calls:,} calls a rerun, an empty page's"
+                    f" {empty_calls:,} ({calls / empty_calls:.1f}x)",
                     timing.ratio,
                     RERUN_GOAL,
                     f"<= {RERUN_GOAL:.0f}x (medians)",
