@@ -5,6 +5,7 @@ tables and charts. A rerun looks these up; it computes nothing over the agency's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -105,12 +106,21 @@ class ProgramDetail:
     report: DriftReport
     series: ProgramSeries
     items: ItemSeries
-    charts: ProgramCharts
     falls: PairTable
     low: PairTable
     every_fall: PairTable
     file_stem: str  # the downloads' names: "falls-<file_stem>.csv"
     problems: list[str]  # reviews of the program left out (the integrity gate, a changed scale file)
+    registry: ScaleRegistry
+    scale_id: str
+    program: str  # its name, for the charts' titles
+
+    @cached_property
+    def charts(self) -> ProgramCharts:
+        """The charts, made when a section that draws one is first opened and kept with the rest
+        (the object is shared, never copied: app_pages.page_cache): the sections opened first
+        draw none, and making both specs was a quarter of a first run after a data change."""
+        return program_charts(self.series, self.items, self.registry, self.scale_id, self.program)
 
 
 @page_cache(spinner="Loading the program's reviews…", max_entries=32)
@@ -127,12 +137,14 @@ def program_detail(
         report=report,
         series=series,
         items=items,
-        charts=program_charts(series, items, registry, scale_id, program),
         falls=pair_view(report.falls),
         low=pair_view(report.consecutive_low),
         every_fall=pair_view(report.all_falls, dated=True),
         file_stem=slug(f"{program}-{scale_id}"),
         problems=problems,
+        registry=registry,
+        scale_id=scale_id,
+        program=program,
     )
 
 

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -224,6 +225,31 @@ def test_drift_program_tab_shows_the_drifting_program_section_by_section(
     every = table(at, "drift_all_falls")
     assert set(DRIFT_FALLS) <= set(every["item"])  # the latest falls are among them
     assert "Download every fall (CSV)" in {b.label for b in at.get("download_button")}
+
+
+def test_drift_program_makes_its_charts_when_a_chart_section_is_first_opened(
+    app_file: str, demo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sections opened first draw no chart: the program's charts are made when one that
+    does is opened (a quarter of a first run after a data change), then kept."""
+    from app_pages.views import drift_data
+
+    made: list[str] = []
+    real = drift_data.program_charts
+
+    def counted(*args: Any) -> Any:
+        made.append(args[-1])  # the program's name
+        return real(*args)
+
+    monkeypatch.setattr(drift_data, "program_charts", counted)
+    drift_data.program_detail.clear()  # not one an earlier test made (and drew charts of)
+    at = choose(open_page(app_file, "drift"), "drift_view", "Program")
+    choose(at, "drift_section", "Low twice")
+    assert made == [] and not at.get("vega_lite_chart")
+    choose(at, "drift_section", "Scores over time")
+    assert made == [DRIFTING_PROGRAM] and len(at.get("vega_lite_chart")) == 1
+    choose(at, "drift_section", "Item ratings")
+    assert made == [DRIFTING_PROGRAM] and len(at.get("vega_lite_chart")) == 1  # kept, not made again
 
 
 def test_drift_follows_the_program_in_the_url(app_file: str, demo: str, demo_db: Database) -> None:
