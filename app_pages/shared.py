@@ -267,12 +267,11 @@ CHOOSER_PICK = "choose_review_pick"  # the review picked in it
 
 
 def _review_picked() -> None:
-    """The review picked opens (in the URL, which a link would set too) and the popover closes: a
-    callback, so the rerun that follows draws it."""
+    """The review picked opens (in the URL, which a link would set too; choose_review then keeps it
+    as the one last open) and the popover closes: a callback, so the rerun that follows draws it."""
     picked = st.session_state.get(CHOOSER_PICK)
     if picked is not None:
         st.query_params["review"] = str(picked)
-        st.session_state["current_review"] = picked
     st.session_state[CHOOSER_OPEN] = False
 
 

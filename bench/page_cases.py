@@ -141,7 +141,7 @@ def calls_per_rerun(run: Any, reruns: int = WORK_RERUNS) -> int:
         try:
             run()
         finally:
-            threading.setprofile(None)  # type: ignore[arg-type]  # None removes it
+            threading.setprofile(None)  # removes it
         counts.append(calls)
     return int(statistics.median(counts))
 

@@ -128,8 +128,7 @@ def programs_shown(drawn: Drawn, key: str) -> tuple[np.ndarray, str]:
     if programs <= PAGE:
         return np.arange(programs), ""
     pages = -(-programs // PAGE)
-    kept = f"{key}_shown_{programs}"
-    order, page = st.session_state.get(kept, (LOWEST, 1))
+    order, page = st.session_state.get(_shown_key(key, programs), (LOWEST, 1))
     page = min(max(int(page), 1), pages)
     start = (page - 1) * PAGE
     shown = np.arange(start, min(start + PAGE, programs))
@@ -161,11 +160,16 @@ def _keep_shown(key: str, programs: int) -> None:
     """Keep the order and page beyond the popover's widgets, which are gone once it closes (a
     callback of each)."""
     state = st.session_state
-    order, page = state.get(f"{key}_shown_{programs}", (LOWEST, 1))
-    state[f"{key}_shown_{programs}"] = (
+    order, page = state.get(_shown_key(key, programs), (LOWEST, 1))
+    state[_shown_key(key, programs)] = (
         state.get(f"{key}_order", order) or order,
         state.get(f"{key}_page_{programs}", page) or page,
     )
+
+
+def _shown_key(key: str, programs: int) -> str:
+    """Where the order and page are kept: per count of programs, so new filters start on page 1."""
+    return f"{key}_shown_{programs}"
 
 
 def ranking(

@@ -166,6 +166,17 @@ def test_each_page_renders_a_populated_database(at: AppTest, db: Database) -> No
     rate = next(link for link in at.get("page_link") if link.proto.label == "Rate")
     assert rate.proto.disabled  # a final review is amended from Results, not rated
     assert at.session_state["current_review"] == final.id  # Rate, Consensus and Results open it
+    # Another list (a filter): the row chosen was a position in the old one, so the choice starts
+    # again; the review now in that position is not opened.
+    at.session_state[table_key(ids)] = {
+        "selection": {"rows": [ids.index(draft.id)], "columns": [], "cells": []}
+    }
+    at.run()
+    assert at.session_state["current_review"] == draft.id
+    at.selectbox(key="reviews_filter_status").set_value("final").run()
+    assert list(at.dataframe[0].value["id"]) == [final.id]  # in the draft's old position
+    assert at.session_state["current_review"] == draft.id  # not chosen by the stale row
+    assert f"\\#{final.id} Riverside ACT Team" in open_review_line(at)  # the newest listed
 
     open_page(at, "results", draft.id)
     assert "Live score — not final" in " ".join(texts(at.warning))
